@@ -1,0 +1,334 @@
+//! What a rule can see around a statement: the transaction it runs in, the statements
+//! before it in that transaction, the tables the file created, and whether `lock_timeout`
+//! is in force. All of it is computed in one pass over the file.
+
+use crate::diagnostic::Diagnostic;
+use crate::names::RelationName;
+use crate::parse::{ParsedFile, Statement};
+use crate::pg_ffi::RawToken;
+use crate::rules::RuleMeta;
+use crate::settings::Settings;
+use crate::source::Span;
+use pg_query::protobuf::{self as pg, node::Node as N, Token, TransactionStmtKind as Tx, VariableSetKind};
+use std::collections::HashMap;
+
+/// The session state in which one statement runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatementState {
+    /// Inside a transaction block, explicit or assumed.
+    pub in_transaction: bool,
+    /// Inside a `BEGIN … COMMIT` written in the file.
+    pub explicit_transaction: bool,
+    /// Index of the first statement of the current transaction.
+    pub transaction_start: usize,
+    /// A non-zero `lock_timeout` is in force.
+    pub lock_timeout: bool,
+}
+
+pub struct FileContext<'a> {
+    pub text: &'a str,
+    pub parsed: &'a ParsedFile,
+    pub settings: &'a Settings,
+    pub statements: Vec<&'a Statement>,
+    pub states: Vec<StatementState>,
+    /// Tables created in this file, keyed by resolved name, with the creating statement's index.
+    created_tables: HashMap<(String, String), usize>,
+    /// Indexes created in this file, with their table and the creating statement's index.
+    created_indexes: HashMap<(String, String), (RelationName, usize)>,
+}
+
+impl<'a> FileContext<'a> {
+    pub fn new(text: &'a str, parsed: &'a ParsedFile, settings: &'a Settings) -> Self {
+        let statements: Vec<&Statement> = parsed.statements().collect();
+        let mut states = Vec::with_capacity(statements.len());
+        let mut created_tables = HashMap::new();
+        let mut created_indexes = HashMap::new();
+        let mut tracker = SessionTracker::new(settings.assume_in_transaction);
+        for (index, stmt) in statements.iter().enumerate() {
+            states.push(tracker.state);
+            tracker.apply(&stmt.node, index);
+            record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
+        }
+        Self { text, parsed, settings, statements, states, created_tables, created_indexes }
+    }
+
+    /// Whether the table was created by a statement before `before` in this file, so it is
+    /// new, empty and unread by the running application.
+    pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
+        self.created_tables.get(&name.key()).is_some_and(|&at| at < before)
+    }
+
+    /// The table of an index created earlier in this file.
+    pub fn created_index(&self, name: &RelationName, before: usize) -> Option<&RelationName> {
+        self.created_indexes.get(&name.key()).filter(|(_, at)| *at < before).map(|(table, _)| table)
+    }
+}
+
+fn record_creations(
+    node: &N,
+    index: usize,
+    tables: &mut HashMap<(String, String), usize>,
+    indexes: &mut HashMap<(String, String), (RelationName, usize)>,
+) {
+    match node {
+        N::CreateStmt(stmt) => {
+            if let Some(rv) = &stmt.relation {
+                tables.entry(RelationName::from_range_var(rv).key()).or_insert(index);
+            }
+        }
+        N::CreateTableAsStmt(stmt) => {
+            if let Some(rv) = stmt.into.as_ref().and_then(|i| i.rel.as_ref()) {
+                tables.entry(RelationName::from_range_var(rv).key()).or_insert(index);
+            }
+        }
+        N::IndexStmt(stmt) => {
+            if let (Some(rv), false) = (&stmt.relation, stmt.idxname.is_empty()) {
+                let table = RelationName::from_range_var(rv);
+                let name = RelationName::new(table.schema.as_deref(), &stmt.idxname);
+                indexes.entry(name.key()).or_insert((table, index));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Follows transaction control and `lock_timeout` through the file.
+struct SessionTracker {
+    state: StatementState,
+    /// `lock_timeout` set for the session (survives the transaction's end).
+    session_timeout: bool,
+    /// The transaction block is the runner's, not the file's.
+    assumed: bool,
+}
+
+impl SessionTracker {
+    fn new(assume_in_transaction: bool) -> Self {
+        let state = StatementState { in_transaction: assume_in_transaction, ..StatementState::default() };
+        Self { state, session_timeout: false, assumed: assume_in_transaction }
+    }
+
+    fn apply(&mut self, node: &N, index: usize) {
+        match node {
+            N::TransactionStmt(tx) => match tx.kind() {
+                Tx::TransStmtBegin | Tx::TransStmtStart => {
+                    if !self.state.in_transaction {
+                        self.state.transaction_start = index + 1;
+                    }
+                    self.state.in_transaction = true;
+                    self.state.explicit_transaction = true;
+                    self.assumed = false;
+                }
+                Tx::TransStmtCommit | Tx::TransStmtRollback | Tx::TransStmtPrepare => {
+                    // A `SET LOCAL` ends with its transaction; a plain `SET` survives a
+                    // commit. After a runner's transaction is committed by the file, the
+                    // rest of the file runs in autocommit.
+                    self.state.in_transaction = tx.chain;
+                    self.state.explicit_transaction = tx.chain && self.state.explicit_transaction;
+                    self.state.transaction_start = index + 1;
+                    self.state.lock_timeout = self.session_timeout;
+                }
+                _ => {}
+            },
+            N::VariableSetStmt(set) if set.name == "lock_timeout" || set.kind() == VariableSetKind::VarResetAll => {
+                let on = set.kind() == VariableSetKind::VarSetValue && set.args.iter().all(|a| !is_zero(a));
+                self.set_lock_timeout(on, set.is_local);
+            }
+            N::SelectStmt(select) => {
+                for (name, value, is_local) in set_config_calls(select) {
+                    if name == "lock_timeout" {
+                        self.set_lock_timeout(!is_zero_text(&value), is_local);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !self.state.in_transaction {
+            // Each autocommit statement is its own transaction.
+            self.state.transaction_start = index + 1;
+        }
+    }
+
+    fn set_lock_timeout(&mut self, on: bool, is_local: bool) {
+        if is_local {
+            // `SET LOCAL` outside a transaction block has no effect.
+            if self.state.in_transaction {
+                self.state.lock_timeout = on;
+            }
+        } else {
+            self.session_timeout = on;
+            self.state.lock_timeout = on;
+        }
+    }
+}
+
+fn is_zero(node: &pg::Node) -> bool {
+    match &node.node {
+        Some(N::AConst(c)) => match &c.val {
+            Some(pg::a_const::Val::Ival(i)) => i.ival == 0,
+            Some(pg::a_const::Val::Sval(s)) => is_zero_text(&s.sval),
+            Some(pg::a_const::Val::Fval(f)) => is_zero_text(&f.fval),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn is_zero_text(value: &str) -> bool {
+    let digits = value.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    digits.parse::<f64>().is_ok_and(|v| v == 0.0)
+}
+
+/// `SELECT set_config('name', 'value', is_local)` calls with constant arguments.
+fn set_config_calls(select: &pg::SelectStmt) -> Vec<(String, String, bool)> {
+    let mut calls = Vec::new();
+    for target in &select.target_list {
+        let Some(N::ResTarget(res)) = &target.node else { continue };
+        let Some(N::FuncCall(call)) = res.val.as_deref().and_then(|v| v.node.as_ref()) else { continue };
+        let is_set_config = call.funcname.last().is_some_and(|n| matches!(&n.node, Some(N::String(s)) if s.sval == "set_config"));
+        let args: Vec<&pg::Node> = call.args.iter().collect();
+        let (true, [name, value, local]) = (is_set_config, args.as_slice()) else { continue };
+        let text = |n: &pg::Node| match &n.node {
+            Some(N::AConst(pg::AConst { val: Some(pg::a_const::Val::Sval(s)), .. })) => Some(s.sval.clone()),
+            _ => None,
+        };
+        let is_local = matches!(&local.node, Some(N::AConst(pg::AConst { val: Some(pg::a_const::Val::Boolval(b)), .. })) if b.boolval);
+        if let (Some(name), Some(value)) = (text(name), text(value)) {
+            calls.push((name, value, is_local));
+        }
+    }
+    calls
+}
+
+/// Everything a rule sees while it checks one statement.
+pub struct StatementCx<'f, 'a> {
+    pub file: &'f FileContext<'a>,
+    pub index: usize,
+    pub stmt: &'a Statement,
+    pub state: StatementState,
+}
+
+impl<'f, 'a> StatementCx<'f, 'a> {
+    pub fn new(file: &'f FileContext<'a>, index: usize) -> Self {
+        Self { file, index, stmt: file.statements[index], state: file.states[index] }
+    }
+
+    pub fn node(&self) -> &'a N {
+        &self.stmt.node
+    }
+
+    pub fn settings(&self) -> &'a Settings {
+        self.file.settings
+    }
+
+    pub fn pg_version(&self) -> u32 {
+        self.file.settings.pg_version
+    }
+
+    pub fn is_new_table(&self, name: &RelationName) -> bool {
+        self.file.is_new_table(name, self.index)
+    }
+
+    /// The statements before this one in the same transaction.
+    pub fn earlier_in_transaction(&self) -> &[&'a Statement] {
+        let start = self.state.transaction_start.min(self.index);
+        &self.file.statements[start..self.index]
+    }
+
+    /// The statement's tokens, comments included.
+    pub fn tokens(&self) -> &'a [RawToken] {
+        &self.file.parsed.tokens[self.stmt.tokens.clone()]
+    }
+
+    /// The source text of a span.
+    pub fn text(&self, span: Span) -> &'a str {
+        self.file.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// The token at a node's `location`, or the whole statement when the node has none.
+    pub fn span_at(&self, location: i32) -> Span {
+        let Ok(location) = usize::try_from(location) else {
+            return self.stmt.span;
+        };
+        let at = self.stmt.base + location;
+        self.tokens().iter().find(|t| t.start == at).map_or(self.stmt.span, |t| Span::new(t.start, t.end))
+    }
+
+    /// The span from the token at `location` to the end of the enclosing parenthesised
+    /// element or comma-separated item, for pointing at a whole column definition or constraint.
+    pub fn item_span_at(&self, location: i32) -> Span {
+        let Ok(location) = usize::try_from(location) else {
+            return self.stmt.span;
+        };
+        let at = self.stmt.base + location;
+        let tokens = self.tokens();
+        let Some(first) = tokens.iter().position(|t| t.start == at) else {
+            return self.stmt.span;
+        };
+        Span::new(tokens[first].start, item_end(&tokens[first..]).unwrap_or(self.stmt.span.end))
+    }
+
+    /// The span of the first run of tokens with these kinds, comments skipped.
+    pub fn find_tokens(&self, kinds: &[Token]) -> Option<Span> {
+        let code: Vec<&RawToken> = self.tokens().iter().filter(|t| !crate::parse::is_comment(t.token)).collect();
+        code.windows(kinds.len())
+            .find(|w| w.iter().zip(kinds).all(|(t, k)| t.token == *k))
+            .map(|w| Span::new(w[0].start, w[w.len() - 1].end))
+    }
+
+    /// Spans of the subcommands of an `ALTER TABLE`, in order, or `None` when the token
+    /// stream does not split into exactly `expected` of them.
+    pub fn alter_cmd_spans(&self, relation_location: i32, expected: usize) -> Option<Vec<Span>> {
+        let at = self.stmt.base + usize::try_from(relation_location).ok()?;
+        let tokens: Vec<&RawToken> =
+            self.tokens().iter().filter(|t| !crate::parse::is_comment(t.token)).collect();
+        let mut i = tokens.iter().position(|t| t.start == at)?;
+        // Skip the qualified name (`a.b.c`) and an optional `*`.
+        i += 1;
+        while tokens.get(i).is_some_and(|t| t.token == Token::Ascii46) {
+            i += 2;
+        }
+        if tokens.get(i).is_some_and(|t| t.token == Token::Ascii42) {
+            i += 1;
+        }
+        let mut spans = Vec::new();
+        let mut depth = 0usize;
+        let mut start = i;
+        for (j, token) in tokens.iter().enumerate().skip(i) {
+            match token.token {
+                Token::Ascii40 | Token::Ascii91 => depth += 1,
+                Token::Ascii41 | Token::Ascii93 => depth = depth.saturating_sub(1),
+                Token::Ascii44 if depth == 0 => {
+                    spans.push(Span::new(tokens.get(start)?.start, tokens.get(j.checked_sub(1)?)?.end));
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        spans.push(Span::new(tokens.get(start)?.start, tokens.last()?.end));
+        (spans.len() == expected).then_some(spans)
+    }
+
+    /// A diagnostic of `rule` at this statement, at the severity the settings give it.
+    pub fn diagnostic(&self, rule: &RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message).with_statement(self.stmt.span)
+    }
+}
+
+/// Offset where the item starting at `tokens[0]` ends: before a comma or closing paren
+/// at its own depth, or at the end of the statement.
+fn item_end(tokens: &[RawToken]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut end = None;
+    for token in tokens {
+        match token.token {
+            Token::Ascii40 => depth += 1,
+            Token::Ascii41 if depth == 0 => return end,
+            Token::Ascii41 => depth -= 1,
+            Token::Ascii44 if depth == 0 => return end,
+            t if crate::parse::is_comment(t) => continue,
+            _ => {}
+        }
+        end = Some(token.end);
+    }
+    end
+}

@@ -1,0 +1,128 @@
+//! The ddlint engine: PostgreSQL migration analysis with no I/O.
+//!
+//! [`lint_file`] takes a file's bytes and the run's [`Settings`] and returns every finding
+//! for that file. It never panics on input and never fails: a file it cannot read, or SQL
+//! the parser rejects, is reported as a diagnostic like any other.
+
+pub mod context;
+pub mod diagnostic;
+pub mod lock_model;
+pub mod locks;
+pub mod names;
+pub mod parse;
+mod pg_ffi;
+pub mod preprocess;
+pub mod registry;
+pub mod rules;
+pub mod settings;
+pub mod source;
+mod suppress;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use settings::Settings;
+pub use source::{LineIndex, Position, Span};
+
+use context::{FileContext, StatementCx};
+use parse::Item;
+use rules::engine::{PSQL_META_COMMAND, SYNTAX_ERROR, UNREADABLE_FILE};
+
+/// The findings for one file, with the text they point into.
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: String,
+    /// The file's text; empty when it could not be decoded.
+    pub text: String,
+    pub line_index: LineIndex,
+    /// Sorted by position, then rule id.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file could not be linted at all (see `unreadable-file`).
+    pub unreadable: bool,
+    /// How many statements were parsed.
+    pub statement_count: usize,
+}
+
+/// Lints one file.
+pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
+    let text = match decode(bytes) {
+        Ok(text) => text,
+        Err((message, offset)) => {
+            let mut diagnostics = Vec::new();
+            if settings.is_enabled(UNREADABLE_FILE.id) {
+                diagnostics.push(
+                    Diagnostic::new(UNREADABLE_FILE.id, settings.severity_of(UNREADABLE_FILE.id), Span::empty(0), message)
+                        .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
+                );
+            }
+            return FileReport {
+                path: path.to_owned(),
+                text: String::new(),
+                line_index: LineIndex::default(),
+                diagnostics,
+                unreadable: true,
+                statement_count: 0,
+            };
+        }
+    };
+    let line_index = LineIndex::new(text);
+    let parsed = parse::parse_file(text);
+    let mut diagnostics = Vec::new();
+
+    for item in &parsed.items {
+        if let Item::SyntaxError(err) = item {
+            if settings.is_enabled(SYNTAX_ERROR.id) {
+                diagnostics.push(
+                    Diagnostic::new(SYNTAX_ERROR.id, settings.severity_of(SYNTAX_ERROR.id), err.span, &err.message)
+                        .with_statement(err.statement),
+                );
+            }
+        }
+    }
+    if settings.is_enabled(PSQL_META_COMMAND.id) {
+        for meta in &parsed.meta_commands {
+            diagnostics.push(Diagnostic::new(
+                PSQL_META_COMMAND.id,
+                settings.severity_of(PSQL_META_COMMAND.id),
+                meta.span,
+                format!("psql meta-command `\\{}` is not SQL and was skipped", meta.name),
+            ));
+        }
+    }
+
+    let file = FileContext::new(text, &parsed, settings);
+    let checks: Vec<_> = registry::all()
+        .into_iter()
+        .filter(|r| settings.is_enabled(r.id))
+        .filter_map(|r| r.check)
+        .collect();
+    for index in 0..file.statements.len() {
+        let cx = StatementCx::new(&file, index);
+        for check in &checks {
+            check(&cx, &mut diagnostics);
+        }
+    }
+
+    let comments: Vec<Span> = parsed.comments().map(|t| Span::new(t.start, t.end)).collect();
+    let mut diagnostics = suppress::apply(text, &line_index, &comments, settings, diagnostics);
+    diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    FileReport {
+        path: path.to_owned(),
+        text: text.to_owned(),
+        line_index,
+        diagnostics,
+        unreadable: false,
+        statement_count: file.statements.len(),
+    }
+}
+
+/// Decodes a migration file, or says why it cannot be read and at which byte.
+fn decode(bytes: &[u8]) -> Result<&str, (String, usize)> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(("file is UTF-16 encoded, not UTF-8".to_owned(), 0));
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| (format!("file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()), e.valid_up_to()))?;
+    if let Some(nul) = text.find('\0') {
+        return Err((format!("file contains a NUL byte at offset {nul}; it looks binary"), nul));
+    }
+    Ok(text)
+}

@@ -1,0 +1,280 @@
+//! Turns a file's text into statements with exact spans, tokens and comments.
+//!
+//! The whole file is parsed in one call. Only when that fails is it split with the scanner
+//! and each statement parsed on its own, so that one syntax error is pinned to its statement
+//! and every other statement is still linted.
+
+use crate::pg_ffi::{self, PgError, RawToken};
+use crate::preprocess::{self, MetaCommand};
+use crate::source::Span;
+use pg_query::protobuf::{self as pg, Token};
+
+/// One parsed statement.
+#[derive(Debug)]
+pub struct Statement {
+    /// From the first token to the last, without leading comments or the closing `;`.
+    pub span: Span,
+    /// Offset to add to the `location` fields of `node` to get a file offset.
+    pub base: usize,
+    pub node: pg::node::Node,
+    /// Index range of the statement's tokens in `ParsedFile::tokens`.
+    pub tokens: std::ops::Range<usize>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The token PostgreSQL complained about, or the statement where it names none.
+    pub span: Span,
+    pub statement: Span,
+    pub message: String,
+}
+
+/// A top-level item of the file in source order.
+#[derive(Debug)]
+pub enum Item {
+    Statement(Statement),
+    SyntaxError(SyntaxError),
+}
+
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub items: Vec<Item>,
+    /// Every token of the masked text, comments included, in order.
+    pub tokens: Vec<RawToken>,
+    pub meta_commands: Vec<MetaCommand>,
+}
+
+impl ParsedFile {
+    pub fn statements(&self) -> impl Iterator<Item = &Statement> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Statement(s) => Some(s),
+            Item::SyntaxError(_) => None,
+        })
+    }
+
+    pub fn comments(&self) -> impl Iterator<Item = &RawToken> {
+        self.tokens.iter().filter(|t| is_comment(t.token))
+    }
+}
+
+pub fn is_comment(token: Token) -> bool {
+    matches!(token, Token::SqlComment | Token::CComment)
+}
+
+pub fn parse_file(text: &str) -> ParsedFile {
+    let masked = preprocess::mask(text);
+    let sql = masked.text.as_str();
+    let mut items = Vec::new();
+
+    // A scanner error (an unterminated quote or comment) swallows the rest of the file, so
+    // what precedes it is linted and the error itself reported.
+    let (tokens, lexical_end, lexical_error) = match pg_ffi::scan(sql) {
+        Ok(tokens) => (tokens, sql.len(), None),
+        Err(err) => {
+            let at = err.offset.unwrap_or(0).min(sql.len());
+            let at = floor_char_boundary(sql, at);
+            let tokens = pg_ffi::scan(&sql[..at]).unwrap_or_default();
+            (tokens, at, Some(err))
+        }
+    };
+    // With a scanner error, the statement it interrupts starts after the last `;` before it.
+    let (head_end, error_start) = match &lexical_error {
+        None => (lexical_end, lexical_end),
+        Some(_) => {
+            let last_semicolon = tokens.iter().rposition(|t| t.token == Token::Ascii59);
+            let head_end = last_semicolon.map_or(0, |i| tokens[i].end);
+            let error_start = tokens
+                .iter()
+                .find(|t| t.start >= head_end && !is_comment(t.token))
+                .map_or(lexical_end, |t| t.start);
+            (head_end, error_start)
+        }
+    };
+    let tokens_in_head = tokens.partition_point(|t| t.end <= head_end);
+    let head = &sql[..head_end];
+
+    match pg_ffi::parse(head) {
+        Ok(tree) => {
+            for raw in tree.stmts {
+                push_statement(&mut items, &tokens, raw, 0, head.len());
+            }
+        }
+        Err(_) => {
+            for chunk in split_statements(&tokens[..tokens_in_head]) {
+                let (start, end) = (tokens[chunk.start].start, tokens[chunk.end - 1].end);
+                let span = Span::new(start, end);
+                match pg_ffi::parse(&head[start..end]) {
+                    Ok(tree) => {
+                        for raw in tree.stmts {
+                            push_statement(&mut items, &tokens, raw, start, end);
+                        }
+                    }
+                    Err(err) => items.push(Item::SyntaxError(syntax_error(&tokens, span, &err))),
+                }
+            }
+        }
+    }
+
+    if let Some(err) = lexical_error {
+        let end = sql[lexical_end..].find(['\n', '\r']).map_or(sql.len(), |p| lexical_end + p);
+        let span = Span::new(lexical_end, end.max(lexical_end));
+        let statement = Span::new(error_start.min(lexical_end), span.end);
+        items.push(Item::SyntaxError(SyntaxError { span, statement, message: err.message }));
+    }
+    ParsedFile { items, tokens, meta_commands: masked.meta_commands }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg::RawStmt, base: usize, limit: usize) {
+    let Some(node) = raw.stmt.and_then(|n| n.node) else {
+        return;
+    };
+    let start = base + usize::try_from(raw.stmt_location).unwrap_or(0);
+    let end = match usize::try_from(raw.stmt_len) {
+        Ok(0) | Err(_) => limit,
+        Ok(len) => start + len,
+    };
+    let first = tokens.partition_point(|t| t.start < start);
+    let last = tokens.partition_point(|t| t.start < end);
+    let code: Vec<usize> =
+        (first..last).filter(|&i| !is_comment(tokens[i].token) && tokens[i].token != Token::Ascii59).collect();
+    let (Some(&a), Some(&b)) = (code.first(), code.last()) else {
+        return;
+    };
+    items.push(Item::Statement(Statement {
+        span: Span::new(tokens[a].start, tokens[b].end),
+        base,
+        node,
+        tokens: a..b + 1,
+    }));
+}
+
+/// Splits the token stream at top-level semicolons, as psql does. Semicolons inside a
+/// `BEGIN ATOMIC … END` function body belong to the body.
+pub fn split_statements(tokens: &[RawToken]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut atomic_depth = 0usize;
+    let mut previous = Token::Nul;
+    for (i, token) in tokens.iter().enumerate() {
+        if is_comment(token.token) {
+            continue;
+        }
+        match token.token {
+            Token::Ascii59 if atomic_depth == 0 => {
+                if let Some(s) = start.take() {
+                    chunks.push(s..i);
+                }
+                previous = token.token;
+                continue;
+            }
+            Token::Atomic if previous == Token::BeginP => atomic_depth += 1,
+            Token::Case if atomic_depth > 0 => atomic_depth += 1,
+            Token::EndP if atomic_depth > 0 => atomic_depth -= 1,
+            _ => {}
+        }
+        start.get_or_insert(i);
+        previous = token.token;
+    }
+    if let Some(s) = start {
+        chunks.push(s..tokens.len());
+    }
+    // Drop trailing comment-only tails from each chunk.
+    chunks
+        .into_iter()
+        .filter_map(|range| {
+            let last = range.clone().rev().find(|&i| !is_comment(tokens[i].token))?;
+            Some(range.start..last + 1)
+        })
+        .collect()
+}
+
+fn syntax_error(tokens: &[RawToken], statement: Span, err: &PgError) -> SyntaxError {
+    let span = err
+        .offset
+        .map(|offset| statement.start + offset)
+        .and_then(|at| tokens.iter().find(|t| t.start <= at && at < t.end.max(t.start + 1)))
+        .map_or(statement, |t| Span::new(t.start, t.end));
+    // PostgreSQL puts the cursor at the end for "syntax error at end of input".
+    let span = if err.offset.is_some_and(|o| statement.start + o >= statement.end) {
+        Span::empty(statement.end)
+    } else {
+        span
+    };
+    SyntaxError { span, statement, message: err.message.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement_texts(text: &str) -> Vec<&str> {
+        parse_file(text).statements().map(|s| &text[s.span.start..s.span.end]).collect()
+    }
+
+    #[test]
+    fn spans_skip_comments_and_semicolons() {
+        let text = "-- lead\nCREATE TABLE a (id int);\n\n/* x */ DROP TABLE b ;";
+        assert_eq!(statement_texts(text), vec!["CREATE TABLE a (id int)", "DROP TABLE b"]);
+    }
+
+    #[test]
+    fn syntax_error_is_pinned_and_the_rest_still_parses() {
+        let text = "CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN;\nDROP TABLE b;\n";
+        let parsed = parse_file(text);
+        let errors: Vec<_> = parsed
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::SyntaxError(e) => Some(e),
+                Item::Statement(_) => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].span, Span::empty(errors[0].statement.end));
+        assert_eq!(&text[errors[0].statement.start..errors[0].statement.end], "ALTER TABLE a ADD COLUMN");
+        assert_eq!(statement_texts(text), vec!["CREATE TABLE a (id int)", "DROP TABLE b"]);
+    }
+
+    #[test]
+    fn syntax_error_points_at_the_named_token() {
+        let text = "SELECT 1;\nCREATE TABLE x (id int) foo;\n";
+        let parsed = parse_file(text);
+        let Some(Item::SyntaxError(err)) = parsed.items.get(1) else { panic!("no error: {:?}", parsed.items) };
+        assert_eq!(&text[err.span.start..err.span.end], "foo");
+        assert_eq!(err.message, "syntax error at or near \"foo\"");
+    }
+
+    #[test]
+    fn unterminated_string_keeps_earlier_statements() {
+        let text = "DROP TABLE a;\nINSERT INTO t VALUES ('oops\n;";
+        let parsed = parse_file(text);
+        assert_eq!(parsed.statements().count(), 1);
+        assert_eq!(parsed.items.len(), 2);
+        let Some(Item::SyntaxError(err)) = parsed.items.last() else { panic!("{:?}", parsed.items) };
+        assert!(err.message.contains("unterminated"), "{}", err.message);
+        assert_eq!(&text[err.span.start..err.span.end], "'oops");
+        assert!(text[err.statement.start..].starts_with("INSERT"));
+    }
+
+    #[test]
+    fn meta_commands_are_not_syntax_errors() {
+        let parsed = parse_file("\\set ON_ERROR_STOP 1\nBEGIN;\n\\i other.sql\nDROP TABLE a;\nCOMMIT;\n");
+        assert_eq!(parsed.statements().count(), 3);
+        assert_eq!(parsed.meta_commands.len(), 2);
+        assert!(parsed.items.iter().all(|i| matches!(i, Item::Statement(_))));
+    }
+
+    #[test]
+    fn atomic_bodies_keep_their_semicolons() {
+        let text = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT x FROM;";
+        let parsed = parse_file(text);
+        assert_eq!(parsed.statements().count(), 1);
+    }
+}

@@ -1,0 +1,168 @@
+//! Direct calls into libpg_query for the two things the safe `pg_query` API drops:
+//! the error cursor position, and parsing without the crate's extra tree walk.
+//!
+//! The symbols come from the static libpg_query that the `pg_query` crate links.
+
+use pg_query::protobuf;
+use prost::Message;
+use std::ffi::{c_char, c_int, CStr, CString};
+
+#[repr(C)]
+struct PgQueryError {
+    message: *mut c_char,
+    funcname: *mut c_char,
+    filename: *mut c_char,
+    lineno: c_int,
+    cursorpos: c_int,
+    context: *mut c_char,
+}
+
+#[repr(C)]
+struct PgQueryProtobuf {
+    len: usize,
+    data: *mut c_char,
+}
+
+#[repr(C)]
+struct PgQueryProtobufParseResult {
+    parse_tree: PgQueryProtobuf,
+    stderr_buffer: *mut c_char,
+    error: *mut PgQueryError,
+}
+
+#[repr(C)]
+struct PgQueryScanToken {
+    start: c_int,
+    end: c_int,
+    token: c_int,
+    keyword_kind: c_int,
+}
+
+#[repr(C)]
+struct PgQueryScanTokensResult {
+    tokens: *mut PgQueryScanToken,
+    n_tokens: c_int,
+    error: *mut PgQueryError,
+}
+
+extern "C" {
+    fn pg_query_parse_protobuf(input: *const c_char) -> PgQueryProtobufParseResult;
+    fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
+    fn pg_query_scan_tokens(input: *const c_char) -> PgQueryScanTokensResult;
+    fn pg_query_free_scan_tokens_result(result: PgQueryScanTokensResult);
+}
+
+/// An error reported by PostgreSQL's scanner or parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgError {
+    pub message: String,
+    /// Byte offset into the input where PostgreSQL placed its cursor, if it did.
+    pub offset: Option<usize>,
+}
+
+/// One token from PostgreSQL's scanner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawToken {
+    pub start: usize,
+    pub end: usize,
+    pub token: protobuf::Token,
+    pub keyword_kind: protobuf::KeywordKind,
+}
+
+fn input(sql: &str) -> Result<CString, PgError> {
+    CString::new(sql).map_err(|e| PgError {
+        message: "the text contains a NUL byte".to_owned(),
+        offset: Some(e.nul_position()),
+    })
+}
+
+/// Reads the error and converts PostgreSQL's 1-based character cursor into a byte offset.
+///
+/// # Safety
+/// `error` must be a valid pointer returned by libpg_query.
+unsafe fn read_error(error: *const PgQueryError, sql: &str) -> PgError {
+    // SAFETY: libpg_query always sets `message` to a NUL-terminated string.
+    let message = unsafe { CStr::from_ptr((*error).message) }.to_string_lossy().into_owned();
+    // SAFETY: as above, `error` is valid.
+    let cursor = unsafe { (*error).cursorpos };
+    let offset = usize::try_from(cursor)
+        .ok()
+        .filter(|c| *c > 0)
+        .map(|c| sql.char_indices().nth(c - 1).map_or(sql.len(), |(byte, _)| byte));
+    PgError { message, offset }
+}
+
+/// Parses `sql` with PostgreSQL's grammar.
+pub fn parse(sql: &str) -> Result<protobuf::ParseResult, PgError> {
+    let c_sql = input(sql)?;
+    // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call; the result
+    // is freed exactly once below, after its buffers have been copied out.
+    unsafe {
+        let result = pg_query_parse_protobuf(c_sql.as_ptr());
+        let outcome = if result.error.is_null() {
+            let data = std::slice::from_raw_parts(result.parse_tree.data as *const u8, result.parse_tree.len);
+            protobuf::ParseResult::decode(data)
+                .map_err(|e| PgError { message: format!("could not decode the parse tree: {e}"), offset: None })
+        } else {
+            Err(read_error(result.error, sql))
+        };
+        pg_query_free_protobuf_parse_result(result);
+        outcome
+    }
+}
+
+/// Splits `sql` into PostgreSQL's tokens, comments included.
+pub fn scan(sql: &str) -> Result<Vec<RawToken>, PgError> {
+    let c_sql = input(sql)?;
+    // SAFETY: as in `parse`; the token array holds `n_tokens` elements while `result` lives.
+    unsafe {
+        let result = pg_query_scan_tokens(c_sql.as_ptr());
+        let outcome = if result.error.is_null() {
+            let count = usize::try_from(result.n_tokens).unwrap_or(0);
+            let raw = if count == 0 { &[][..] } else { std::slice::from_raw_parts(result.tokens, count) };
+            Ok(raw
+                .iter()
+                .map(|t| RawToken {
+                    start: usize::try_from(t.start).unwrap_or(0),
+                    end: usize::try_from(t.end).unwrap_or(0),
+                    token: protobuf::Token::try_from(t.token).unwrap_or(protobuf::Token::Nul),
+                    keyword_kind: protobuf::KeywordKind::try_from(t.keyword_kind)
+                        .unwrap_or(protobuf::KeywordKind::NoKeyword),
+                })
+                .collect())
+        } else {
+            Err(read_error(result.error, sql))
+        };
+        pg_query_free_scan_tokens_result(result);
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_carries_byte_offset() {
+        let err = parse("SELECT 'é', FROM t").unwrap_err();
+        assert_eq!(err.message, "syntax error at or near \"FROM\"");
+        assert_eq!(err.offset, Some("SELECT 'é', ".len()));
+    }
+
+    #[test]
+    fn scan_reports_comments_and_offsets() {
+        let tokens = scan("SELECT 1; -- hi\n/* c */").unwrap();
+        let kinds: Vec<_> = tokens.iter().map(|t| t.token).collect();
+        assert!(kinds.contains(&protobuf::Token::SqlComment));
+        assert!(kinds.contains(&protobuf::Token::CComment));
+        assert_eq!(tokens[0].start, 0);
+        assert_eq!(tokens[0].end, 6);
+    }
+
+    #[test]
+    fn scan_error_points_at_unterminated_string() {
+        let err = scan("SELECT 1;\nSELECT 'abc").unwrap_err();
+        assert!(err.message.contains("unterminated"), "{}", err.message);
+        assert_eq!(err.offset, Some(17));
+    }
+}

@@ -1,0 +1,107 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, column_constraints, column_def_of};
+use crate::names::RelationName;
+use pg_query::protobuf::{node::Node as N, AlterTableType, ColumnDef, ConstrType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ALTER TABLE … ADD COLUMN … NOT NULL` (or `PRIMARY KEY`) without a `DEFAULT`
+    /// on a table that this migration did not create.
+    ///
+    /// ## Why is this bad?
+    /// Every existing row gets `NULL` in the new column, which the constraint forbids, so the
+    /// statement fails on any table that holds rows. It works on an empty development database
+    /// and fails in production.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE users ADD COLUMN status text NOT NULL;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// ALTER TABLE users ADD COLUMN status text NOT NULL DEFAULT 'active';
+    /// ```
+    ///
+    /// From PostgreSQL 11 a constant default is stored in the catalog and costs no rewrite.
+    /// Where no default fits, add the column as nullable, backfill it in batches, and then add
+    /// the constraint (see `set-not-null`).
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the table.
+    pub RULE = "add-column-not-null-without-default", Error, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if cx.is_new_table(&table) {
+        return;
+    }
+    for cmd in alter_cmds(stmt) {
+        if cmd.subtype() != AlterTableType::AtAddColumn {
+            continue;
+        }
+        let Some(col) = column_def_of(cmd) else { continue };
+        if !requires_value(col) || has_value_source(col) {
+            continue;
+        }
+        out.push(
+            cx.diagnostic(&RULE, cx.item_span_at(col.location), format!(
+                "adding `{}` as `NOT NULL` without a default fails on any non-empty `{table}`",
+                col.colname
+            ))
+            .with_help("give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`"),
+        );
+    }
+}
+
+fn requires_value(col: &ColumnDef) -> bool {
+    col.is_not_null
+        || column_constraints(col).any(|c| matches!(c.contype(), ConstrType::ConstrNotnull | ConstrType::ConstrPrimary))
+}
+
+/// A default, identity, generated expression or serial type fills existing rows.
+fn has_value_source(col: &ColumnDef) -> bool {
+    let serial = col.type_name.as_ref().is_some_and(|t| {
+        t.names.last().is_some_and(|n| {
+            matches!(&n.node, Some(N::String(s)) if matches!(s.sval.as_str(), "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"))
+        })
+    });
+    serial
+        || col.raw_default.is_some()
+        || !col.identity.is_empty()
+        || !col.generated.is_empty()
+        || column_constraints(col).any(|c| {
+            matches!(c.contype(), ConstrType::ConstrDefault | ConstrType::ConstrIdentity | ConstrType::ConstrGenerated)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "add-column-not-null-without-default";
+
+    #[test]
+    fn flags_not_null_without_default() {
+        assert_eq!(lines("ALTER TABLE users ADD COLUMN status text NOT NULL;", ID), vec![1]);
+        assert_eq!(lines("ALTER TABLE users\n  ADD COLUMN a int,\n  ADD COLUMN b int PRIMARY KEY;", ID), vec![3]);
+        assert_eq!(
+            messages("ALTER TABLE users ADD COLUMN status text NOT NULL;", ID),
+            vec!["adding `status` as `NOT NULL` without a default fails on any non-empty `users`"]
+        );
+    }
+
+    #[test]
+    fn defaults_and_generated_values_pass() {
+        assert!(lines("ALTER TABLE users ADD COLUMN s text NOT NULL DEFAULT 'a';", ID).is_empty());
+        assert!(lines("ALTER TABLE users ADD COLUMN id bigserial NOT NULL;", ID).is_empty());
+        assert!(lines("ALTER TABLE users ADD COLUMN id int GENERATED ALWAYS AS IDENTITY NOT NULL;", ID).is_empty());
+        assert!(lines("ALTER TABLE users ADD COLUMN s text;", ID).is_empty());
+        assert!(lines("CREATE TABLE users (id int);\nALTER TABLE users ADD COLUMN s text NOT NULL;", ID).is_empty());
+    }
+}

@@ -1,0 +1,83 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `FOREIGN KEY` added to an existing table without `NOT VALID`, including the
+    /// `ADD COLUMN … REFERENCES` form.
+    ///
+    /// ## Why is this bad?
+    /// Adding the constraint validates every existing row while holding `SHARE ROW EXCLUSIVE`
+    /// locks on both the table and the table it references. Both locks block writes, so inserts
+    /// and updates on two tables wait for the whole scan.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE orders ADD CONSTRAINT orders_user_id_fk FOREIGN KEY (user_id) REFERENCES users (id);
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// ALTER TABLE orders ADD CONSTRAINT orders_user_id_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
+    /// ```
+    ///
+    /// Then, in a later migration, `ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_fk;`,
+    /// which scans under `SHARE UPDATE EXCLUSIVE` and lets writes go on.
+    ///
+    /// ## Locks
+    /// `SHARE ROW EXCLUSIVE` on both tables, held during the validation scan.
+    pub RULE = "add-foreign-key-validated", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if cx.is_new_table(&table) {
+        return;
+    }
+    for cmd in alter_cmds(stmt) {
+        let foreign_keys: Vec<&pg::Constraint> = match cmd.subtype() {
+            AlterTableType::AtAddConstraint => constraint_of(cmd).into_iter().collect(),
+            AlterTableType::AtAddColumn => column_def_of(cmd).map(|c| column_constraints(c).collect()).unwrap_or_default(),
+            _ => continue,
+        };
+        for fk in foreign_keys {
+            if fk.contype() != ConstrType::ConstrForeign || fk.skip_validation {
+                continue;
+            }
+            let referenced = fk.pktable.as_ref().map_or_else(|| "the referenced table".to_owned(), |p| {
+                format!("`{}`", RelationName::from_range_var(p))
+            });
+            out.push(
+                cx.diagnostic(&RULE, cx.item_span_at(fk.location), format!(
+                    "adding a validated foreign key scans `{table}` while holding `SHARE ROW EXCLUSIVE` locks on `{table}` and {referenced} that block writes"
+                ))
+                .with_help("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::lines;
+
+    const ID: &str = "add-foreign-key-validated";
+
+    #[test]
+    fn flags_validated_foreign_keys() {
+        assert_eq!(lines("ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);", ID), vec![1]);
+        assert_eq!(lines("ALTER TABLE o\n  ADD COLUMN u bigint REFERENCES users (id);", ID), vec![2]);
+    }
+
+    #[test]
+    fn not_valid_and_new_tables_pass() {
+        assert!(lines("ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id) NOT VALID;", ID).is_empty());
+        assert!(lines("CREATE TABLE o (u int);\nALTER TABLE o ADD FOREIGN KEY (u) REFERENCES users (id);", ID).is_empty());
+    }
+}

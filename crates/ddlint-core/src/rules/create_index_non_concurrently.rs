@@ -1,0 +1,84 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use pg_query::protobuf::{node::Node as N, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `CREATE [UNIQUE] INDEX` without `CONCURRENTLY` on a table that this migration did not create.
+    ///
+    /// ## Why is this bad?
+    /// A plain index build holds a `SHARE` lock on the table for the whole build, which blocks every
+    /// `INSERT`, `UPDATE` and `DELETE`. On a large table that is minutes of failed writes.
+    /// `CREATE INDEX CONCURRENTLY` takes `SHARE UPDATE EXCLUSIVE` instead, which lets reads and writes go on.
+    ///
+    /// ## Example
+    /// ```sql
+    /// CREATE INDEX orders_user_id_idx ON orders (user_id);
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);
+    /// ```
+    ///
+    /// `CONCURRENTLY` cannot run inside a transaction block, so give it a migration of its own
+    /// and turn off the framework's wrapping transaction. If the build fails it leaves an `INVALID`
+    /// index behind: drop it and build again.
+    ///
+    /// ## Locks
+    /// `SHARE` on the table for the whole build; with `CONCURRENTLY`, `SHARE UPDATE EXCLUSIVE`.
+    ///
+    /// ## References
+    /// - [CREATE INDEX: Building Indexes Concurrently](https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY)
+    pub RULE = "create-index-non-concurrently", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::IndexStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if stmt.concurrent || cx.is_new_table(&table) {
+        return;
+    }
+    let span = cx.find_tokens(&[Token::Create, Token::Unique, Token::Index])
+        .or_else(|| cx.find_tokens(&[Token::Create, Token::Index]))
+        .unwrap_or(cx.stmt.span);
+    let what = if stmt.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
+    out.push(
+        cx.diagnostic(&RULE, span, format!(
+            "`{what}` without `CONCURRENTLY` holds {} for the whole build",
+            describe_lock(LockMode::Share, &table)
+        ))
+        .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction")),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "create-index-non-concurrently";
+
+    #[test]
+    fn flags_plain_builds_on_existing_tables() {
+        assert_eq!(lines("CREATE INDEX i ON t (a);", ID), vec![1]);
+        assert_eq!(
+            messages("CREATE UNIQUE INDEX i ON t (a);", "create-index-non-concurrently"),
+            vec!["`CREATE UNIQUE INDEX` without `CONCURRENTLY` holds a `SHARE` lock on `t` that blocks writes for the whole build"]
+        );
+    }
+
+    #[test]
+    fn tables_created_in_the_file_are_empty() {
+        assert!(lines("CREATE TABLE public.t (a int);\nCREATE INDEX i ON t (a);", ID).is_empty());
+        assert_eq!(lines("CREATE TABLE t2 (a int);\nCREATE INDEX i ON t (a);", ID), vec![2]);
+    }
+
+    #[test]
+    fn concurrent_builds_pass() {
+        assert!(lines("CREATE INDEX CONCURRENTLY i ON t (a);", ID).is_empty());
+    }
+}

@@ -1,0 +1,81 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::names::RelationName;
+use pg_query::protobuf::{node::Node as N, ObjectType, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `DROP INDEX` without `CONCURRENTLY`.
+    ///
+    /// ## Why is this bad?
+    /// A plain `DROP INDEX` takes an `ACCESS EXCLUSIVE` lock on the index's table, which blocks
+    /// every read and write of the table. The drop itself is quick, but waiting for the lock
+    /// queues all traffic behind the longest running query on the table.
+    ///
+    /// ## Example
+    /// ```sql
+    /// DROP INDEX orders_user_id_idx;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// DROP INDEX CONCURRENTLY orders_user_id_idx;
+    /// ```
+    ///
+    /// `CONCURRENTLY` cannot run inside a transaction block, so give it a migration of its own.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the table and the index; with `CONCURRENTLY`, `SHARE UPDATE EXCLUSIVE`.
+    ///
+    /// ## References
+    /// - [DROP INDEX](https://www.postgresql.org/docs/current/sql-dropindex.html)
+    pub RULE = "drop-index-non-concurrently", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::DropStmt(stmt) = cx.node() else { return };
+    if stmt.remove_type() != ObjectType::ObjectIndex || stmt.concurrent {
+        return;
+    }
+    let names: Vec<RelationName> = stmt
+        .objects
+        .iter()
+        .filter_map(|o| match &o.node {
+            Some(N::List(list)) => RelationName::from_name_list(&list.items),
+            _ => None,
+        })
+        .collect();
+    // An index built on a table this file created is dropped from an empty, unread table.
+    let existing: Vec<&RelationName> = names
+        .iter()
+        .filter(|index| !cx.file.created_index(index, cx.index).is_some_and(|table| cx.is_new_table(table)))
+        .collect();
+    let Some(first) = existing.first() else { return };
+    let span = cx.find_tokens(&[Token::Drop, Token::Index]).unwrap_or(cx.stmt.span);
+    let table = cx.file.created_index(first, cx.index).map_or_else(|| "its table".to_owned(), |t| format!("`{t}`"));
+    out.push(
+        cx.diagnostic(&RULE, span, format!(
+            "`DROP INDEX` without `CONCURRENTLY` takes an `ACCESS EXCLUSIVE` lock on {table} that blocks reads and writes"
+        ))
+        .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::lines;
+
+    const ID: &str = "drop-index-non-concurrently";
+
+    #[test]
+    fn flags_plain_drops() {
+        assert_eq!(lines("SELECT 1;\nDROP INDEX IF EXISTS i;", ID), vec![2]);
+        assert!(lines("DROP INDEX CONCURRENTLY i;", ID).is_empty());
+    }
+
+    #[test]
+    fn indexes_of_new_tables_are_free_to_drop() {
+        assert!(lines("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);\nDROP INDEX i;", ID).is_empty());
+    }
+}

@@ -1,0 +1,97 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::statement_locks;
+use crate::locks::describe_lock;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags the first statement of a file that takes a lock stronger than
+    /// `SHARE UPDATE EXCLUSIVE` on an existing table while no `lock_timeout` is in force.
+    ///
+    /// ## Why is this bad?
+    /// A lock request waits behind every transaction that holds a conflicting lock, and every
+    /// query that arrives after it waits behind the request. A migration stuck behind one long
+    /// report query therefore blocks all traffic to the table until it gets its lock. With a
+    /// `lock_timeout` the migration gives up quickly instead, and can be retried.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE users ADD COLUMN nickname text;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// SET lock_timeout = '2s';
+    /// ALTER TABLE users ADD COLUMN nickname text;
+    /// ```
+    ///
+    /// `SET LOCAL lock_timeout` lasts until the end of the current transaction; a plain `SET`
+    /// lasts for the session. `RESET lock_timeout` and a timeout of `0` turn it off again.
+    ///
+    /// ## References
+    /// - [lock_timeout](https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT)
+    pub RULE = "missing-lock-timeout", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if cx.state.lock_timeout || !first_unguarded(cx, cx.index) {
+        return;
+    }
+    let Some(lock) = strong_lock_on_existing(cx, cx.index) else { return };
+    out.push(
+        cx.diagnostic(&RULE, cx.stmt.span.cover(cx.stmt.span), format!(
+            "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
+            describe_lock(lock.mode, &lock.relation)
+        ))
+        .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)"),
+    );
+}
+
+/// The strongest lock that blocks traffic, on a table the file did not create.
+fn strong_lock_on_existing(cx: &StatementCx<'_, '_>, index: usize) -> Option<crate::lock_model::RelationLock> {
+    let node = &cx.file.statements[index].node;
+    statement_locks(node, cx.pg_version())
+        .into_iter()
+        .filter(|l| l.mode.blocks_traffic() && !cx.file.is_new_table(&l.relation, index))
+        .max_by_key(|l| l.mode)
+}
+
+/// Whether no earlier unguarded statement already took such a lock, so that only the first
+/// one in the file is reported.
+fn first_unguarded(cx: &StatementCx<'_, '_>, index: usize) -> bool {
+    (0..index).all(|i| cx.file.states[i].lock_timeout || strong_lock_on_existing(cx, i).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::lines;
+
+    const ID: &str = "missing-lock-timeout";
+
+    #[test]
+    fn flags_only_the_first_unguarded_lock() {
+        assert_eq!(lines("SELECT 1;\nALTER TABLE a ADD COLUMN b int;\nALTER TABLE a ADD COLUMN c int;", ID), vec![2]);
+    }
+
+    #[test]
+    fn lock_timeout_guards() {
+        assert!(lines("SET lock_timeout = '2s';\nALTER TABLE a ADD COLUMN b int;", ID).is_empty());
+        assert!(lines("BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE a ADD COLUMN b int;\nCOMMIT;", ID).is_empty());
+        assert!(lines("SELECT set_config('lock_timeout', '3s', false);\nDROP TABLE a;", ID).is_empty());
+    }
+
+    #[test]
+    fn reset_zero_and_ended_local_settings_do_not_guard() {
+        assert_eq!(lines("SET lock_timeout = 0;\nDROP TABLE a;", ID), vec![2]);
+        assert_eq!(lines("SET lock_timeout TO '1s';\nRESET lock_timeout;\nDROP TABLE a;", ID), vec![3]);
+        assert_eq!(lines("BEGIN;\nSET LOCAL lock_timeout = '1s';\nCOMMIT;\nDROP TABLE a;", ID), vec![4]);
+        assert_eq!(lines("SET LOCAL lock_timeout = '1s';\nDROP TABLE a;", ID), vec![2]);
+    }
+
+    #[test]
+    fn weak_locks_and_new_tables_pass() {
+        assert!(lines("CREATE INDEX CONCURRENTLY i ON a (b);\nALTER TABLE a VALIDATE CONSTRAINT c;", ID).is_empty());
+        assert!(lines("CREATE TABLE a (b int);\nALTER TABLE a ADD COLUMN c int;", ID).is_empty());
+    }
+}

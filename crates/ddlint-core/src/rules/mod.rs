@@ -1,0 +1,113 @@
+//! The rules. Each lives in its own file, declared with [`declare_rule!`] so that its doc
+//! comment becomes its page in `rules/<id>.md`, and is listed once in `registry.rs`.
+
+use crate::context::StatementCx;
+use crate::diagnostic::{Diagnostic, Severity};
+
+pub mod add_column_not_null_without_default;
+pub mod add_foreign_key_validated;
+pub mod concurrently_in_transaction;
+pub mod create_index_non_concurrently;
+pub mod drop_index_non_concurrently;
+pub mod engine;
+pub mod missing_lock_timeout;
+pub mod rename_column;
+pub mod rename_table;
+pub mod set_not_null;
+pub mod validate_in_same_transaction;
+
+/// A rule's check over one statement.
+pub type CheckFn = fn(&StatementCx<'_, '_>, &mut Vec<Diagnostic>);
+
+/// Everything the registry knows of a rule.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// The kebab-case id, stable once shipped.
+    pub id: &'static str,
+    /// Ids this rule was once known by.
+    pub aliases: &'static [&'static str],
+    pub default_severity: Severity,
+    /// Opt-in rules (policy, not hazard) are off until enabled.
+    pub default_enabled: bool,
+    /// The rule's documentation in Markdown, from its doc comment.
+    pub docs: &'static str,
+    /// `None` for diagnostics the engine raises itself, such as `syntax-error`.
+    pub check: Option<CheckFn>,
+}
+
+impl RuleMeta {
+    /// The first sentence under `## What it does`.
+    pub fn summary(&self) -> &'static str {
+        let body = self.docs.split("## What it does").nth(1).unwrap_or(self.docs);
+        body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+    }
+
+    /// The SQL of the first fenced block after `heading` in the docs.
+    pub fn doc_example(&self, heading: &str) -> Option<&'static str> {
+        let after = self.docs.split(heading).nth(1)?;
+        let start = after.find("```sql")? + "```sql".len();
+        let rest = &after[start..];
+        Some(rest[..rest.find("```")?].trim())
+    }
+}
+
+/// Declares a rule: its doc comment, id, default severity and whether it is on by default.
+///
+/// ```text
+/// declare_rule! {
+///     /// ## What it does
+///     /// …
+///     pub RULE = "rename-column", Warning, on, check;
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub $name:ident = $id:literal, $severity:ident, $default:ident, $check:expr $(, aliases = [$($alias:literal),*])?;
+    ) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            id: $id,
+            aliases: &[$($($alias),*)?],
+            default_severity: $crate::diagnostic::Severity::$severity,
+            default_enabled: $crate::declare_rule!(@enabled $default),
+            docs: concat!($($doc, "\n"),*),
+            check: $check,
+        };
+    };
+    (@enabled on) => { true };
+    (@enabled opt_in) => { false };
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::settings::Settings;
+
+    /// The rule ids raised on `sql`, in order, with default settings.
+
+    /// The 1-based lines at which `rule` fires on `sql`, with default settings.
+    pub fn lines(sql: &str, rule: &str) -> Vec<usize> {
+        lines_with(sql, rule, &Settings::default())
+    }
+
+    pub fn lines_with(sql: &str, rule: &str, settings: &Settings) -> Vec<usize> {
+        let report = crate::lint_file("test.sql", sql.as_bytes(), settings);
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == rule)
+            .map(|d| report.line_index.position(&report.text, d.span.start).line)
+            .collect()
+    }
+
+    /// The messages raised by `rule` on `sql`.
+    pub fn messages(sql: &str, rule: &str) -> Vec<String> {
+        crate::lint_file("test.sql", sql.as_bytes(), &Settings::default())
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule == rule)
+            .map(|d| d.message)
+            .collect()
+    }
+}

@@ -1,0 +1,156 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, constraint_of};
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use crate::parse::Statement;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ALTER TABLE … ALTER COLUMN … SET NOT NULL` on a table that this migration did not
+    /// create, unless a validated `CHECK (col IS NOT NULL)` on that table was seen earlier and
+    /// the target is PostgreSQL 12 or later.
+    ///
+    /// ## Why is this bad?
+    /// PostgreSQL scans the whole table to prove that no row holds `NULL`, and it holds an
+    /// `ACCESS EXCLUSIVE` lock, which blocks reads and writes, for the length of the scan.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
+    /// -- in a later migration, outside the first one's transaction:
+    /// ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+    /// ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+    /// ALTER TABLE users DROP CONSTRAINT users_email_not_null;
+    /// ```
+    ///
+    /// `VALIDATE CONSTRAINT` scans under a `SHARE UPDATE EXCLUSIVE` lock, which lets reads and
+    /// writes go on. From PostgreSQL 12, `SET NOT NULL` then uses the validated constraint
+    /// instead of scanning.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the table, held during a full scan.
+    ///
+    /// ## PostgreSQL versions
+    /// The `CHECK` shortcut needs PostgreSQL 12 or later.
+    pub RULE = "set-not-null", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if cx.is_new_table(&table) {
+        return;
+    }
+    let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
+    let spans = cx.alter_cmd_spans(rv.location, cmds.len());
+    for (i, cmd) in cmds.iter().enumerate() {
+        if cmd.subtype() != AlterTableType::AtSetNotNull {
+            continue;
+        }
+        if cx.pg_version() >= 12 && proven_not_null(&cx.file.statements[..cx.index], &table, &cmd.name) {
+            continue;
+        }
+        let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+        out.push(
+            cx.diagnostic(&RULE, span, format!(
+                "`SET NOT NULL` on `{}` scans `{table}` while holding {}",
+                cmd.name,
+                describe_lock(LockMode::AccessExclusive, &table)
+            ))
+            .with_help(format!(
+                "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",
+                cmd.name
+            )),
+        );
+    }
+}
+
+/// Whether an earlier statement left a validated `CHECK (column IS NOT NULL)` on the table.
+fn proven_not_null(earlier: &[&Statement], table: &RelationName, column: &str) -> bool {
+    // (constraint name, validated) for every matching CHECK, updated by VALIDATE and DROP.
+    let mut checks: Vec<(String, bool)> = Vec::new();
+    for stmt in earlier {
+        let N::AlterTableStmt(alter) = &stmt.node else { continue };
+        let Some(rv) = &alter.relation else { continue };
+        if !RelationName::from_range_var(rv).same_as(table) {
+            continue;
+        }
+        for cmd in alter_cmds(alter) {
+            match cmd.subtype() {
+                AlterTableType::AtAddConstraint => {
+                    let Some(c) = constraint_of(cmd) else { continue };
+                    if c.contype() == ConstrType::ConstrCheck
+                        && c.raw_expr.as_deref().is_some_and(|e| implies_not_null(e, column))
+                    {
+                        checks.push((c.conname.clone(), !c.skip_validation));
+                    }
+                }
+                AlterTableType::AtValidateConstraint => {
+                    checks.iter_mut().filter(|(name, _)| *name == cmd.name).for_each(|(_, valid)| *valid = true);
+                }
+                AlterTableType::AtDropConstraint => checks.retain(|(name, _)| *name != cmd.name),
+                _ => {}
+            }
+        }
+    }
+    checks.iter().any(|(_, valid)| *valid)
+}
+
+/// `column IS NOT NULL`, alone or as one conjunct of an `AND`.
+fn implies_not_null(expr: &pg::Node, column: &str) -> bool {
+    match &expr.node {
+        Some(N::NullTest(test)) => {
+            test.nulltesttype() == NullTestType::IsNotNull
+                && matches!(test.arg.as_deref().and_then(|a| a.node.as_ref()), Some(N::ColumnRef(c))
+                    if matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(N::String(s)) if s.sval == column))
+        }
+        Some(N::BoolExpr(b)) if b.boolop() == BoolExprType::AndExpr => b.args.iter().any(|a| implies_not_null(a, column)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with};
+    use crate::settings::Settings;
+
+    const ID: &str = "set-not-null";
+
+    #[test]
+    fn flags_set_not_null_on_existing_tables() {
+        assert_eq!(lines("ALTER TABLE users ALTER COLUMN email SET NOT NULL;", ID), vec![1]);
+        assert_eq!(lines("ALTER TABLE users\n  ALTER COLUMN a DROP DEFAULT,\n  ALTER COLUMN b SET NOT NULL;", ID), vec![3]);
+    }
+
+    #[test]
+    fn validated_check_proves_not_null_from_pg12() {
+        let recipe = "ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\n\
+                      ALTER TABLE users VALIDATE CONSTRAINT c;\n\
+                      ALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+        assert!(lines(recipe, ID).is_empty());
+        let pg11 = Settings { pg_version: 11, ..Settings::default() };
+        assert_eq!(lines_with(recipe, ID, &pg11), vec![3]);
+    }
+
+    #[test]
+    fn unvalidated_or_other_checks_do_not_prove() {
+        let not_valid = "ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\n\
+                         ALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+        assert_eq!(lines(not_valid, ID), vec![2]);
+        let other = "ALTER TABLE users ADD CONSTRAINT c CHECK (name IS NOT NULL AND email <> '');\n\
+                     ALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+        assert_eq!(lines(other, ID), vec![2]);
+        let conjunct = "ALTER TABLE public.users ADD CONSTRAINT c CHECK (email IS NOT NULL AND email <> '');\n\
+                        ALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+        assert!(lines(conjunct, ID).is_empty());
+    }
+}

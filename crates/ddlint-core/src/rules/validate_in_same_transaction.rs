@@ -1,0 +1,97 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, constraint_of};
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `VALIDATE CONSTRAINT` in the same transaction as the `ADD CONSTRAINT … NOT VALID`
+    /// it validates.
+    ///
+    /// ## Why is this bad?
+    /// `NOT VALID` exists so that the constraint can be added under a brief lock and validated
+    /// later under a weaker one. In one transaction, the strong lock taken by `ADD CONSTRAINT`
+    /// is still held while `VALIDATE` scans the table, so nothing is gained.
+    ///
+    /// ## Example
+    /// ```sql
+    /// BEGIN;
+    /// ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;
+    /// ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+    /// COMMIT;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;
+    /// ```
+    ///
+    /// and `ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;` in a later migration.
+    ///
+    /// ## Locks
+    /// The `ADD CONSTRAINT` lock (`ACCESS EXCLUSIVE` for a `CHECK`, `SHARE ROW EXCLUSIVE` for a
+    /// foreign key) stays held through the validation scan.
+    pub RULE = "validate-in-same-transaction", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if !cx.state.in_transaction {
+        return;
+    }
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
+    let spans = cx.alter_cmd_spans(rv.location, cmds.len());
+    for (i, cmd) in cmds.iter().enumerate() {
+        if cmd.subtype() != AlterTableType::AtValidateConstraint {
+            continue;
+        }
+        if !added_not_valid_earlier(cx, &table, &cmd.name) {
+            continue;
+        }
+        let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+        out.push(
+            cx.diagnostic(&RULE, span, format!(
+                "`VALIDATE CONSTRAINT {}` runs in the transaction that added it, so the lock from `ADD CONSTRAINT` on `{table}` is held through the scan",
+                cmd.name
+            ))
+            .with_help("commit after `ADD CONSTRAINT … NOT VALID` and validate in a later migration"),
+        );
+    }
+}
+
+fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name: &str) -> bool {
+    cx.earlier_in_transaction().iter().any(|stmt| {
+        let N::AlterTableStmt(alter) = &stmt.node else { return false };
+        let same_table = alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table));
+        same_table
+            && alter_cmds(alter).filter_map(constraint_of).any(|c| c.skip_validation && (c.conname == name || c.conname.is_empty()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with};
+    use crate::settings::Settings;
+
+    const ID: &str = "validate-in-same-transaction";
+
+    const ADD: &str = "ALTER TABLE o ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\n";
+    const VALIDATE: &str = "ALTER TABLE o VALIDATE CONSTRAINT c;\n";
+
+    #[test]
+    fn flags_validation_in_the_adding_transaction() {
+        assert_eq!(lines(&format!("BEGIN;\n{ADD}{VALIDATE}COMMIT;"), ID), vec![3]);
+        let assumed = Settings { assume_in_transaction: true, ..Settings::default() };
+        assert_eq!(lines_with(&format!("{ADD}{VALIDATE}"), ID, &assumed), vec![2]);
+    }
+
+    #[test]
+    fn separate_transactions_pass() {
+        assert!(lines(&format!("BEGIN;\n{ADD}COMMIT;\nBEGIN;\n{VALIDATE}COMMIT;"), ID).is_empty());
+        assert!(lines(&format!("{ADD}{VALIDATE}"), ID).is_empty());
+    }
+}

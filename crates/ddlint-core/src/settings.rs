@@ -1,0 +1,79 @@
+//! What a run is asked to do: the target PostgreSQL version, the transaction assumption
+//! and which rules run at which severity.
+
+use crate::diagnostic::Severity;
+use crate::registry;
+use std::collections::HashMap;
+
+/// The oldest and newest PostgreSQL majors the lock model knows.
+pub const MIN_PG_VERSION: u32 = 11;
+pub const MAX_PG_VERSION: u32 = 18;
+pub const DEFAULT_PG_VERSION: u32 = 15;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// PostgreSQL major version the migrations will run on.
+    pub pg_version: u32,
+    /// The runner wraps each file in a transaction (as most frameworks do).
+    pub assume_in_transaction: bool,
+    /// Rules switched on beyond their default.
+    pub enabled: Vec<String>,
+    /// Rules switched off. A rule both enabled and disabled is off.
+    pub disabled: Vec<String>,
+    /// Per-rule severity overrides.
+    pub severities: HashMap<String, Severity>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pg_version: DEFAULT_PG_VERSION,
+            assume_in_transaction: false,
+            enabled: Vec::new(),
+            disabled: Vec::new(),
+            severities: HashMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether the rule runs under these settings.
+    pub fn is_enabled(&self, id: &str) -> bool {
+        let Some(rule) = registry::find(id) else {
+            return false;
+        };
+        let id = rule.id;
+        if self.disabled.iter().any(|d| registry::canonical_id(d) == Some(id)) {
+            return false;
+        }
+        rule.default_enabled || self.enabled.iter().any(|e| registry::canonical_id(e) == Some(id))
+    }
+
+    /// The severity a rule reports at under these settings.
+    pub fn severity_of(&self, id: &str) -> Severity {
+        let Some(rule) = registry::find(id) else {
+            return Severity::Warning;
+        };
+        self.severities
+            .iter()
+            .find(|(key, _)| registry::canonical_id(key) == Some(rule.id))
+            .map_or(rule.default_severity, |(_, severity)| *severity)
+    }
+
+    /// Checks every rule id the settings name and the version range.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(MIN_PG_VERSION..=MAX_PG_VERSION).contains(&self.pg_version) {
+            return Err(format!(
+                "unsupported PostgreSQL version {}: ddlint knows {MIN_PG_VERSION} to {MAX_PG_VERSION}",
+                self.pg_version
+            ));
+        }
+        let named = self.enabled.iter().chain(&self.disabled).chain(self.severities.keys());
+        for id in named {
+            if registry::canonical_id(id).is_none() {
+                return Err(format!("unknown rule `{id}` (see `ddlint rules`)"));
+            }
+        }
+        Ok(())
+    }
+}
