@@ -1,1 +1,5 @@
-fn main() {}
+mod report;
+
+fn main() {
+    let _ = report::Format::Human;
+}

@@ -84,8 +84,6 @@ macro_rules! declare_rule {
 pub(crate) mod test_support {
     use crate::settings::Settings;
 
-    /// The rule ids raised on `sql`, in order, with default settings.
-
     /// The 1-based lines at which `rule` fires on `sql`, with default settings.
     pub fn lines(sql: &str, rule: &str) -> Vec<usize> {
         lines_with(sql, rule, &Settings::default())

@@ -1,0 +1,42 @@
+//! Reporters: each turns the run's findings into one output format. All are linear in the
+//! size of their output and print files in path order, findings in position order.
+
+mod github;
+mod human;
+mod json;
+mod sarif;
+
+use ddlint_core::FileReport;
+use std::io::{self, Write};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// rustc-style text with source excerpts.
+    Human,
+    /// The versioned JSON schema described in the README.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// Everything a reporter needs to know about the run.
+pub struct Run<'a> {
+    /// Sorted by path; findings within each sorted by position.
+    pub files: &'a [FileReport],
+    /// Colour the human output.
+    pub color: bool,
+    /// The PostgreSQL version the run targeted.
+    pub pg_version: u32,
+}
+
+pub fn render(format: Format, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => human::render(run, out),
+        Format::Json => json::render(run, out),
+        Format::Sarif => sarif::render(run, out),
+        Format::Github => github::render(run, out),
+    }
+}
