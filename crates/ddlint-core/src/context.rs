@@ -228,6 +228,14 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         self.file.is_new_table(name, self.index)
     }
 
+    /// The lock this statement takes on `relation`, from the lock model.
+    pub fn lock_on(&self, relation: &RelationName) -> Option<crate::locks::LockMode> {
+        crate::lock_model::statement_locks(self.node(), self.pg_version())
+            .into_iter()
+            .find(|l| l.relation.same_as(relation))
+            .map(|l| l.mode)
+    }
+
     /// The statements before this one in the same transaction.
     pub fn earlier_in_transaction(&self) -> &[&'a Statement] {
         let start = self.state.transaction_start.min(self.index);

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod diagnostic;
+pub mod docs;
 pub mod lock_model;
 pub mod locks;
 pub mod names;

@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
+use crate::locks::LockMode;
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
@@ -50,12 +51,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             if fk.contype() != ConstrType::ConstrForeign || fk.skip_validation {
                 continue;
             }
+            let mode = cx.lock_on(&table).unwrap_or(LockMode::ShareRowExclusive);
             let referenced = fk.pktable.as_ref().map_or_else(|| "the referenced table".to_owned(), |p| {
                 format!("`{}`", RelationName::from_range_var(p))
             });
             out.push(
                 cx.diagnostic(&RULE, cx.item_span_at(fk.location), format!(
-                    "adding a validated foreign key scans `{table}` while holding `SHARE ROW EXCLUSIVE` locks on `{table}` and {referenced} that block writes"
+                    "adding a validated foreign key scans `{table}` while holding `{}` locks on `{table}` and {referenced} that {}",
+                    mode.sql_name(),
+                    mode.blocks_phrase()
                 ))
                 .with_help("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction"),
             );

@@ -50,7 +50,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     out.push(
         cx.diagnostic(&RULE, span, format!(
             "`{what}` without `CONCURRENTLY` holds {} for the whole build",
-            describe_lock(LockMode::Share, &table)
+            describe_lock(cx.lock_on(&table).unwrap_or(LockMode::Share), &table)
         ))
         .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction")),
     );

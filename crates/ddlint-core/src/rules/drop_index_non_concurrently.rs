@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use pg_query::protobuf::{node::Node as N, ObjectType, Token};
 
@@ -53,11 +54,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         .collect();
     let Some(first) = existing.first() else { return };
     let span = cx.find_tokens(&[Token::Drop, Token::Index]).unwrap_or(cx.stmt.span);
-    let table = cx.file.created_index(first, cx.index).map_or_else(|| "its table".to_owned(), |t| format!("`{t}`"));
+    // The lock model keys the lock by the index; the table behind it gets the same mode.
+    let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
+    let lock = match cx.file.created_index(first, cx.index) {
+        Some(table) => describe_lock(mode, table),
+        None => describe_lock(mode, first).replacen(" lock on `", " lock on the table of `", 1),
+    };
     out.push(
-        cx.diagnostic(&RULE, span, format!(
-            "`DROP INDEX` without `CONCURRENTLY` takes an `ACCESS EXCLUSIVE` lock on {table} that blocks reads and writes"
-        ))
+        cx.diagnostic(&RULE, span, format!("`DROP INDEX` without `CONCURRENTLY` takes {lock}"))
         .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"),
     );
 }
@@ -71,6 +75,10 @@ mod tests {
     #[test]
     fn flags_plain_drops() {
         assert_eq!(lines("SELECT 1;\nDROP INDEX IF EXISTS i;", ID), vec![2]);
+        assert_eq!(
+            crate::rules::test_support::messages("DROP INDEX i;", ID),
+            vec!["`DROP INDEX` without `CONCURRENTLY` takes an `ACCESS EXCLUSIVE` lock on the table of `i` that blocks reads and writes"]
+        );
         assert!(lines("DROP INDEX CONCURRENTLY i;", ID).is_empty());
     }
 

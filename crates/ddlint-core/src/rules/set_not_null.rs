@@ -1,8 +1,8 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::{alter_cmds, constraint_of};
-use crate::locks::{describe_lock, LockMode};
+use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
+use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::parse::Statement;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
@@ -64,7 +64,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             cx.diagnostic(&RULE, span, format!(
                 "`SET NOT NULL` on `{}` scans `{table}` while holding {}",
                 cmd.name,
-                describe_lock(LockMode::AccessExclusive, &table)
+                describe_lock(alter_table_cmd_lock(cmd, cx.pg_version()), &table)
             ))
             .with_help(format!(
                 "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",

@@ -1,0 +1,71 @@
+//! Lints every file of the shared corpus of real migrations (`../shared/corpus`, beside the
+//! repository). Each file must be linted without a panic and be accounted for: parsed into
+//! statements, or reported with a diagnostic that says why not. The test is skipped when the
+//! corpus is absent.
+
+use ddlint_core::{lint_file, Settings};
+use std::path::{Path, PathBuf};
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            sql_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "sql") {
+            out.push(path);
+        }
+    }
+}
+
+/// True when the text holds nothing but comments and whitespace, so that no statement
+/// and no diagnostic is the right outcome.
+fn has_no_code(text: &str) -> bool {
+    let settings = Settings::default();
+    let report = lint_file("probe.sql", text.as_bytes(), &settings);
+    report.statement_count == 0 && report.diagnostics.is_empty()
+}
+
+#[test]
+fn every_corpus_file_is_linted_or_explained() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    let mut files = Vec::new();
+    sql_files(&dir, &mut files);
+    assert!(files.len() > 1000, "expected thousands of corpus files, found {}", files.len());
+
+    let settings = Settings::default();
+    let mut unaccounted = Vec::new();
+    let mut panics = Vec::new();
+    let mut with_syntax_errors = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).expect("corpus file is readable");
+        let name = path.to_string_lossy();
+        let outcome = std::panic::catch_unwind(|| lint_file(&name, &bytes, &settings));
+        let Ok(report) = outcome else {
+            panics.push(name.into_owned());
+            continue;
+        };
+        if report.diagnostics.iter().any(|d| d.rule == "syntax-error") {
+            with_syntax_errors += 1;
+        }
+        for d in &report.diagnostics {
+            assert!(d.span.start <= d.span.end && d.span.end <= report.text.len(), "{name}: span out of range");
+            assert!(report.text.is_char_boundary(d.span.start) && report.text.is_char_boundary(d.span.end));
+        }
+        if report.statement_count == 0 && report.diagnostics.is_empty() && !has_no_code(&report.text) {
+            unaccounted.push(name.into_owned());
+        }
+    }
+    assert!(panics.is_empty(), "panicked on: {panics:#?}");
+    assert!(unaccounted.is_empty(), "neither linted nor explained: {unaccounted:#?}");
+    eprintln!("{} corpus files linted, {with_syntax_errors} with syntax errors", files.len());
+}
