@@ -1,6 +1,8 @@
-//! Text that PostgreSQL's grammar does not read is masked before parsing: psql meta-commands
-//! and a byte-order mark. Masking swaps bytes for spaces (or a `;` where psql would end the
-//! statement), so every byte offset in the masked text is the same as in the original file.
+//! Text that PostgreSQL's grammar does not read is masked before parsing: psql meta-commands,
+//! a byte-order mark, and templating placeholders (Flyway `${x}`, psql `:var`, `:'var'` and
+//! `:"var"`, Go templates `{{ … }}`). Masking swaps bytes for spaces, for a neutral identifier
+//! or literal of the same length, or for a `;` where psql would end the statement, so every
+//! byte offset in the masked text is the same as in the original file.
 
 use crate::source::Span;
 
@@ -38,6 +40,8 @@ pub fn mask(original: &str) -> Masked {
     }
     let mut state = State::Normal;
     let mut dollar_tag: Option<Vec<u8>> = None;
+    // Inside `[…]` a colon is an array slice, not a psql variable.
+    let mut bracket_depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -65,9 +69,36 @@ pub fn mask(original: &str) -> Masked {
                     state = State::BlockComment { depth: 1 };
                     i += 1;
                 }
+                b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                    // Flyway placeholder `${name}`.
+                    if let Some(close) = bytes[i..].iter().position(|c| *c == b'}' || *c == b'\n') {
+                        if bytes[i + close] == b'}' {
+                            fill_identifier(&mut bytes[i..=i + close]);
+                            i += close + 1;
+                            continue;
+                        }
+                    }
+                }
                 b'$' if i == 0 || !is_ident_byte(Some(bytes[i - 1])) => {
                     if let Some(len) = dollar_tag_len(&bytes[i..]) {
                         dollar_tag = Some(bytes[i..i + len].to_vec());
+                        i += len;
+                        continue;
+                    }
+                }
+                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                    if let Some(len) = find(&bytes[i..], b"}}") {
+                        let end = i + len + 2;
+                        mask_go_action(&mut bytes[i..end]);
+                        i = end;
+                        continue;
+                    }
+                }
+                b'[' => bracket_depth += 1,
+                b']' => bracket_depth = bracket_depth.saturating_sub(1),
+                b':' if bracket_depth == 0 && (i == 0 || bytes[i - 1] != b':') => {
+                    if let Some(len) = psql_variable_len(&bytes[i..]) {
+                        mask_psql_variable(&mut bytes[i..i + len]);
                         i += len;
                         continue;
                     }
@@ -89,6 +120,14 @@ pub fn mask(original: &str) -> Masked {
                 }
                 _ => {}
             },
+            // A Go template action may sit inside a quoted name or string, and may itself
+            // hold quotes: `"{{ index .Options "Namespace" }}".users`.
+            State::SingleQuote { .. } | State::DoubleQuote if b == b'{' && bytes.get(i + 1) == Some(&b'{') && find(&bytes[i..], b"}}").is_some() => {
+                let end = i + find(&bytes[i..], b"}}").unwrap_or(0) + 2;
+                mask_go_action(&mut bytes[i..end]);
+                i = end;
+                continue;
+            }
             State::SingleQuote { backslash_escapes } => match b {
                 b'\\' if backslash_escapes => i += 1,
                 b'\'' if bytes.get(i + 1) == Some(&b'\'') => i += 1,
@@ -121,6 +160,68 @@ pub fn mask(original: &str) -> Masked {
     // end, a BOM is replaced whole), so the text is still valid UTF-8.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Masked { text, meta_commands }
+}
+
+/// Overwrites a placeholder with an identifier of the same length: `_` then `x`s.
+fn fill_identifier(bytes: &mut [u8]) {
+    bytes.fill(b'x');
+    bytes[0] = b'_';
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A Go template action: control actions (`if`, `end`, `range`…) vanish, value actions
+/// become an identifier. Line breaks inside it are kept so lines do not move.
+fn mask_go_action(action: &mut [u8]) {
+    let inner = String::from_utf8_lossy(&action[2..action.len() - 2]).into_owned();
+    let word = inner.trim_start_matches('-').trim_start().split_whitespace().next().unwrap_or("");
+    let control = matches!(word, "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue")
+        || word.starts_with("/*");
+    if control {
+        for b in action.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
+            *b = b' ';
+        }
+    } else if action.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+        for b in action.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
+            *b = b'_';
+        }
+    } else {
+        fill_identifier(action);
+    }
+}
+
+/// Length of a psql variable reference at the start of `bytes`: `:name`, `:'name'` or `:"name"`.
+fn psql_variable_len(bytes: &[u8]) -> Option<usize> {
+    let (quote, start) = match bytes.get(1)? {
+        q @ (b'\'' | b'"') => (Some(*q), 2),
+        b if b.is_ascii_alphabetic() || *b == b'_' => (None, 1),
+        _ => return None,
+    };
+    let name_len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+    if name_len == 0 {
+        return None;
+    }
+    match quote {
+        Some(q) if bytes.get(start + name_len) == Some(&q) => Some(start + name_len + 1),
+        Some(_) => None,
+        None => Some(start + name_len),
+    }
+}
+
+/// `:name` becomes an identifier, `:'name'` a string literal and `:"name"` a quoted
+/// identifier, each of the same length.
+fn mask_psql_variable(var: &mut [u8]) {
+    let last = var.len() - 1;
+    match var[1] {
+        q @ (b'\'' | b'"') => {
+            var[..last].fill(b'x');
+            var[0] = q;
+            var[last] = q;
+        }
+        _ => fill_identifier(var),
+    }
 }
 
 fn is_ident_byte(b: Option<u8>) -> bool {
@@ -166,6 +267,25 @@ mod tests {
     fn gexec_ends_the_statement() {
         let masked = mask("SELECT 'x' \\gexec\n");
         assert_eq!(masked.text, "SELECT 'x' ;     \n");
+    }
+
+    #[test]
+    fn placeholders_become_same_length_sql() {
+        let text = "CREATE TABLE ${schema}.t (id int);\nSELECT :id, :'name', :\"col\", a::int, arr[1:n];";
+        let masked = mask(text);
+        assert_eq!(masked.text, "CREATE TABLE _xxxxxxxx.t (id int);\nSELECT _xx, 'xxxxx', \"xxxx\", a::int, arr[1:n];");
+        let go = mask("ALTER TABLE {{ index .Options \"Namespace\" }}.users ADD c int;\n{{ if .X }}SELECT 1;{{ end }}");
+        assert_eq!(go.text.len(), "ALTER TABLE {{ index .Options \"Namespace\" }}.users ADD c int;\n{{ if .X }}SELECT 1;{{ end }}".len());
+        assert!(go.text.starts_with("ALTER TABLE _xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.users"));
+        assert!(go.text.ends_with("           SELECT 1;         "));
+        let quoted = mask("CREATE INDEX i ON \"{{ index .Options \"Namespace\" }}\".t (a);");
+        assert!(quoted.text.starts_with("CREATE INDEX i ON \"_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\".t"), "{}", quoted.text);
+    }
+
+    #[test]
+    fn placeholders_inside_strings_and_bodies_stay() {
+        let text = "SELECT '${x} :y', $$ :z $$;";
+        assert_eq!(mask(text).text, text);
     }
 
     #[test]
