@@ -3,6 +3,7 @@
 //! is in force. All of it is computed in one pass over the file.
 
 use crate::diagnostic::Diagnostic;
+use crate::lock_model::RelationLock;
 use crate::names::RelationName;
 use crate::parse::{ParsedFile, Statement};
 use crate::pg_ffi::RawToken;
@@ -31,6 +32,11 @@ pub struct FileContext<'a> {
     pub settings: &'a Settings,
     pub statements: Vec<&'a Statement>,
     pub states: Vec<StatementState>,
+    /// The relation locks of each statement, from the lock model, computed once per file.
+    pub locks: Vec<Vec<RelationLock>>,
+    /// The first statement that takes a traffic-blocking lock on a table the file did not
+    /// create while no `lock_timeout` is in force.
+    pub first_unguarded_lock: Option<usize>,
     /// Tables created in this file, keyed by resolved name, with the creating statement's index.
     created_tables: HashMap<(String, String), usize>,
     /// Indexes created in this file, with their table and the creating statement's index.
@@ -49,7 +55,31 @@ impl<'a> FileContext<'a> {
             tracker.apply(&stmt.node, index);
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
         }
-        Self { text, parsed, settings, statements, states, created_tables, created_indexes }
+        let locks: Vec<Vec<RelationLock>> =
+            statements.iter().map(|s| crate::lock_model::statement_locks(&s.node, settings.pg_version)).collect();
+        let mut file = Self {
+            text,
+            parsed,
+            settings,
+            statements,
+            states,
+            locks,
+            first_unguarded_lock: None,
+            created_tables,
+            created_indexes,
+        };
+        file.first_unguarded_lock =
+            (0..file.statements.len()).find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
+        file
+    }
+
+    /// The strongest traffic-blocking lock statement `index` takes on a table that the file
+    /// did not create before it.
+    pub fn strongest_lock_on_existing(&self, index: usize) -> Option<&RelationLock> {
+        self.locks[index]
+            .iter()
+            .filter(|l| l.mode.blocks_traffic() && !self.is_new_table(&l.relation, index))
+            .max_by_key(|l| l.mode)
     }
 
     /// Whether the table was created by a statement before `before` in this file, so it is
@@ -230,10 +260,7 @@ impl<'f, 'a> StatementCx<'f, 'a> {
 
     /// The lock this statement takes on `relation`, from the lock model.
     pub fn lock_on(&self, relation: &RelationName) -> Option<crate::locks::LockMode> {
-        crate::lock_model::statement_locks(self.node(), self.pg_version())
-            .into_iter()
-            .find(|l| l.relation.same_as(relation))
-            .map(|l| l.mode)
+        self.file.locks[self.index].iter().find(|l| l.relation.same_as(relation)).map(|l| l.mode)
     }
 
     /// The statements before this one in the same transaction.

@@ -1,7 +1,6 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::statement_locks;
 use crate::locks::describe_lock;
 
 declare_rule! {
@@ -35,32 +34,17 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if cx.state.lock_timeout || !first_unguarded(cx, cx.index) {
+    if cx.file.first_unguarded_lock != Some(cx.index) {
         return;
     }
-    let Some(lock) = strong_lock_on_existing(cx, cx.index) else { return };
+    let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
     out.push(
-        cx.diagnostic(&RULE, cx.stmt.span.cover(cx.stmt.span), format!(
+        cx.diagnostic(&RULE, cx.stmt.span, format!(
             "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
             describe_lock(lock.mode, &lock.relation)
         ))
         .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)"),
     );
-}
-
-/// The strongest lock that blocks traffic, on a table the file did not create.
-fn strong_lock_on_existing(cx: &StatementCx<'_, '_>, index: usize) -> Option<crate::lock_model::RelationLock> {
-    let node = &cx.file.statements[index].node;
-    statement_locks(node, cx.pg_version())
-        .into_iter()
-        .filter(|l| l.mode.blocks_traffic() && !cx.file.is_new_table(&l.relation, index))
-        .max_by_key(|l| l.mode)
-}
-
-/// Whether no earlier unguarded statement already took such a lock, so that only the first
-/// one in the file is reported.
-fn first_unguarded(cx: &StatementCx<'_, '_>, index: usize) -> bool {
-    (0..index).all(|i| cx.file.states[i].lock_timeout || strong_lock_on_existing(cx, i).is_none())
 }
 
 #[cfg(test)]
