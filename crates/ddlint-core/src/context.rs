@@ -68,8 +68,8 @@ impl<'a> FileContext<'a> {
             created_tables,
             created_indexes,
         };
-        file.first_unguarded_lock =
-            (0..file.statements.len()).find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
+        file.first_unguarded_lock = (0..file.statements.len())
+            .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
         file
     }
 
@@ -214,7 +214,8 @@ fn set_config_calls(select: &pg::SelectStmt) -> Vec<(String, String, bool)> {
     for target in &select.target_list {
         let Some(N::ResTarget(res)) = &target.node else { continue };
         let Some(N::FuncCall(call)) = res.val.as_deref().and_then(|v| v.node.as_ref()) else { continue };
-        let is_set_config = call.funcname.last().is_some_and(|n| matches!(&n.node, Some(N::String(s)) if s.sval == "set_config"));
+        let is_set_config =
+            call.funcname.last().is_some_and(|n| matches!(&n.node, Some(N::String(s)) if s.sval == "set_config"));
         let args: Vec<&pg::Node> = call.args.iter().collect();
         let (true, [name, value, local]) = (is_set_config, args.as_slice()) else { continue };
         let text = |n: &pg::Node| match &n.node {
@@ -314,8 +315,7 @@ impl<'f, 'a> StatementCx<'f, 'a> {
     /// stream does not split into exactly `expected` of them.
     pub fn alter_cmd_spans(&self, relation_location: i32, expected: usize) -> Option<Vec<Span>> {
         let at = self.stmt.base + usize::try_from(relation_location).ok()?;
-        let tokens: Vec<&RawToken> =
-            self.tokens().iter().filter(|t| !crate::parse::is_comment(t.token)).collect();
+        let tokens: Vec<&RawToken> = self.tokens().iter().filter(|t| !crate::parse::is_comment(t.token)).collect();
         let mut i = tokens.iter().position(|t| t.start == at)?;
         // Skip the qualified name (`a.b.c`) and an optional `*`.
         i += 1;

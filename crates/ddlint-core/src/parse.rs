@@ -31,6 +31,8 @@ pub struct SyntaxError {
 
 /// A top-level item of the file in source order.
 #[derive(Debug)]
+// Nearly every item is a statement, so boxing it would only add an allocation per statement.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     Statement(Statement),
     SyntaxError(SyntaxError),
@@ -83,10 +85,8 @@ pub fn parse_file(text: &str) -> ParsedFile {
         Some(_) => {
             let last_semicolon = tokens.iter().rposition(|t| t.token == Token::Ascii59);
             let head_end = last_semicolon.map_or(0, |i| tokens[i].end);
-            let error_start = tokens
-                .iter()
-                .find(|t| t.start >= head_end && !is_comment(t.token))
-                .map_or(lexical_end, |t| t.start);
+            let error_start =
+                tokens.iter().find(|t| t.start >= head_end && !is_comment(t.token)).map_or(lexical_end, |t| t.start);
             (head_end, error_start)
         }
     };

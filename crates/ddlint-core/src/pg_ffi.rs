@@ -70,10 +70,8 @@ pub struct RawToken {
 }
 
 fn input(sql: &str) -> Result<CString, PgError> {
-    CString::new(sql).map_err(|e| PgError {
-        message: "the text contains a NUL byte".to_owned(),
-        offset: Some(e.nul_position()),
-    })
+    CString::new(sql)
+        .map_err(|e| PgError { message: "the text contains a NUL byte".to_owned(), offset: Some(e.nul_position()) })
 }
 
 /// Reads the error and converts PostgreSQL's 1-based character cursor into a byte offset.

@@ -57,7 +57,9 @@ pub fn mask(original: &str) -> Masked {
         match state {
             State::Normal => match b {
                 b'\'' => {
-                    let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E') && !is_ident_byte(bytes.get(i.wrapping_sub(2)).copied());
+                    let escapes = i > 0
+                        && matches!(bytes[i - 1], b'e' | b'E')
+                        && !is_ident_byte(bytes.get(i.wrapping_sub(2)).copied());
                     state = State::SingleQuote { backslash_escapes: escapes };
                 }
                 b'"' => state = State::DoubleQuote,
@@ -105,10 +107,8 @@ pub fn mask(original: &str) -> Masked {
                 }
                 b'\\' => {
                     let end = bytes[i..].iter().position(|c| matches!(c, b'\n' | b'\r')).map_or(bytes.len(), |p| i + p);
-                    let name: String = original[i + 1..end]
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '\\')
-                        .collect();
+                    let name: String =
+                        original[i + 1..end].chars().take_while(|c| !c.is_whitespace() && *c != '\\').collect();
                     meta_commands.push(MetaCommand { span: Span::new(i, end), name: name.clone() });
                     bytes[i..end].fill(b' ');
                     // `\g` and its variants send the query buffer, so they end a statement.
@@ -122,7 +122,9 @@ pub fn mask(original: &str) -> Masked {
             },
             // A Go template action may sit inside a quoted name or string, and may itself
             // hold quotes: `"{{ index .Options "Namespace" }}".users`.
-            State::SingleQuote { .. } | State::DoubleQuote if b == b'{' && bytes.get(i + 1) == Some(&b'{') && find(&bytes[i..], b"}}").is_some() => {
+            State::SingleQuote { .. } | State::DoubleQuote
+                if b == b'{' && bytes.get(i + 1) == Some(&b'{') && find(&bytes[i..], b"}}").is_some() =>
+            {
                 let end = i + find(&bytes[i..], b"}}").unwrap_or(0) + 2;
                 mask_go_action(&mut bytes[i..end]);
                 i = end;
@@ -176,9 +178,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// become an identifier. Line breaks inside it are kept so lines do not move.
 fn mask_go_action(action: &mut [u8]) {
     let inner = String::from_utf8_lossy(&action[2..action.len() - 2]).into_owned();
-    let word = inner.trim_start_matches('-').trim_start().split_whitespace().next().unwrap_or("");
-    let control = matches!(word, "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue")
-        || word.starts_with("/*");
+    let word = inner.trim_start_matches('-').split_whitespace().next().unwrap_or("");
+    let control = matches!(
+        word,
+        "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue"
+    ) || word.starts_with("/*");
     if control {
         for b in action.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
             *b = b' ';
@@ -257,7 +261,8 @@ mod tests {
 
     #[test]
     fn backslashes_inside_quotes_and_bodies_are_sql() {
-        let text = "SELECT E'a\\'b', '\\x'; CREATE FUNCTION f() RETURNS text AS $$ SELECT '\\n' $$ LANGUAGE sql; -- \\x\n";
+        let text =
+            "SELECT E'a\\'b', '\\x'; CREATE FUNCTION f() RETURNS text AS $$ SELECT '\\n' $$ LANGUAGE sql; -- \\x\n";
         let masked = mask(text);
         assert!(masked.meta_commands.is_empty());
         assert_eq!(masked.text, text);
@@ -275,7 +280,10 @@ mod tests {
         let masked = mask(text);
         assert_eq!(masked.text, "CREATE TABLE _xxxxxxxx.t (id int);\nSELECT _xx, 'xxxxx', \"xxxx\", a::int, arr[1:n];");
         let go = mask("ALTER TABLE {{ index .Options \"Namespace\" }}.users ADD c int;\n{{ if .X }}SELECT 1;{{ end }}");
-        assert_eq!(go.text.len(), "ALTER TABLE {{ index .Options \"Namespace\" }}.users ADD c int;\n{{ if .X }}SELECT 1;{{ end }}".len());
+        assert_eq!(
+            go.text.len(),
+            "ALTER TABLE {{ index .Options \"Namespace\" }}.users ADD c int;\n{{ if .X }}SELECT 1;{{ end }}".len()
+        );
         assert!(go.text.starts_with("ALTER TABLE _xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.users"));
         assert!(go.text.ends_with("           SELECT 1;         "));
         let quoted = mask("CREATE INDEX i ON \"{{ index .Options \"Namespace\" }}\".t (a);");

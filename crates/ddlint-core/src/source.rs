@@ -47,11 +47,18 @@ pub struct Position {
 }
 
 /// Maps byte offsets to positions in O(log n) per lookup.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LineIndex {
     /// Byte offset at which each line starts; the first is always 0.
     line_starts: Vec<usize>,
     len: usize,
+}
+
+impl Default for LineIndex {
+    /// The index of an empty text: one empty line.
+    fn default() -> Self {
+        Self { line_starts: vec![0], len: 0 }
+    }
 }
 
 impl LineIndex {
@@ -145,6 +152,13 @@ mod tests {
         let text = "-- é€\nSELECT";
         assert_eq!(pos(text, "-- é€".len()), (1, 6));
         assert_eq!(pos(text, text.len()), (2, 7));
+    }
+
+    #[test]
+    fn empty_index_has_one_line() {
+        let index = LineIndex::default();
+        assert_eq!(index.position("", 0), Position { line: 1, column: 1 });
+        assert_eq!(index.position("", 5), Position { line: 1, column: 1 });
     }
 
     #[test]

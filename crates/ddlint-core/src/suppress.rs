@@ -62,7 +62,11 @@ pub fn apply(
             };
             if settings.is_enabled(finding.0) {
                 kept.push(Diagnostic::new(finding.0, settings.severity_of(finding.0), *span, finding.1).with_help(
-                    if finding.0 == UNKNOWN_RULE.id { "check the id against `ddlint rules`" } else { "remove the directive" },
+                    if finding.0 == UNKNOWN_RULE.id {
+                        "check the id against `ddlint rules`"
+                    } else {
+                        "remove the directive"
+                    },
                 ));
             }
         }
@@ -81,9 +85,7 @@ fn diagnostic_lines(index: &LineIndex, diagnostic: &Diagnostic) -> Vec<usize> {
 
 fn parse_directive(text: &str, index: &LineIndex, comment: Span) -> Option<Directive> {
     let raw = text.get(comment.start..comment.end)?;
-    let body = raw
-        .strip_prefix("--")
-        .or_else(|| raw.strip_prefix("/*").map(|b| b.strip_suffix("*/").unwrap_or(b)))?;
+    let body = raw.strip_prefix("--").or_else(|| raw.strip_prefix("/*").map(|b| b.strip_suffix("*/").unwrap_or(b)))?;
     let leading = body.len() - body.trim_start().len();
     let body = body.trim_start();
     let (whole_file, rest) = if let Some(rest) = body.strip_prefix("ddlint-ignore-file") {

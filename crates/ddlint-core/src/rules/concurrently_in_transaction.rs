@@ -43,26 +43,34 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let what = match cx.node() {
         N::IndexStmt(s) if s.concurrent => "CREATE INDEX CONCURRENTLY",
         N::DropStmt(s) if s.concurrent => "DROP INDEX CONCURRENTLY",
-        N::ReindexStmt(s) if s.params.iter().any(|p| matches!(&p.node, Some(N::DefElem(d)) if d.defname == "concurrently")) => {
+        N::ReindexStmt(s)
+            if s.params.iter().any(|p| matches!(&p.node, Some(N::DefElem(d)) if d.defname == "concurrently")) =>
+        {
             "REINDEX CONCURRENTLY"
         }
-        N::AlterTableStmt(s) if s.cmds.iter().any(|c| matches!(&c.node, Some(N::AlterTableCmd(cmd))
+        N::AlterTableStmt(s)
+            if s.cmds.iter().any(|c| {
+                matches!(&c.node, Some(N::AlterTableCmd(cmd))
             if cmd.subtype() == AlterTableType::AtDetachPartition
-                && matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()), Some(N::PartitionCmd(p)) if p.concurrent))) =>
+                && matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()), Some(N::PartitionCmd(p)) if p.concurrent))
+            }) =>
         {
             "DETACH PARTITION CONCURRENTLY"
         }
         N::VacuumStmt(s) if s.is_vacuumcmd => "VACUUM",
         _ => return,
     };
-    let span = cx
-        .find_tokens(&[Token::Concurrently])
-        .or_else(|| cx.find_tokens(&[Token::Vacuum]))
-        .unwrap_or(cx.stmt.span);
-    let wrapper = if cx.state.explicit_transaction { "the file's transaction block" } else { "the runner's transaction" };
+    let span =
+        cx.find_tokens(&[Token::Concurrently]).or_else(|| cx.find_tokens(&[Token::Vacuum])).unwrap_or(cx.stmt.span);
+    let wrapper =
+        if cx.state.explicit_transaction { "the file's transaction block" } else { "the runner's transaction" };
     out.push(
-        cx.diagnostic(&RULE, span, format!("`{what}` cannot run inside a transaction block, and this one runs in {wrapper}"))
-            .with_help("move it to a migration of its own that runs outside a transaction"),
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!("`{what}` cannot run inside a transaction block, and this one runs in {wrapper}"),
+        )
+        .with_help("move it to a migration of its own that runs outside a transaction"),
     );
 }
 

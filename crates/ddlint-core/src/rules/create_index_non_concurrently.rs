@@ -43,15 +43,20 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if stmt.concurrent || cx.is_new_table(&table) {
         return;
     }
-    let span = cx.find_tokens(&[Token::Create, Token::Unique, Token::Index])
+    let span = cx
+        .find_tokens(&[Token::Create, Token::Unique, Token::Index])
         .or_else(|| cx.find_tokens(&[Token::Create, Token::Index]))
         .unwrap_or(cx.stmt.span);
     let what = if stmt.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
     out.push(
-        cx.diagnostic(&RULE, span, format!(
-            "`{what}` without `CONCURRENTLY` holds {} for the whole build",
-            describe_lock(cx.lock_on(&table).unwrap_or(LockMode::Share), &table)
-        ))
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!(
+                "`{what}` without `CONCURRENTLY` holds {} for the whole build",
+                describe_lock(cx.lock_on(&table).unwrap_or(LockMode::Share), &table)
+            ),
+        )
         .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction")),
     );
 }

@@ -62,7 +62,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     };
     out.push(
         cx.diagnostic(&RULE, span, format!("`DROP INDEX` without `CONCURRENTLY` takes {lock}"))
-        .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"),
+            .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"),
     );
 }
 

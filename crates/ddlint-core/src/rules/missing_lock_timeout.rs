@@ -39,10 +39,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
     let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
     out.push(
-        cx.diagnostic(&RULE, cx.stmt.span, format!(
-            "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
-            describe_lock(lock.mode, &lock.relation)
-        ))
+        cx.diagnostic(
+            &RULE,
+            cx.stmt.span,
+            format!(
+                "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
+                describe_lock(lock.mode, &lock.relation)
+            ),
+        )
         .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)"),
     );
 }
@@ -61,7 +65,9 @@ mod tests {
     #[test]
     fn lock_timeout_guards() {
         assert!(lines("SET lock_timeout = '2s';\nALTER TABLE a ADD COLUMN b int;", ID).is_empty());
-        assert!(lines("BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE a ADD COLUMN b int;\nCOMMIT;", ID).is_empty());
+        assert!(
+            lines("BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE a ADD COLUMN b int;\nCOMMIT;", ID).is_empty()
+        );
         assert!(lines("SELECT set_config('lock_timeout', '3s', false);\nDROP TABLE a;", ID).is_empty());
     }
 

@@ -47,10 +47,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
     let span = cx.find_tokens(&[Token::Rename]).map_or(cx.stmt.span, |s| Span::new(s.start, cx.stmt.span.end));
     out.push(
-        cx.diagnostic(&RULE, span, format!(
-            "renaming {kind} `{table}` to `{}` breaks the application version that still queries the old name",
-            stmt.newname
-        ))
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!(
+                "renaming {kind} `{table}` to `{}` breaks the application version that still queries the old name",
+                stmt.newname
+            ),
+        )
         .with_help("keep the old name working through a view until no deployed code uses it, then drop it"),
     );
 }
