@@ -7,6 +7,7 @@
 pub mod context;
 pub mod diagnostic;
 pub mod docs;
+pub mod explain;
 pub mod lock_model;
 pub mod locks;
 pub mod names;
@@ -50,8 +51,13 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
             let mut diagnostics = Vec::new();
             if settings.is_enabled(UNREADABLE_FILE.id) {
                 diagnostics.push(
-                    Diagnostic::new(UNREADABLE_FILE.id, settings.severity_of(UNREADABLE_FILE.id), Span::empty(0), message)
-                        .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
+                    Diagnostic::new(
+                        UNREADABLE_FILE.id,
+                        settings.severity_of(UNREADABLE_FILE.id),
+                        Span::empty(0),
+                        message,
+                    )
+                    .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
                 );
             }
             return FileReport {
@@ -90,11 +96,8 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
     }
 
     let file = FileContext::new(text, &parsed, settings);
-    let checks: Vec<_> = registry::all()
-        .into_iter()
-        .filter(|r| settings.is_enabled(r.id))
-        .filter_map(|r| r.check)
-        .collect();
+    let checks: Vec<_> =
+        registry::all().into_iter().filter(|r| settings.is_enabled(r.id)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
         let cx = StatementCx::new(&file, index);
         for check in &checks {
@@ -120,10 +123,47 @@ fn decode(bytes: &[u8]) -> Result<&str, (String, usize)> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(("file is UTF-16 encoded, not UTF-8".to_owned(), 0));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| (format!("file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()), e.valid_up_to()))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        (format!("file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()), e.valid_up_to())
+    })?;
     if let Some(nul) = text.find('\0') {
         return Err((format!("file contains a NUL byte at offset {nul}; it looks binary"), nul));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod hostile_input_tests {
+    use super::*;
+
+    fn rules(bytes: &[u8]) -> Vec<&'static str> {
+        lint_file("x.sql", bytes, &Settings::default()).diagnostics.iter().map(|d| d.rule).collect()
+    }
+
+    #[test]
+    fn deep_nesting_is_a_syntax_error_not_a_crash() {
+        let sql = format!("SELECT {}1{};\nDROP INDEX i;", "(".repeat(10_000), ")".repeat(10_000));
+        let found = rules(sql.as_bytes());
+        assert!(found.contains(&"syntax-error"), "{found:?}");
+        assert!(found.contains(&"drop-index-non-concurrently"), "{found:?}");
+    }
+
+    #[test]
+    fn unreadable_bytes_are_one_diagnostic() {
+        assert_eq!(rules(b"SELECT 1;\xff\xfe"), vec!["unreadable-file"]);
+        assert_eq!(rules(b"SELECT 1;\0"), vec!["unreadable-file"]);
+        assert_eq!(rules(b"\xff\xfeS\0E\0"), vec!["unreadable-file"]);
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_clean() {
+        assert!(rules(b"").is_empty());
+        assert!(rules(b"-- nothing here\n/* at all */").is_empty());
+    }
+
+    #[test]
+    fn unterminated_comment_and_dollar_quote_are_syntax_errors() {
+        assert_eq!(rules(b"SELECT 1;\n/* never closed"), vec!["syntax-error"]);
+        assert_eq!(rules(b"DO $$ BEGIN"), vec!["syntax-error"]);
+    }
 }
