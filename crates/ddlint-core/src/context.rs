@@ -3,6 +3,7 @@
 //! is in force. All of it is computed in one pass over the file.
 
 use crate::diagnostic::Diagnostic;
+use crate::framework::{Direction, Section, Transaction};
 use crate::lock_model::RelationLock;
 use crate::names::RelationName;
 use crate::parse::{ParsedFile, Statement};
@@ -44,13 +45,45 @@ pub struct FileContext<'a> {
 }
 
 impl<'a> FileContext<'a> {
+    /// Builds the context of a file run as one unit, as `--assume-in-transaction` says.
     pub fn new(text: &'a str, parsed: &'a ParsedFile, settings: &'a Settings) -> Self {
+        let whole = Section {
+            span: Span::new(0, text.len()),
+            direction: Direction::Up,
+            transaction: Transaction::AsConfigured,
+        };
+        Self::with_sections(text, parsed, settings, &[whole])
+    }
+
+    /// Builds the context of a file that its framework runs as separate sections (up and
+    /// down, each with its own transaction). Each section starts a fresh session.
+    pub fn with_sections(text: &'a str, parsed: &'a ParsedFile, settings: &'a Settings, sections: &[Section]) -> Self {
         let statements: Vec<&Statement> = parsed.statements().collect();
+        let section_of: Vec<usize> = statements
+            .iter()
+            .map(|s| sections.iter().rposition(|sec| sec.span.start <= s.span.start).unwrap_or(0))
+            .collect();
         let mut states = Vec::with_capacity(statements.len());
         let mut created_tables = HashMap::new();
         let mut created_indexes = HashMap::new();
-        let mut tracker = SessionTracker::new(settings.assume_in_transaction);
+        let mut tracker = SessionTracker::new(false);
         for (index, stmt) in statements.iter().enumerate() {
+            let section = section_of[index];
+            if index == 0 || section_of[index - 1] != section {
+                let in_section = section_of.iter().filter(|&&s| s == section).count();
+                let wrapped = match sections.get(section).map_or(Transaction::AsConfigured, |s| s.transaction) {
+                    Transaction::Wrapped => true,
+                    Transaction::ImplicitWhenMultiStatement => in_section > 1,
+                    Transaction::None => false,
+                    Transaction::AsConfigured => settings.assume_in_transaction,
+                };
+                tracker = SessionTracker::new(wrapped);
+                tracker.state.transaction_start = index;
+                // Objects made by another section (the up part, seen from the down part)
+                // exist by the time this section runs.
+                created_tables.clear();
+                created_indexes.clear();
+            }
             states.push(tracker.state);
             tracker.apply(&stmt.node, index);
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
@@ -78,7 +111,7 @@ impl<'a> FileContext<'a> {
     pub fn strongest_lock_on_existing(&self, index: usize) -> Option<&RelationLock> {
         self.locks[index]
             .iter()
-            .filter(|l| l.mode.blocks_traffic() && !self.is_new_table(&l.relation, index))
+            .filter(|l| l.mode.blocks_traffic() && !self.is_new_relation(&l.relation, index))
             .max_by_key(|l| l.mode)
     }
 
@@ -86,6 +119,12 @@ impl<'a> FileContext<'a> {
     /// new, empty and unread by the running application.
     pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
         self.created_tables.get(&name.key()).is_some_and(|&at| at < before)
+    }
+
+    /// A table created earlier in the file, or an index built on one.
+    pub fn is_new_relation(&self, name: &RelationName, before: usize) -> bool {
+        self.is_new_table(name, before)
+            || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
     }
 
     /// The table of an index created earlier in this file.
@@ -125,16 +164,17 @@ fn record_creations(
 /// Follows transaction control and `lock_timeout` through the file.
 struct SessionTracker {
     state: StatementState,
-    /// `lock_timeout` set for the session (survives the transaction's end).
+    /// `lock_timeout` set for the session (survives a commit).
     session_timeout: bool,
-    /// The transaction block is the runner's, not the file's.
-    assumed: bool,
+    /// The session's `lock_timeout` when the current transaction began, which a rollback
+    /// restores.
+    timeout_at_transaction_start: bool,
 }
 
 impl SessionTracker {
-    fn new(assume_in_transaction: bool) -> Self {
-        let state = StatementState { in_transaction: assume_in_transaction, ..StatementState::default() };
-        Self { state, session_timeout: false, assumed: assume_in_transaction }
+    fn new(in_transaction: bool) -> Self {
+        let state = StatementState { in_transaction, ..StatementState::default() };
+        Self { state, session_timeout: false, timeout_at_transaction_start: false }
     }
 
     fn apply(&mut self, node: &N, index: usize) {
@@ -146,9 +186,12 @@ impl SessionTracker {
                     }
                     self.state.in_transaction = true;
                     self.state.explicit_transaction = true;
-                    self.assumed = false;
+                    self.timeout_at_transaction_start = self.session_timeout;
                 }
                 Tx::TransStmtCommit | Tx::TransStmtRollback | Tx::TransStmtPrepare => {
+                    if tx.kind() == Tx::TransStmtRollback {
+                        self.session_timeout = self.timeout_at_transaction_start;
+                    }
                     // A `SET LOCAL` ends with its transaction; a plain `SET` survives a
                     // commit. After a runner's transaction is committed by the file, the
                     // rest of the file runs in autocommit.

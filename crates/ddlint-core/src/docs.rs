@@ -53,8 +53,12 @@ pub fn rules_table() -> String {
 /// that the doc comment wraps over several lines.
 pub fn summary(rule: &RuleMeta) -> String {
     let body = rule.docs.split("## What it does").nth(1).unwrap_or(rule.docs);
-    let paragraph: Vec<&str> =
-        body.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let paragraph: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     let paragraph = paragraph.join(" ");
     match paragraph.find(". ") {
         Some(end) => paragraph[..=end].to_owned(),

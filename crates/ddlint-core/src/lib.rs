@@ -8,6 +8,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod docs;
 pub mod explain;
+pub mod framework;
 pub mod lock_model;
 pub mod locks;
 pub mod names;
@@ -25,6 +26,7 @@ pub use settings::Settings;
 pub use source::{LineIndex, Position, Span};
 
 use context::{FileContext, StatementCx};
+use framework::{Direction, FileHints};
 use parse::Item;
 use rules::engine::{PSQL_META_COMMAND, SYNTAX_ERROR, UNREADABLE_FILE};
 
@@ -45,6 +47,29 @@ pub struct FileReport {
 
 /// Lints one file.
 pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
+    lint_file_with_hints(path, bytes, settings, FileHints::default())
+}
+
+/// Lints one file, with what the caller knows of it beyond its path and bytes (such as a
+/// diesel `metadata.toml` beside it).
+pub fn lint_file_with_hints(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> FileReport {
+    with_deep_stack(|| lint(path, bytes, settings, hints))
+}
+
+/// Deeply nested SQL gives deeply nested parse trees, which are decoded, walked and dropped
+/// recursively. This runs `f` on a stack big enough for the deepest tree libpg_query will
+/// serialize (unoptimised builds use several kilobytes a level); a caller whose thread
+/// already has [`DEEP_STACK_SIZE`] pays nothing. The stack is reserved address space, and
+/// only the pages a deep tree touches are ever backed by memory.
+pub fn with_deep_stack<R>(f: impl FnOnce() -> R) -> R {
+    const RED_ZONE: usize = DEEP_STACK_SIZE / 2;
+    stacker::maybe_grow(RED_ZONE, DEEP_STACK_SIZE, f)
+}
+
+/// The stack a thread that lints files should have.
+pub const DEEP_STACK_SIZE: usize = 256 << 20;
+
+fn lint(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> FileReport {
     let text = match decode(bytes) {
         Ok(text) => text,
         Err((message, offset)) => {
@@ -71,7 +96,14 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
         }
     };
     let line_index = LineIndex::new(text);
-    let parsed = parse::parse_file(text);
+    let mut sections = Vec::new();
+    let parsed = parse::parse_file_in_sections(text, |tokens| {
+        let comments: Vec<&str> =
+            tokens.iter().filter(|t| parse::is_comment(t.token)).filter_map(|t| text.get(t.start..t.end)).collect();
+        let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
+        sections = framework::sections(framework, path, text, tokens, hints);
+        sections.iter().map(|s| s.span).collect()
+    });
     let mut diagnostics = Vec::new();
 
     for item in &parsed.items {
@@ -95,7 +127,7 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
         }
     }
 
-    let file = FileContext::new(text, &parsed, settings);
+    let file = FileContext::with_sections(text, &parsed, settings, &sections);
     let checks: Vec<_> =
         registry::all().into_iter().filter(|r| settings.is_enabled(r.id)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
@@ -107,6 +139,14 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
 
     let comments: Vec<Span> = parsed.comments().map(|t| Span::new(t.start, t.end)).collect();
     let mut diagnostics = suppress::apply(text, &line_index, &comments, settings, diagnostics);
+    // A down migration runs only when a deploy is rolled back, so its findings are capped.
+    for diagnostic in &mut diagnostics {
+        let at = diagnostic.statement.unwrap_or(diagnostic.span).start;
+        let down = sections.iter().rev().find(|s| s.span.start <= at).is_some_and(|s| s.direction == Direction::Down);
+        if down {
+            diagnostic.severity = diagnostic.severity.min(settings.down_severity_cap);
+        }
+    }
     diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
     FileReport {
         path: path.to_owned(),
@@ -146,6 +186,13 @@ mod hostile_input_tests {
         let found = rules(sql.as_bytes());
         assert!(found.contains(&"syntax-error"), "{found:?}");
         assert!(found.contains(&"drop-index-non-concurrently"), "{found:?}");
+    }
+
+    #[test]
+    fn long_expression_chains_are_linted() {
+        let chain = vec!["'a'"; 3000].join(" || ");
+        let sql = format!("SELECT {chain};\nDROP INDEX i;");
+        assert!(rules(sql.as_bytes()).contains(&"drop-index-non-concurrently"));
     }
 
     #[test]

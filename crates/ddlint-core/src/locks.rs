@@ -107,7 +107,9 @@ impl LockMode {
             ShareRowExclusive => {
                 &[RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
             }
-            Exclusive => &[RowShare, RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive],
+            Exclusive => {
+                &[RowShare, RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
+            }
             AccessExclusive => &LockMode::ALL,
         };
         conflicts.contains(&other)
@@ -138,6 +140,12 @@ impl LockMode {
     }
 }
 
+/// "an `ACCESS EXCLUSIVE` lock on `users` that blocks reads and writes"
+pub fn describe_lock(mode: LockMode, relation: &impl std::fmt::Display) -> String {
+    let article = if mode.sql_name().starts_with(['A', 'E']) { "an" } else { "a" };
+    format!("{article} `{}` lock on `{relation}` that {}", mode.sql_name(), mode.blocks_phrase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,10 +167,4 @@ mod tests {
         assert_eq!(LockMode::ShareUpdateExclusive.blocks(), vec![Ddl]);
         assert_eq!(LockMode::AccessShare.blocks(), Vec::<Operation>::new());
     }
-}
-
-/// "an `ACCESS EXCLUSIVE` lock on `users` that blocks reads and writes"
-pub fn describe_lock(mode: LockMode, relation: &impl std::fmt::Display) -> String {
-    let article = if mode.sql_name().starts_with(['A', 'E']) { "an" } else { "a" };
-    format!("{article} `{}` lock on `{relation}` that {}", mode.sql_name(), mode.blocks_phrase())
 }

@@ -64,6 +64,12 @@ pub fn is_comment(token: Token) -> bool {
 }
 
 pub fn parse_file(text: &str) -> ParsedFile {
+    parse_file_in_sections(text, |_| vec![Span::new(0, text.len())])
+}
+
+/// Parses the file as the runs of text that `sections` picks from the token stream, each on
+/// its own, so a framework's up and down parts never merge into one statement.
+pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> Vec<Span>) -> ParsedFile {
     let masked = preprocess::mask(text);
     let sql = masked.text.as_str();
     let mut items = Vec::new();
@@ -93,35 +99,51 @@ pub fn parse_file(text: &str) -> ParsedFile {
     let tokens_in_head = tokens.partition_point(|t| t.end <= head_end);
     let head = &sql[..head_end];
 
-    match pg_ffi::parse(head) {
-        Ok(tree) => {
-            for raw in tree.stmts {
-                push_statement(&mut items, &tokens, raw, 0, head.len());
-            }
+    for section in sections(&tokens[..tokens_in_head]) {
+        let (start, end) = (section.start.min(head.len()), section.end.min(head.len()));
+        if start >= end {
+            continue;
         }
-        Err(_) => {
-            for chunk in split_statements(&tokens[..tokens_in_head]) {
-                let (start, end) = (tokens[chunk.start].start, tokens[chunk.end - 1].end);
-                let span = Span::new(start, end);
-                match pg_ffi::parse(&head[start..end]) {
-                    Ok(tree) => {
-                        for raw in tree.stmts {
-                            push_statement(&mut items, &tokens, raw, start, end);
-                        }
-                    }
-                    Err(err) => items.push(Item::SyntaxError(syntax_error(&tokens, span, &err))),
-                }
-            }
-        }
+        parse_region(&mut items, &tokens[..tokens_in_head], head, Span::new(start, end));
     }
 
     if let Some(err) = lexical_error {
         let end = sql[lexical_end..].find(['\n', '\r']).map_or(sql.len(), |p| lexical_end + p);
         let span = Span::new(lexical_end, end.max(lexical_end));
         let statement = Span::new(error_start.min(lexical_end), span.end);
-        items.push(Item::SyntaxError(SyntaxError { span, statement, message: err.message }));
+        let message = err.message.trim_end().to_owned();
+        items.push(Item::SyntaxError(SyntaxError { span, statement, message }));
     }
     ParsedFile { items, tokens, meta_commands: masked.meta_commands }
+}
+
+/// Parses `region` of `head` in one call, or statement by statement when that fails.
+fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: Span) {
+    let Some(sql) = head.get(region.start..region.end) else { return };
+    match pg_ffi::parse(sql) {
+        Ok(tree) => {
+            for raw in tree.stmts {
+                push_statement(items, tokens, raw, region.start, region.end);
+            }
+        }
+        Err(_) => {
+            let first = tokens.partition_point(|t| t.start < region.start);
+            let last = tokens.partition_point(|t| t.start < region.end);
+            let region_tokens = &tokens[first..last];
+            for chunk in split_statements(region_tokens) {
+                let (start, end) = (region_tokens[chunk.start].start, region_tokens[chunk.end - 1].end);
+                let span = Span::new(start, end);
+                match pg_ffi::parse(&head[start..end]) {
+                    Ok(tree) => {
+                        for raw in tree.stmts {
+                            push_statement(items, tokens, raw, start, end);
+                        }
+                    }
+                    Err(err) => items.push(Item::SyntaxError(syntax_error(tokens, span, &err))),
+                }
+            }
+        }
+    }
 }
 
 fn floor_char_boundary(text: &str, mut at: usize) -> usize {

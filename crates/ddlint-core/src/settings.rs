@@ -2,6 +2,7 @@
 //! and which rules run at which severity.
 
 use crate::diagnostic::Severity;
+use crate::framework::Framework;
 use crate::registry;
 use std::collections::HashMap;
 
@@ -22,6 +23,10 @@ pub struct Settings {
     pub disabled: Vec<String>,
     /// Per-rule severity overrides.
     pub severities: HashMap<String, Severity>,
+    /// The migration framework, or `None` to recognise it from each file.
+    pub framework: Option<Framework>,
+    /// The highest severity a finding in a down (revert) migration is reported at.
+    pub down_severity_cap: Severity,
 }
 
 impl Default for Settings {
@@ -32,6 +37,8 @@ impl Default for Settings {
             enabled: Vec::new(),
             disabled: Vec::new(),
             severities: HashMap::new(),
+            framework: None,
+            down_severity_cap: Severity::Warning,
         }
     }
 }

@@ -1,1 +1,107 @@
-fn main() {}
+//! Project chores: `cargo xtask codegen` regenerates the rule pages and the README's rules table.
+
+use ddlint_core::{docs, registry};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::{env, fs, io};
+
+const USAGE: &str = "usage: cargo xtask codegen
+
+commands:
+  codegen  write rules/<id>.md for every rule, delete pages of removed rules, and refresh the
+           rules table between the README's `<!-- rules:start -->` and `<!-- rules:end -->`";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["codegen"] => match codegen(&repo_root()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
+        ["help" | "-h" | "--help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root, two levels above this crate.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn codegen(root: &Path) -> Result<(), String> {
+    let rules_dir = root.join("rules");
+    fs::create_dir_all(&rules_dir)
+        .map_err(|e| format!("cannot create {}: {e}", rules_dir.display()))?;
+
+    let mut wanted = BTreeSet::new();
+    for rule in registry::all() {
+        let file = format!("{}.md", rule.id);
+        update(&rules_dir.join(&file), &docs::rule_page(rule))?;
+        wanted.insert(file);
+    }
+
+    let entries = fs::read_dir(&rules_dir)
+        .map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?
+            .path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "md") && !wanted.contains(name) {
+            fs::remove_file(&path).map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
+            println!("deleted {}", display(root, &path));
+        }
+    }
+
+    // The lead owns the README; codegen only refreshes the marked section when there is one.
+    let readme = root.join("README.md");
+    match fs::read_to_string(&readme) {
+        Ok(text) => match docs::replace_between_markers(&text, &docs::rules_table()) {
+            Some(updated) => update(&readme, &updated)?,
+            None => println!(
+                "skipped README.md: no `{}` … `{}` markers",
+                docs::TABLE_START,
+                docs::TABLE_END
+            ),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            println!("skipped README.md: it does not exist")
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", readme.display())),
+    }
+    Ok(())
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that.
+fn update(path: &Path, contents: &str) -> Result<(), String> {
+    if fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("updated {}", display(&repo_root(), path));
+    Ok(())
+}
+
+fn display(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

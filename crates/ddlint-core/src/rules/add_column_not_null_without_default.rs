@@ -22,6 +22,7 @@ declare_rule! {
     ///
     /// Use instead:
     /// ```sql
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE users ADD COLUMN status text NOT NULL DEFAULT 'active';
     /// ```
     ///
@@ -50,11 +51,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         out.push(
-            cx.diagnostic(&RULE, cx.item_span_at(col.location), format!(
-                "adding `{}` as `NOT NULL` without a default fails on any non-empty `{table}`",
-                col.colname
-            ))
-            .with_help("give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`"),
+            cx.diagnostic(
+                &RULE,
+                cx.item_span_at(col.location),
+                format!("adding `{}` as `NOT NULL` without a default fails on any non-empty `{table}`", col.colname),
+            )
+            .with_help(
+                "give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`",
+            ),
         );
     }
 }
@@ -72,12 +76,19 @@ fn has_value_source(col: &ColumnDef) -> bool {
         })
     });
     serial
-        || col.raw_default.is_some()
+        || col.raw_default.as_deref().is_some_and(|d| !is_null_literal(d))
         || !col.identity.is_empty()
         || !col.generated.is_empty()
         || column_constraints(col).any(|c| {
-            matches!(c.contype(), ConstrType::ConstrDefault | ConstrType::ConstrIdentity | ConstrType::ConstrGenerated)
+            matches!(c.contype(), ConstrType::ConstrIdentity | ConstrType::ConstrGenerated)
+                || c.contype() == ConstrType::ConstrDefault
+                    && c.raw_expr.as_deref().is_some_and(|d| !is_null_literal(d))
         })
+}
+
+/// `DEFAULT NULL` fills existing rows with nothing.
+fn is_null_literal(expr: &pg_query::protobuf::Node) -> bool {
+    matches!(&expr.node, Some(N::AConst(c)) if c.isnull)
 }
 
 #[cfg(test)]
@@ -102,6 +113,7 @@ mod tests {
         assert!(lines("ALTER TABLE users ADD COLUMN id bigserial NOT NULL;", ID).is_empty());
         assert!(lines("ALTER TABLE users ADD COLUMN id int GENERATED ALWAYS AS IDENTITY NOT NULL;", ID).is_empty());
         assert!(lines("ALTER TABLE users ADD COLUMN s text;", ID).is_empty());
+        assert_eq!(lines("ALTER TABLE users ADD COLUMN s text NOT NULL DEFAULT NULL;", ID), vec![1]);
         assert!(lines("CREATE TABLE users (id int);\nALTER TABLE users ADD COLUMN s text NOT NULL;", ID).is_empty());
     }
 }

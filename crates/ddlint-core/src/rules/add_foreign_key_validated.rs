@@ -2,7 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
-use crate::locks::LockMode;
+use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
@@ -23,6 +23,7 @@ declare_rule! {
     ///
     /// Use instead:
     /// ```sql
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE orders ADD CONSTRAINT orders_user_id_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
     /// ```
     ///
@@ -44,24 +45,33 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     for cmd in alter_cmds(stmt) {
         let foreign_keys: Vec<&pg::Constraint> = match cmd.subtype() {
             AlterTableType::AtAddConstraint => constraint_of(cmd).into_iter().collect(),
-            AlterTableType::AtAddColumn => column_def_of(cmd).map(|c| column_constraints(c).collect()).unwrap_or_default(),
+            AlterTableType::AtAddColumn => {
+                column_def_of(cmd).map(|c| column_constraints(c).collect()).unwrap_or_default()
+            }
             _ => continue,
         };
         for fk in foreign_keys {
             if fk.contype() != ConstrType::ConstrForeign || fk.skip_validation {
                 continue;
             }
-            let mode = cx.lock_on(&table).unwrap_or(LockMode::ShareRowExclusive);
-            let referenced = fk.pktable.as_ref().map_or_else(|| "the referenced table".to_owned(), |p| {
-                format!("`{}`", RelationName::from_range_var(p))
-            });
+            let table_lock = describe_lock(cx.lock_on(&table).unwrap_or(LockMode::ShareRowExclusive), &table);
+            let referenced_lock = match fk.pktable.as_ref().map(RelationName::from_range_var) {
+                Some(referenced) => {
+                    describe_lock(cx.lock_on(&referenced).unwrap_or(LockMode::ShareRowExclusive), &referenced)
+                }
+                None => "a lock on the referenced table".to_owned(),
+            };
             out.push(
-                cx.diagnostic(&RULE, cx.item_span_at(fk.location), format!(
-                    "adding a validated foreign key scans `{table}` while holding `{}` locks on `{table}` and {referenced} that {}",
-                    mode.sql_name(),
-                    mode.blocks_phrase()
-                ))
-                .with_help("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction"),
+                cx.diagnostic(
+                    &RULE,
+                    cx.item_span_at(fk.location),
+                    format!(
+                    "adding a validated foreign key scans `{table}` while holding {table_lock}, and {referenced_lock}"
+                ),
+                )
+                .with_help(
+                    "add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction",
+                ),
             );
         }
     }
@@ -82,6 +92,8 @@ mod tests {
     #[test]
     fn not_valid_and_new_tables_pass() {
         assert!(lines("ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id) NOT VALID;", ID).is_empty());
-        assert!(lines("CREATE TABLE o (u int);\nALTER TABLE o ADD FOREIGN KEY (u) REFERENCES users (id);", ID).is_empty());
+        assert!(
+            lines("CREATE TABLE o (u int);\nALTER TABLE o ADD FOREIGN KEY (u) REFERENCES users (id);", ID).is_empty()
+        );
     }
 }

@@ -36,10 +36,9 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
-    /// The first sentence under `## What it does`.
-    pub fn summary(&self) -> &'static str {
-        let body = self.docs.split("## What it does").nth(1).unwrap_or(self.docs);
-        body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+    /// The first sentence under `## What it does`, joined across lines.
+    pub fn summary(&self) -> String {
+        crate::docs::summary(self)
     }
 
     /// The SQL of the first fenced block after `heading` in the docs.

@@ -20,6 +20,7 @@ declare_rule! {
     ///
     /// Use instead:
     /// ```sql
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE users ADD COLUMN full_name text;
     /// ```
     ///
@@ -43,11 +44,17 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
     let span = cx.find_tokens(&[Token::Rename]).map_or(cx.stmt.span, |s| s.cover(Span::new(s.start, cx.stmt.span.end)));
     out.push(
-        cx.diagnostic(&RULE, span, format!(
-            "renaming `{table}.{}` to `{}` breaks the application version that still uses the old name",
-            stmt.subname, stmt.newname
-        ))
-        .with_help("add the new column, backfill and switch the code to it, then drop the old column in a later release"),
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!(
+                "renaming `{table}.{}` to `{}` breaks the application version that still uses the old name",
+                stmt.subname, stmt.newname
+            ),
+        )
+        .with_help(
+            "add the new column, backfill and switch the code to it, then drop the old column in a later release",
+        ),
     );
 }
 

@@ -24,8 +24,10 @@ declare_rule! {
     ///
     /// Use instead:
     /// ```sql
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
     /// -- in a later migration, outside the first one's transaction:
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
     /// ALTER TABLE users ALTER COLUMN email SET NOT NULL;
     /// ALTER TABLE users DROP CONSTRAINT users_email_not_null;
@@ -61,11 +63,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
         out.push(
-            cx.diagnostic(&RULE, span, format!(
-                "`SET NOT NULL` on `{}` scans `{table}` while holding {}",
-                cmd.name,
-                describe_lock(alter_table_cmd_lock(cmd, cx.pg_version()), &table)
-            ))
+            cx.diagnostic(
+                &RULE,
+                span,
+                format!(
+                    "`SET NOT NULL` on `{}` scans `{table}` while holding {}",
+                    cmd.name,
+                    describe_lock(alter_table_cmd_lock(cmd, cx.pg_version()), &table)
+                ),
+            )
             .with_help(format!(
                 "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",
                 cmd.name
@@ -113,7 +119,9 @@ fn implies_not_null(expr: &pg::Node, column: &str) -> bool {
                 && matches!(test.arg.as_deref().and_then(|a| a.node.as_ref()), Some(N::ColumnRef(c))
                     if matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(N::String(s)) if s.sval == column))
         }
-        Some(N::BoolExpr(b)) if b.boolop() == BoolExprType::AndExpr => b.args.iter().any(|a| implies_not_null(a, column)),
+        Some(N::BoolExpr(b)) if b.boolop() == BoolExprType::AndExpr => {
+            b.args.iter().any(|a| implies_not_null(a, column))
+        }
         _ => false,
     }
 }
@@ -128,7 +136,10 @@ mod tests {
     #[test]
     fn flags_set_not_null_on_existing_tables() {
         assert_eq!(lines("ALTER TABLE users ALTER COLUMN email SET NOT NULL;", ID), vec![1]);
-        assert_eq!(lines("ALTER TABLE users\n  ALTER COLUMN a DROP DEFAULT,\n  ALTER COLUMN b SET NOT NULL;", ID), vec![3]);
+        assert_eq!(
+            lines("ALTER TABLE users\n  ALTER COLUMN a DROP DEFAULT,\n  ALTER COLUMN b SET NOT NULL;", ID),
+            vec![3]
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ declare_rule! {
     ///
     /// Use instead:
     /// ```sql
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;
     /// ```
     ///
@@ -68,7 +69,9 @@ fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name:
         let N::AlterTableStmt(alter) = &stmt.node else { return false };
         let same_table = alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table));
         same_table
-            && alter_cmds(alter).filter_map(constraint_of).any(|c| c.skip_validation && (c.conname == name || c.conname.is_empty()))
+            && alter_cmds(alter)
+                .filter_map(constraint_of)
+                .any(|c| c.skip_validation && (c.conname == name || c.conname.is_empty()))
     })
 }
 

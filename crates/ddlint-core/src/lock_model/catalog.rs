@@ -1,0 +1,597 @@
+//! What the lock model may know about the schema a statement runs against.
+//!
+//! Many answers depend on the existing schema: whether `ALTER COLUMN TYPE` is binary
+//! coercible, which table an index belongs to, which tables a foreign key ties together,
+//! which partitions a `CREATE INDEX` on a partitioned table visits. The [`Catalog`] holds
+//! what a caller knows, and is empty by default: then the model answers "may rewrite" or
+//! "may scan" instead of guessing, and locks only the relations the statement names.
+//!
+//! A caller fills it by feeding statements in order with [`Catalog::apply`], typically the
+//! migrations that ran before the one being explained, or the earlier statements of the file.
+//! A relation the catalog has seen created is *known*: its columns, indexes, constraints,
+//! partitions and foreign keys are then taken to be exactly what the statements said.
+
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At, ConstrType, ObjectType};
+use std::collections::{HashMap, HashSet};
+
+type Key = (String, String);
+
+/// The kind of a relation, as `pg_class.relkind` tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelKind {
+    Table,
+    PartitionedTable,
+    View,
+    MaterializedView,
+    Index,
+    Sequence,
+}
+
+/// A function's volatility, as `pg_proc.provolatile` tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    Volatile,
+}
+
+/// A column's declared type, by the last part of its name, lower case, with its modifiers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnType {
+    pub name: String,
+    pub typmods: Vec<i64>,
+    pub array: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub ty: Option<ColumnType>,
+    pub not_null: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConstraintInfo {
+    pub name: String,
+    pub kind: ConstrType,
+    /// The referenced table of a foreign key.
+    pub references: Option<RelationName>,
+    /// For a `CHECK (col IS NOT NULL)`: the column it proves not null.
+    pub proves_not_null: Option<String>,
+    pub valid: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct RelationInfo {
+    pub name: RelationName,
+    pub kind: RelKind,
+    pub columns: Vec<Column>,
+    pub constraints: Vec<ConstraintInfo>,
+    /// The partitioned (or inheritance) parent.
+    pub parent: Option<RelationName>,
+    pub is_default_partition: bool,
+    /// For an index: its table.
+    pub table: Option<RelationName>,
+    /// For a view or materialized view: the relations its query reads.
+    pub reads: Vec<RelationName>,
+    /// For an index: the columns it covers (expressions left out).
+    pub index_columns: Vec<String>,
+    /// Whether the table has an index of its own, from a constraint or `CREATE INDEX`.
+    pub has_constraint_index: bool,
+    /// The table access method; `heap` unless created `USING` another.
+    pub access_method: String,
+}
+
+/// The known schema; empty by default. See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    relations: HashMap<Key, RelationInfo>,
+    /// Creation order, so that lists come out deterministic.
+    order: Vec<Key>,
+    functions: HashMap<String, Volatility>,
+    /// Domains by name, with whether they carry constraints.
+    domains: HashMap<String, bool>,
+    /// Enum, composite and range types: never domains.
+    types: HashSet<String>,
+}
+
+impl Catalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.relations.is_empty() && self.functions.is_empty() && self.domains.is_empty()
+    }
+
+    pub fn relation(&self, name: &RelationName) -> Option<&RelationInfo> {
+        self.relations.get(&name.key())
+    }
+
+    pub fn kind(&self, name: &RelationName) -> Option<RelKind> {
+        self.relation(name).map(|r| r.kind)
+    }
+
+    pub fn column(&self, table: &RelationName, column: &str) -> Option<&Column> {
+        self.relation(table)?.columns.iter().find(|c| c.name == column)
+    }
+
+    /// The table an index belongs to.
+    pub fn table_of_index(&self, index: &RelationName) -> Option<RelationName> {
+        self.relation(index).filter(|r| r.kind == RelKind::Index).and_then(|r| r.table.clone())
+    }
+
+    /// The indexes of a known table, or `None` when the table is unknown.
+    pub fn indexes_of(&self, table: &RelationName) -> Option<Vec<RelationName>> {
+        self.relation(table)?;
+        Some(self.select(|r| r.kind == RelKind::Index && r.table.as_ref().is_some_and(|t| t.same_as(table))))
+    }
+
+    /// Whether a known table has any index: rebuilt, with a scan of the new storage,
+    /// whenever the table gets new storage.
+    pub fn has_indexes(&self, table: &RelationName) -> Option<bool> {
+        let info = self.relation(table)?;
+        Some(info.has_constraint_index || !self.indexes_of(table)?.is_empty())
+    }
+
+    /// The direct partitions or inheritance children of a known table.
+    pub fn children(&self, table: &RelationName) -> Option<Vec<RelationName>> {
+        self.relation(table)?;
+        Some(self.select(|r| r.kind != RelKind::Index && r.parent.as_ref().is_some_and(|p| p.same_as(table))))
+    }
+
+    /// Every partition or child below a known table, depth first.
+    pub fn descendants(&self, table: &RelationName) -> Option<Vec<RelationName>> {
+        let mut out = Vec::new();
+        for child in self.children(table)? {
+            let below = self.descendants(&child).unwrap_or_default();
+            out.push(child);
+            out.extend(below);
+        }
+        Some(out)
+    }
+
+    /// The default partition of a known partitioned table, if it has one.
+    pub fn default_partition(&self, parent: &RelationName) -> Option<Option<RelationName>> {
+        self.relation(parent)?;
+        Some(
+            self.select(|r| r.is_default_partition && r.parent.as_ref().is_some_and(|p| p.same_as(parent)))
+                .into_iter()
+                .next(),
+        )
+    }
+
+    /// The tables a known table's foreign keys point at.
+    pub fn references(&self, table: &RelationName) -> Option<Vec<RelationName>> {
+        let info = self.relation(table)?;
+        let mut out: Vec<RelationName> = Vec::new();
+        for target in info.constraints.iter().filter_map(|c| c.references.as_ref()) {
+            if !target.same_as(table) && !out.iter().any(|o| o.same_as(target)) {
+                out.push(target.clone());
+            }
+        }
+        Some(out)
+    }
+
+    /// The tables whose foreign keys point at a known table. Only tables the catalog knows
+    /// can be listed, so this is exact when the whole schema went through the catalog.
+    pub fn referenced_by(&self, table: &RelationName) -> Option<Vec<RelationName>> {
+        self.relation(table)?;
+        Some(self.select(|r| {
+            !r.name.same_as(table)
+                && r.constraints.iter().any(|c| c.references.as_ref().is_some_and(|t| t.same_as(table)))
+        }))
+    }
+
+    /// A named constraint of a known table; `Some(None)` when the table has no such constraint.
+    pub fn constraint(&self, table: &RelationName, name: &str) -> Option<Option<&ConstraintInfo>> {
+        Some(self.relation(table)?.constraints.iter().find(|c| c.name == name))
+    }
+
+    /// Whether a valid `CHECK (column IS NOT NULL)` proves the column not null.
+    pub fn not_null_proven(&self, table: &RelationName, column: &str) -> Option<bool> {
+        let info = self.relation(table)?;
+        Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.as_deref() == Some(column)))
+    }
+
+    /// Whether a known table has any CHECK constraint.
+    pub fn has_check_constraints(&self, table: &RelationName) -> Option<bool> {
+        Some(self.relation(table)?.constraints.iter().any(|c| c.kind == ConstrType::ConstrCheck))
+    }
+
+    /// The tables with a column of the given domain.
+    pub fn tables_using_type(&self, type_name: &str) -> Vec<RelationName> {
+        self.select(|r| {
+            matches!(r.kind, RelKind::Table | RelKind::MaterializedView)
+                && r.columns.iter().any(|c| c.ty.as_ref().is_some_and(|t| t.name == type_name))
+        })
+    }
+
+    pub fn function_volatility(&self, name: &str) -> Option<Volatility> {
+        self.functions.get(name).copied()
+    }
+
+    /// `Some(true)` for a known domain with constraints, `Some(false)` without, `None` unknown.
+    pub fn domain_has_constraints(&self, name: &str) -> Option<bool> {
+        self.domains.get(name).copied()
+    }
+
+    /// A type created as an enum, composite or range type (so not a domain).
+    pub fn is_known_type(&self, name: &str) -> bool {
+        self.types.contains(name)
+    }
+
+    fn select(&self, keep: impl Fn(&RelationInfo) -> bool) -> Vec<RelationName> {
+        self.order.iter().filter_map(|k| self.relations.get(k)).filter(|r| keep(r)).map(|r| r.name.clone()).collect()
+    }
+
+    fn insert(&mut self, info: RelationInfo) {
+        let key = info.name.key();
+        if self.relations.insert(key.clone(), info).is_none() {
+            self.order.push(key);
+        }
+    }
+
+    fn remove(&mut self, name: &RelationName) {
+        let key = name.key();
+        if self.relations.remove(&key).is_some() {
+            self.order.retain(|k| *k != key);
+            // Indexes go with their table.
+            let orphans = self.select(|r| r.table.as_ref().is_some_and(|t| t.same_as(name)));
+            for orphan in orphans {
+                self.remove(&orphan);
+            }
+        }
+    }
+
+    /// Folds one statement into the catalog. Statements the catalog does not follow are
+    /// ignored; it never fails.
+    pub fn apply(&mut self, node: &N) {
+        match node {
+            N::CreateStmt(stmt) => self.apply_create(stmt),
+            N::IndexStmt(stmt) => {
+                let (Some(rv), false) = (&stmt.relation, stmt.idxname.is_empty()) else { return };
+                let table = RelationName::from_range_var(rv);
+                let name = RelationName::new(table.schema.as_deref(), &stmt.idxname);
+                let mut info = relation(name, RelKind::Index, Some(table));
+                info.index_columns = stmt
+                    .index_params
+                    .iter()
+                    .filter_map(|p| match &p.node {
+                        Some(N::IndexElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                self.insert(info);
+            }
+            N::ViewStmt(stmt) => {
+                let Some(rv) = &stmt.view else { return };
+                let mut info = relation(RelationName::from_range_var(rv), RelKind::View, None);
+                info.reads =
+                    stmt.query.as_deref().and_then(|q| q.node.as_ref()).map(super::read_tables).unwrap_or_default();
+                self.insert(info);
+            }
+            N::CreateTableAsStmt(stmt) => {
+                let Some(rv) = stmt.into.as_ref().and_then(|i| i.rel.as_ref()) else { return };
+                let kind = if stmt.objtype() == ObjectType::ObjectMatview {
+                    RelKind::MaterializedView
+                } else {
+                    RelKind::Table
+                };
+                let mut info = relation(RelationName::from_range_var(rv), kind, None);
+                info.reads =
+                    stmt.query.as_deref().and_then(|q| q.node.as_ref()).map(super::read_tables).unwrap_or_default();
+                self.insert(info);
+            }
+            N::CreateSeqStmt(stmt) => {
+                if let Some(rv) = &stmt.sequence {
+                    self.insert(relation(RelationName::from_range_var(rv), RelKind::Sequence, None));
+                }
+            }
+            N::CreateFunctionStmt(stmt) => {
+                let Some(name) = last_string(&stmt.funcname) else { return };
+                let volatility = stmt
+                    .options
+                    .iter()
+                    .find_map(|o| match &o.node {
+                        Some(N::DefElem(d)) if d.defname == "volatility" => {
+                            match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                                Some(N::String(s)) => match s.sval.as_str() {
+                                    "immutable" => Some(Volatility::Immutable),
+                                    "stable" => Some(Volatility::Stable),
+                                    _ => Some(Volatility::Volatile),
+                                },
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(Volatility::Volatile);
+                let language = stmt.options.iter().find_map(|o| match &o.node {
+                    Some(N::DefElem(d)) if d.defname == "language" => {
+                        match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                            Some(N::String(s)) => Some(s.sval.clone()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                });
+                // PostgreSQL inlines a simple SQL function before it judges a default's
+                // volatility, so `LANGUAGE sql VOLATILE AS 'SELECT 1'` is a constant there:
+                // such a function's volatility is left unknown.
+                if volatility == Volatility::Volatile && language.as_deref() == Some("sql") {
+                    self.functions.remove(&name);
+                    return;
+                }
+                self.functions.insert(name, volatility);
+            }
+            N::CreateDomainStmt(stmt) => {
+                if let Some(name) = last_string(&stmt.domainname) {
+                    let checks = stmt.constraints.iter().any(|c| {
+                        matches!(&c.node, Some(N::Constraint(c)) if matches!(c.contype(), ConstrType::ConstrCheck | ConstrType::ConstrNotnull))
+                    });
+                    self.domains.insert(name, checks);
+                }
+            }
+            N::CreateEnumStmt(stmt) => {
+                if let Some(name) = last_string(&stmt.type_name) {
+                    self.types.insert(name);
+                }
+            }
+            N::CompositeTypeStmt(stmt) => {
+                if let Some(rv) = &stmt.typevar {
+                    self.types.insert(rv.relname.clone());
+                }
+            }
+            N::CreateRangeStmt(stmt) => {
+                if let Some(name) = last_string(&stmt.type_name) {
+                    self.types.insert(name);
+                }
+            }
+            N::AlterDomainStmt(stmt) if stmt.subtype == "C" => {
+                if let Some(name) = last_string(&stmt.type_name) {
+                    self.domains.insert(name, true);
+                }
+            }
+            N::AlterTableStmt(stmt) => self.apply_alter(stmt),
+            N::DropStmt(stmt) => {
+                if matches!(
+                    stmt.remove_type(),
+                    ObjectType::ObjectTable
+                        | ObjectType::ObjectIndex
+                        | ObjectType::ObjectView
+                        | ObjectType::ObjectMatview
+                        | ObjectType::ObjectSequence
+                ) {
+                    for object in &stmt.objects {
+                        if let Some(N::List(list)) = &object.node {
+                            if let Some(name) = RelationName::from_name_list(&list.items) {
+                                self.remove(&name);
+                            }
+                        }
+                    }
+                }
+            }
+            N::RenameStmt(stmt) => {
+                let Some(rv) = &stmt.relation else { return };
+                let old = RelationName::from_range_var(rv);
+                let Some(info) = self.relations.get_mut(&old.key()) else { return };
+                match stmt.rename_type() {
+                    ObjectType::ObjectTable
+                    | ObjectType::ObjectIndex
+                    | ObjectType::ObjectView
+                    | ObjectType::ObjectMatview => {
+                        // A rename under the same name keeps the entry; other tables' foreign
+                        // keys would still name the old one, so only unreferenced tables move.
+                        let mut info = info.clone();
+                        info.name = RelationName::new(old.schema.as_deref(), &stmt.newname);
+                        self.remove(&old);
+                        self.insert(info);
+                    }
+                    ObjectType::ObjectColumn => {
+                        if let Some(col) = info.columns.iter_mut().find(|c| c.name == stmt.subname) {
+                            col.name = stmt.newname.clone();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_create(&mut self, stmt: &pg::CreateStmt) {
+        let Some(rv) = &stmt.relation else { return };
+        let name = RelationName::from_range_var(rv);
+        let kind = if stmt.partspec.is_some() { RelKind::PartitionedTable } else { RelKind::Table };
+        let mut info = relation(name.clone(), kind, None);
+        if !stmt.access_method.is_empty() {
+            info.access_method = stmt.access_method.clone();
+        }
+        info.parent = stmt.inh_relations.iter().find_map(|p| match &p.node {
+            Some(N::RangeVar(rv)) => Some(RelationName::from_range_var(rv)),
+            _ => None,
+        });
+        info.is_default_partition = stmt.partbound.as_ref().is_some_and(|b| b.is_default);
+        for elt in &stmt.table_elts {
+            match &elt.node {
+                Some(N::ColumnDef(col)) => add_column(&mut info, col),
+                Some(N::Constraint(c)) => add_constraint(&mut info, c, &name),
+                _ => {}
+            }
+        }
+        // A partition inherits its parent's columns.
+        if info.columns.is_empty() {
+            if let Some(parent) = info.parent.as_ref().and_then(|p| self.relation(p)) {
+                info.columns = parent.columns.clone();
+            }
+        }
+        self.insert(info);
+    }
+
+    fn apply_alter(&mut self, stmt: &pg::AlterTableStmt) {
+        let Some(rv) = &stmt.relation else { return };
+        let table = RelationName::from_range_var(rv);
+        for cmd in super::alter_cmds(stmt) {
+            let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
+            match (cmd.subtype(), def) {
+                (At::AtAttachPartition, Some(N::PartitionCmd(p))) => {
+                    if let Some(child) = p.name.as_ref().map(RelationName::from_range_var) {
+                        if let Some(info) = self.relations.get_mut(&child.key()) {
+                            info.parent = Some(table.clone());
+                            info.is_default_partition = p.bound.as_ref().is_some_and(|b| b.is_default);
+                        }
+                    }
+                    continue;
+                }
+                (At::AtDetachPartition, Some(N::PartitionCmd(p))) => {
+                    if let Some(child) = p.name.as_ref().map(RelationName::from_range_var) {
+                        if let Some(info) = self.relations.get_mut(&child.key()) {
+                            info.parent = None;
+                            info.is_default_partition = false;
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(info) = self.relations.get_mut(&table.key()) else { return };
+            match (cmd.subtype(), def) {
+                (At::AtAddColumn, Some(N::ColumnDef(col))) => add_column(info, col),
+                (At::AtAddConstraint, Some(N::Constraint(c))) => add_constraint(info, c, &table),
+                (At::AtDropColumn, _) => info.columns.retain(|c| c.name != cmd.name),
+                (At::AtDropConstraint, _) => info.constraints.retain(|c| c.name != cmd.name),
+                (At::AtValidateConstraint, _) => {
+                    if let Some(c) = info.constraints.iter_mut().find(|c| c.name == cmd.name) {
+                        c.valid = true;
+                    }
+                }
+                (At::AtSetNotNull, _) => {
+                    if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
+                        c.not_null = true;
+                    }
+                }
+                (At::AtDropNotNull, _) => {
+                    if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
+                        c.not_null = false;
+                    }
+                }
+                (At::AtAlterColumnType, Some(N::ColumnDef(col))) => {
+                    if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
+                        c.ty = col.type_name.as_ref().map(column_type);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> RelationInfo {
+    RelationInfo {
+        name,
+        kind,
+        columns: Vec::new(),
+        constraints: Vec::new(),
+        parent: None,
+        is_default_partition: false,
+        table,
+        reads: Vec::new(),
+        index_columns: Vec::new(),
+        has_constraint_index: false,
+        access_method: "heap".to_owned(),
+    }
+}
+
+fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
+    let mut not_null = col.is_not_null;
+    for c in super::column_constraints(col) {
+        match c.contype() {
+            ConstrType::ConstrNotnull => not_null = true,
+            ConstrType::ConstrPrimary => {
+                not_null = true;
+                info.has_constraint_index = true;
+            }
+            ConstrType::ConstrUnique => info.has_constraint_index = true,
+            ConstrType::ConstrForeign | ConstrType::ConstrCheck => {
+                let mut c = c.clone();
+                if c.keys.is_empty() && c.fk_attrs.is_empty() {
+                    c.fk_attrs.push(pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) });
+                }
+                add_constraint(info, &c, &info.name.clone());
+            }
+            _ => {}
+        }
+    }
+    info.columns.push(Column { name: col.colname.clone(), ty: col.type_name.as_ref().map(column_type), not_null });
+}
+
+fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationName) {
+    let kind = c.contype();
+    if matches!(kind, ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion) {
+        info.has_constraint_index = true;
+    }
+    if kind == ConstrType::ConstrPrimary {
+        for key in &c.keys {
+            if let Some(N::String(s)) = &key.node {
+                if let Some(col) = info.columns.iter_mut().find(|col| col.name == s.sval) {
+                    col.not_null = true;
+                }
+            }
+        }
+    }
+    let proves_not_null = match (kind, c.raw_expr.as_deref().and_then(|e| e.node.as_ref())) {
+        (ConstrType::ConstrCheck, Some(N::NullTest(t))) if t.nulltesttype() == pg::NullTestType::IsNotNull => {
+            match t.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::ColumnRef(r)) => last_string(&r.fields),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let name = if c.conname.is_empty() {
+        // PostgreSQL's generated names: `<table>_<column>_fkey`, `_check`, `_key`, `_pkey`.
+        let column = c.fk_attrs.iter().chain(&c.keys).find_map(|k| match &k.node {
+            Some(N::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        });
+        match (kind, column) {
+            (ConstrType::ConstrForeign, Some(col)) => format!("{}_{col}_fkey", table.name),
+            (ConstrType::ConstrPrimary, _) => format!("{}_pkey", table.name),
+            (ConstrType::ConstrUnique, Some(col)) => format!("{}_{col}_key", table.name),
+            (ConstrType::ConstrCheck, _) => format!("{}_check", table.name),
+            _ => String::new(),
+        }
+    } else {
+        c.conname.clone()
+    };
+    info.constraints.push(ConstraintInfo {
+        name,
+        kind,
+        references: super::foreign_table(c),
+        proves_not_null,
+        valid: !c.skip_validation,
+    });
+}
+
+/// The declared type, by its last name part (`pg_catalog.int4` is `int4`).
+pub fn column_type(t: &pg::TypeName) -> ColumnType {
+    let name = last_string(&t.names).unwrap_or_default();
+    let typmods = t
+        .typmods
+        .iter()
+        .filter_map(|m| match &m.node {
+            Some(N::AConst(pg::AConst { val: Some(pg::a_const::Val::Ival(i)), .. })) => Some(i64::from(i.ival)),
+            _ => None,
+        })
+        .collect();
+    ColumnType { name, typmods, array: !t.array_bounds.is_empty() }
+}
+
+fn last_string(nodes: &[pg::Node]) -> Option<String> {
+    nodes.iter().rev().find_map(|n| match &n.node {
+        Some(N::String(s)) => Some(s.sval.clone()),
+        _ => None,
+    })
+}

@@ -1,0 +1,178 @@
+//! Keeps the files around the registry in step with it: generated rule pages and README
+//! table, one registered rule per rule file, a fixture folder per rule, and rule docs that
+//! have the fixed sections and whose examples behave as they say.
+
+mod support;
+
+use ddlint_core::{docs, lint_file, registry, Settings, Severity};
+use std::fs;
+use std::path::Path;
+use support::{describe, relative, repo_root};
+
+const REGENERATE: &str = "run `cargo xtask codegen` to regenerate";
+
+#[test]
+fn rule_pages_are_up_to_date() {
+    let dir = repo_root().join("rules");
+    let mut problems = Vec::new();
+    for rule in registry::all() {
+        let path = dir.join(format!("{}.md", rule.id));
+        match fs::read_to_string(&path) {
+            Ok(page) if page == docs::rule_page(rule) => {}
+            Ok(_) => problems.push(format!("{} is stale", relative(&path))),
+            Err(_) => problems.push(format!("{} is missing", relative(&path))),
+        }
+    }
+    for path in entries(&dir) {
+        let Some(id) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".md")) else {
+            continue;
+        };
+        if !registry::all().iter().any(|r| r.id == id) {
+            problems.push(format!("{} belongs to no registered rule", relative(&path)));
+        }
+    }
+    assert!(problems.is_empty(), "{}\n\n{REGENERATE}", problems.join("\n"));
+}
+
+#[test]
+fn readme_rules_table_is_up_to_date() {
+    let path = repo_root().join("README.md");
+    let Ok(readme) = fs::read_to_string(&path) else {
+        return;
+    };
+    let Some(expected) = docs::replace_between_markers(&readme, &docs::rules_table()) else {
+        return;
+    };
+    assert!(
+        readme == expected,
+        "the rules table between `{}` and `{}` in README.md is stale\n\n{REGENERATE}",
+        docs::TABLE_START,
+        docs::TABLE_END
+    );
+}
+
+#[test]
+fn every_rule_file_is_registered_under_its_name() {
+    let dir = repo_root().join("crates/ddlint-core/src/rules");
+    let mut problems = Vec::new();
+    for path in entries(&dir) {
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".rs")) else {
+            continue;
+        };
+        if matches!(stem, "mod" | "engine") {
+            continue;
+        }
+        let id = stem.replace('_', "-");
+        if !registry::all().iter().any(|r| r.id == id) {
+            problems.push(format!("{} declares no rule registered as `{id}` in registry.rs", relative(&path)));
+        }
+    }
+    for rule in registry::all().into_iter().filter(|r| r.check.is_some()) {
+        let path = dir.join(format!("{}.rs", rule.id.replace('-', "_")));
+        if !path.is_file() {
+            problems.push(format!("`{}` has a check but no file {}", rule.id, relative(&path)));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_rule_has_a_fixture_folder() {
+    let dir = repo_root().join("fixtures");
+    let missing: Vec<String> = registry::all()
+        .into_iter()
+        .map(|r| dir.join(r.id))
+        .filter(|folder| !folder.is_dir())
+        .map(|folder| format!("{}/ is missing", relative(&folder)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{}\n\nadd `bad*.sql` and `good*.sql` there (see crates/ddlint-core/tests/fixtures.rs)",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn rule_docs_have_the_fixed_sections() {
+    let mut problems = Vec::new();
+    for rule in registry::all() {
+        let lines: Vec<&str> = rule.docs.lines().map(str::trim).collect();
+        let at = |headings: &[&str]| lines.iter().position(|l| headings.contains(l));
+        let sections = [
+            at(&["## What it does"]).ok_or("`## What it does`"),
+            at(&["## Why is this bad?", "## Why restrict this?"])
+                .ok_or("`## Why is this bad?` or `## Why restrict this?`"),
+            at(&["## Example"]).ok_or("`## Example`"),
+            at(&["Use instead:"]).ok_or("`Use instead:`"),
+        ];
+        for missing in sections.iter().filter_map(|s| s.err()) {
+            problems.push(format!("`{}`: the docs lack {missing}", rule.id));
+        }
+        let found: Vec<usize> = sections.iter().filter_map(|s| s.ok()).collect();
+        if found.windows(2).any(|w| w[0] > w[1]) {
+            problems.push(format!("`{}`: the sections are out of order", rule.id));
+        }
+        for heading in ["## Example", "Use instead:"] {
+            if rule.doc_example(heading).is_none() {
+                problems.push(format!("`{}`: `{heading}` is not followed by a ```sql block", rule.id));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The examples are tests (biome): for every rule with a check, the `## Example` block
+/// raises the rule and the `Use instead:` block raises nothing at warning level or above.
+///
+/// Examples are linted with the default settings. A block whose first line is a comment
+/// naming `--assume-in-transaction` is linted as if the runner wrapped it in a transaction.
+#[test]
+fn rule_doc_examples_behave_as_documented() {
+    let mut problems = Vec::new();
+    for rule in registry::all().into_iter().filter(|r| r.check.is_some()) {
+        if let Some(sql) = rule.doc_example("## Example") {
+            let report = lint_file("example.sql", sql.as_bytes(), &example_settings(sql));
+            if !report.diagnostics.iter().any(|d| d.rule == rule.id) {
+                problems.push(format!(
+                    "`{}`: its `## Example` does not raise it; it raises:\n{}",
+                    rule.id,
+                    describe(&report)
+                ));
+            }
+        }
+        if let Some(sql) = rule.doc_example("Use instead:") {
+            let report = lint_file("use-instead.sql", sql.as_bytes(), &example_settings(sql));
+            if report.diagnostics.iter().any(|d| d.severity >= Severity::Warning) {
+                problems.push(format!("`{}`: its `Use instead:` block is not clean:\n{}", rule.id, describe(&report)));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n\nfix the examples in the rules' doc comments, then {REGENERATE} the pages",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn example_settings_follow_the_flag_comment() {
+    let assumed = "-- linted with --assume-in-transaction: the runner wraps the file\nVACUUM t;";
+    assert!(example_settings(assumed).assume_in_transaction);
+    assert!(!example_settings("VACUUM t; -- --assume-in-transaction").assume_in_transaction);
+    assert!(!example_settings("VACUUM t;").assume_in_transaction);
+}
+
+fn example_settings(sql: &str) -> Settings {
+    let first = sql.lines().next().unwrap_or("");
+    let assume_in_transaction = first.starts_with("--") && first.contains("--assume-in-transaction");
+    Settings { assume_in_transaction, ..Settings::default() }
+}
+
+fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    paths
+}
