@@ -4,7 +4,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::framework::{Direction, Section, Transaction};
-use crate::lock_model::RelationLock;
+use crate::lock_model::{Catalog, RelationLock, StatementEffects};
 use crate::names::RelationName;
 use crate::parse::{ParsedFile, Statement};
 use crate::pg_ffi::RawToken;
@@ -33,8 +33,9 @@ pub struct FileContext<'a> {
     pub settings: &'a Settings,
     pub statements: Vec<&'a Statement>,
     pub states: Vec<StatementState>,
-    /// The relation locks of each statement, from the lock model, computed once per file.
-    pub locks: Vec<Vec<RelationLock>>,
+    /// What the lock model predicts for each statement (locks, rewrites, scans), computed
+    /// once per file with the schema the earlier statements built.
+    pub effects: Vec<StatementEffects>,
     /// The first statement that takes a traffic-blocking lock on a table the file did not
     /// create while no `lock_timeout` is in force.
     pub first_unguarded_lock: Option<usize>,
@@ -70,7 +71,11 @@ impl<'a> FileContext<'a> {
         for (index, stmt) in statements.iter().enumerate() {
             let section = section_of[index];
             if index == 0 || section_of[index - 1] != section {
-                let in_section = section_of.iter().filter(|&&s| s == section).count();
+                let in_section = section_of
+                    .iter()
+                    .zip(&statements)
+                    .filter(|(&s, stmt)| s == section && stmt.nested_in.is_none())
+                    .count();
                 let wrapped = match sections.get(section).map_or(Transaction::AsConfigured, |s| s.transaction) {
                     Transaction::Wrapped => true,
                     Transaction::ImplicitWhenMultiStatement => in_section > 1,
@@ -84,19 +89,35 @@ impl<'a> FileContext<'a> {
                 created_tables.clear();
                 created_indexes.clear();
             }
-            states.push(tracker.state);
-            tracker.apply(&stmt.node, index);
+            let mut state = tracker.state;
+            if let Some(outer) = stmt.nested_in.and_then(|o| states.get(o)) {
+                // A `DO` block runs as one statement, so what it runs shares its transaction.
+                state.in_transaction = true;
+                state.transaction_start = outer.transaction_start;
+            }
+            states.push(state);
+            // Transaction control inside a `DO` block is left out of the model.
+            if stmt.nested_in.is_none() || !matches!(stmt.node, N::TransactionStmt(_)) {
+                tracker.apply(&stmt.node, index);
+            }
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
         }
-        let locks: Vec<Vec<RelationLock>> =
-            statements.iter().map(|s| crate::lock_model::statement_locks(&s.node, settings.pg_version)).collect();
+        let mut catalog = Catalog::default();
+        let effects: Vec<StatementEffects> = statements
+            .iter()
+            .map(|s| {
+                let effects = crate::lock_model::statement_effects(&s.node, settings.pg_version, &catalog);
+                catalog.apply(&s.node);
+                effects
+            })
+            .collect();
         let mut file = Self {
             text,
             parsed,
             settings,
             statements,
             states,
-            locks,
+            effects,
             first_unguarded_lock: None,
             created_tables,
             created_indexes,
@@ -109,7 +130,8 @@ impl<'a> FileContext<'a> {
     /// The strongest traffic-blocking lock statement `index` takes on a table that the file
     /// did not create before it.
     pub fn strongest_lock_on_existing(&self, index: usize) -> Option<&RelationLock> {
-        self.locks[index]
+        self.effects[index]
+            .locks
             .iter()
             .filter(|l| l.mode.blocks_traffic() && !self.is_new_relation(&l.relation, index))
             .max_by_key(|l| l.mode)
@@ -304,7 +326,12 @@ impl<'f, 'a> StatementCx<'f, 'a> {
 
     /// The lock this statement takes on `relation`, from the lock model.
     pub fn lock_on(&self, relation: &RelationName) -> Option<crate::locks::LockMode> {
-        self.file.locks[self.index].iter().find(|l| l.relation.same_as(relation)).map(|l| l.mode)
+        self.effects().locks.iter().find(|l| l.relation.same_as(relation)).map(|l| l.mode)
+    }
+
+    /// What the lock model predicts for this statement.
+    pub fn effects(&self) -> &StatementEffects {
+        &self.file.effects[self.index]
     }
 
     /// The statements before this one in the same transaction.
@@ -315,7 +342,7 @@ impl<'f, 'a> StatementCx<'f, 'a> {
 
     /// The statement's tokens, comments included.
     pub fn tokens(&self) -> &'a [RawToken] {
-        &self.file.parsed.tokens[self.stmt.tokens.clone()]
+        self.file.parsed.statement_tokens(self.stmt)
     }
 
     /// The source text of a span.
