@@ -55,8 +55,12 @@ pub fn explain_file(path: &str, bytes: &[u8], settings: &Settings) -> FileExplan
 /// Explains one file against a catalog of what ran before, and folds the file's statements
 /// into that catalog, so that consecutive migrations can be explained in order.
 pub fn explain_bytes(path: &str, bytes: &[u8], settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
+    crate::with_deep_stack(|| explain_decoded(path, bytes, settings, catalog))
+}
+
+fn explain_decoded(path: &str, bytes: &[u8], settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
     match crate::decode(bytes) {
-        Ok(text) => explain_source(path, text, settings, catalog),
+        Ok(text) => explain_text(path, text, settings, catalog),
         // An unreadable file has no statements; `ddlint check` reports why.
         Err(_) => FileExplanation { file: path.to_owned(), statements: Vec::new() },
     }
@@ -64,6 +68,10 @@ pub fn explain_bytes(path: &str, bytes: &[u8], settings: &Settings, catalog: &mu
 
 /// Explains a file's text; see [`explain_bytes`].
 pub fn explain_source(path: &str, text: &str, settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
+    crate::with_deep_stack(|| explain_text(path, text, settings, catalog))
+}
+
+fn explain_text(path: &str, text: &str, settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
     let parsed = crate::parse::parse_file(text);
     let lines = LineIndex::new(text);
     let mut statements = Vec::new();
@@ -218,6 +226,16 @@ mod tests {
         assert_eq!(drop.line, 3);
         let relations: Vec<&str> = drop.locks.iter().map(|l| l.relation.as_str()).collect();
         assert_eq!(relations, ["i", "t"]);
+    }
+
+    #[test]
+    fn deep_expressions_are_explained() {
+        // Deeper than the model judges a default, shallower than libpg_query's own limit.
+        let deep = vec!["'a'"; 90].join(" || ");
+        let sql = format!("SELECT {deep};\nALTER TABLE t ADD COLUMN c text DEFAULT {deep};\n");
+        let explanation = explain_file("deep.sql", sql.as_bytes(), &Settings::default());
+        assert_eq!(explanation.statements.len(), 2);
+        assert_eq!(explanation.statements[1].may_rewrite, ["t"]);
     }
 
     #[test]

@@ -340,6 +340,20 @@ fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certain
 
 fn add_constraint(e: &mut Effects, table: &RelationName, c: &pg::Constraint, storage: bool, cat: &Catalog) {
     match c.contype() {
+        // `ADD CONSTRAINT … NOT NULL col` (PostgreSQL 18) checks the column like SET NOT NULL.
+        ConstrType::ConstrNotnull if storage && !c.skip_validation => {
+            let column = c.keys.iter().find_map(|k| match &k.node {
+                Some(N::String(s)) => Some(s.sval.as_str()),
+                _ => None,
+            });
+            let known = column.and_then(|col| cat.column(table, col));
+            let scan = match known {
+                Some(col) if col.not_null => Certainty::No,
+                Some(_) => Certainty::Yes,
+                None => Certainty::Maybe,
+            };
+            e.scan_if(table, scan);
+        }
         ConstrType::ConstrCheck if storage && !c.skip_validation => e.scan_if(table, Certainty::Yes),
         ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion if storage => {
             if c.indexname.is_empty() {

@@ -141,13 +141,20 @@ impl Catalog {
         Some(self.select(|r| r.kind != RelKind::Index && r.parent.as_ref().is_some_and(|p| p.same_as(table))))
     }
 
-    /// Every partition or child below a known table, depth first.
+    /// Every partition or child below a known table. A cycle (which only nonsense SQL can
+    /// make) is cut where it closes.
     pub fn descendants(&self, table: &RelationName) -> Option<Vec<RelationName>> {
-        let mut out = Vec::new();
-        for child in self.children(table)? {
-            let below = self.descendants(&child).unwrap_or_default();
+        let mut out: Vec<RelationName> = Vec::new();
+        let mut todo = self.children(table)?;
+        todo.reverse();
+        while let Some(child) = todo.pop() {
+            if child.same_as(table) || out.iter().any(|o| o.same_as(&child)) {
+                continue;
+            }
+            let mut below = self.children(&child).unwrap_or_default();
+            below.reverse();
             out.push(child);
-            out.extend(below);
+            todo.extend(below);
         }
         Some(out)
     }

@@ -82,11 +82,24 @@ const NON_VOLATILE_FUNCTIONS: &[&str] = &[
 
 /// The volatility of an expression, or `None` when it calls a function the model does not know.
 pub fn volatility(expr: &pg::Node, catalog: &Catalog) -> Option<Volatility> {
+    volatility_at(expr, catalog, 0)
+}
+
+/// Deeper expressions than this are not judged (and so unknown), which keeps the recursion
+/// well inside the stack on machine-made SQL.
+const MAX_DEPTH: usize = 64;
+
+fn volatility_at(expr: &pg::Node, catalog: &Catalog, depth: usize) -> Option<Volatility> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     let Some(node) = &expr.node else { return Some(Volatility::Immutable) };
     let all = |nodes: &[pg::Node]| -> Option<Volatility> {
-        nodes.iter().try_fold(Volatility::Immutable, |acc, n| Some(max(acc, volatility(n, catalog)?)))
+        nodes.iter().try_fold(Volatility::Immutable, |acc, n| Some(max(acc, volatility_at(n, catalog, depth + 1)?)))
     };
-    let one = |n: &Option<Box<pg::Node>>| n.as_deref().map_or(Some(Volatility::Immutable), |n| volatility(n, catalog));
+    let one = |n: &Option<Box<pg::Node>>| {
+        n.as_deref().map_or(Some(Volatility::Immutable), |n| volatility_at(n, catalog, depth + 1))
+    };
     match node {
         N::AConst(_) | N::ParamRef(_) => Some(Volatility::Immutable),
         N::SqlvalueFunction(_) => Some(Volatility::Stable),

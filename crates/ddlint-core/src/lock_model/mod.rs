@@ -147,7 +147,7 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
                 }
             }
         }
-        N::DropStmt(stmt) => drop(e, stmt, cat),
+        N::DropStmt(stmt) => drop_stmt(e, stmt, cat),
         N::RenameStmt(stmt) => {
             let Some(rv) = &stmt.relation else { return };
             let rel = RelationName::from_range_var(rv);
@@ -426,7 +426,7 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
     }
 }
 
-fn drop(e: &mut Effects, stmt: &pg::DropStmt, cat: &Catalog) {
+fn drop_stmt(e: &mut Effects, stmt: &pg::DropStmt, cat: &Catalog) {
     use LockMode::*;
     let cascade = stmt.behavior() == pg::DropBehavior::DropCascade;
     let names = || {

@@ -11,8 +11,12 @@ fn locks(sql: &str) -> Vec<(String, LockMode)> {
 
 /// The effects of the last statement of `sql`, with the earlier ones fed to the catalog.
 fn effects_after(sql: &str, v: u32) -> StatementEffects {
+    crate::with_deep_stack(|| effects_after_on_this_stack(sql, v))
+}
+
+fn effects_after_on_this_stack(sql: &str, v: u32) -> StatementEffects {
     let tree = crate::pg_ffi::parse(sql).unwrap();
-    let nodes: Vec<N> = tree.stmts.iter().map(|s| s.stmt.as_ref().unwrap().node.clone().unwrap()).collect();
+    let nodes: Vec<N> = tree.stmts.into_iter().map(|s| s.stmt.unwrap().node.unwrap()).collect();
     let mut cat = Catalog::default();
     let (last, setup) = nodes.split_last().unwrap();
     for n in setup {
@@ -132,4 +136,38 @@ fn drop_table_locks_referenced_tables() {
     let e = effects_after("CREATE TABLE u (id int PRIMARY KEY); CREATE TABLE o (u int REFERENCES u); DROP TABLE o", 15);
     let got: Vec<_> = e.locks.iter().map(|l| (l.relation.to_string(), l.mode)).collect();
     assert_eq!(got, [("o".to_owned(), LockMode::AccessExclusive), ("u".to_owned(), LockMode::AccessExclusive)]);
+}
+
+#[test]
+fn hostile_input_stays_bounded() {
+    // Deeper than the model judges, shallower than libpg_query's own limit.
+    let chain = vec!["'a'"; 90].join(" || ");
+    let e = effects_after(&format!("ALTER TABLE t ADD COLUMN c text DEFAULT {chain}"), 15);
+    assert_eq!(names(&e.may_rewrite), ["t"]);
+    let e = effects_after(
+        "CREATE TABLE a (x int); CREATE TABLE b (x int); \
+         ALTER TABLE a ATTACH PARTITION b FOR VALUES IN (1); ALTER TABLE b ATTACH PARTITION a FOR VALUES IN (1); \
+         CREATE INDEX i ON a (x)",
+        15,
+    );
+    assert_eq!(e.locks.len(), 2);
+}
+
+#[test]
+fn grant_locks_from_18() {
+    assert!(statement_locks(&node("GRANT SELECT ON t TO r"), 17).is_empty());
+    assert_eq!(statement_locks(&node("GRANT SELECT ON t TO r"), 18)[0].mode, LockMode::AccessShare);
+}
+
+#[test]
+fn detach_concurrently_ends_with_access_exclusive_on_the_partition() {
+    let got = locks("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY");
+    assert_eq!(got, [("p".to_owned(), LockMode::ShareUpdateExclusive), ("p1".to_owned(), LockMode::AccessExclusive)]);
+}
+
+#[test]
+fn truncate_rebuilds_indexes_with_a_scan() {
+    let e = effects_after("CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int); TRUNCATE t, u", 15);
+    assert_eq!(names(&e.rewrites), ["u", "t"]);
+    assert_eq!(names(&e.scans), ["t"]);
 }
