@@ -39,10 +39,17 @@ pub struct FileContext<'a> {
     /// The first statement that takes a traffic-blocking lock on a table the file did not
     /// create while no `lock_timeout` is in force.
     pub first_unguarded_lock: Option<usize>,
-    /// Tables created in this file, keyed by resolved name, with the creating statement's index.
-    created_tables: HashMap<(String, String), usize>,
-    /// Indexes created in this file, with their table and the creating statement's index.
-    created_indexes: HashMap<(String, String), (RelationName, usize)>,
+    /// Tables created in this file, keyed by resolved name, with the creating statements.
+    created_tables: HashMap<(String, String), Vec<usize>>,
+    /// Indexes created in this file, with their table and the creating statement.
+    created_indexes: HashMap<(String, String), Vec<(RelationName, usize)>>,
+    /// Index of the first statement of each statement's section. Objects made in another
+    /// section (the up part, seen from the down part) exist and may hold rows by the time
+    /// this section runs, so only creations in the same section count as new.
+    section_start: Vec<usize>,
+    /// The catalog of the statements before the given index, advanced as rules ask for later
+    /// statements, so that a whole file costs one pass.
+    catalog_cursor: std::cell::RefCell<(usize, Catalog)>,
 }
 
 impl<'a> FileContext<'a> {
@@ -64,7 +71,7 @@ impl<'a> FileContext<'a> {
             .iter()
             .map(|s| sections.iter().rposition(|sec| sec.span.start <= s.span.start).unwrap_or(0))
             .collect();
-        let mut states = Vec::with_capacity(statements.len());
+        let mut states: Vec<StatementState> = Vec::with_capacity(statements.len());
         let mut created_tables = HashMap::new();
         let mut created_indexes = HashMap::new();
         let mut tracker = SessionTracker::new(false);
@@ -84,10 +91,6 @@ impl<'a> FileContext<'a> {
                 };
                 tracker = SessionTracker::new(wrapped);
                 tracker.state.transaction_start = index;
-                // Objects made by another section (the up part, seen from the down part)
-                // exist by the time this section runs.
-                created_tables.clear();
-                created_indexes.clear();
             }
             let mut state = tracker.state;
             if let Some(outer) = stmt.nested_in.and_then(|o| states.get(o)) {
@@ -101,6 +104,11 @@ impl<'a> FileContext<'a> {
                 tracker.apply(&stmt.node, index);
             }
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
+        }
+        let mut section_start = Vec::with_capacity(section_of.len());
+        for (i, section) in section_of.iter().enumerate() {
+            let start = if i > 0 && section_of[i - 1] == *section { section_start[i - 1] } else { i };
+            section_start.push(start);
         }
         let mut catalog = Catalog::default();
         let effects: Vec<StatementEffects> = statements
@@ -121,6 +129,8 @@ impl<'a> FileContext<'a> {
             first_unguarded_lock: None,
             created_tables,
             created_indexes,
+            section_start,
+            catalog_cursor: std::cell::RefCell::new((0, Catalog::default())),
         };
         file.first_unguarded_lock = (0..file.statements.len())
             .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
@@ -140,7 +150,9 @@ impl<'a> FileContext<'a> {
     /// Whether the table was created by a statement before `before` in this file, so it is
     /// new, empty and unread by the running application.
     pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
-        self.created_tables.get(&name.key()).is_some_and(|&at| at < before)
+        self.created_tables
+            .get(&name.key())
+            .is_some_and(|created| created.iter().any(|&at| self.same_section(at, before)))
     }
 
     /// A table created earlier in the file, or an index built on one.
@@ -149,34 +161,67 @@ impl<'a> FileContext<'a> {
             || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
     }
 
+    /// Runs `f` with the schema that the statements before `index` built: what the lock model
+    /// knew when it computed `effects[index]`.
+    pub fn with_catalog_before<R>(&self, index: usize, f: impl FnOnce(&Catalog) -> R) -> R {
+        let replay = |catalog: &mut Catalog, from: usize| {
+            for stmt in self.statements.get(from..index).unwrap_or_default() {
+                catalog.apply(&stmt.node);
+            }
+        };
+        let Ok(mut cursor) = self.catalog_cursor.try_borrow_mut() else {
+            // Only a nested call lands here; it pays for a catalog of its own.
+            let mut catalog = Catalog::default();
+            replay(&mut catalog, 0);
+            return f(&catalog);
+        };
+        if cursor.0 > index {
+            *cursor = (0, Catalog::default());
+        }
+        let (at, catalog) = &mut *cursor;
+        replay(catalog, *at);
+        *at = index;
+        f(catalog)
+    }
+
     /// The table of an index created earlier in this file.
     pub fn created_index(&self, name: &RelationName, before: usize) -> Option<&RelationName> {
-        self.created_indexes.get(&name.key()).filter(|(_, at)| *at < before).map(|(table, _)| table)
+        self.created_indexes
+            .get(&name.key())
+            .and_then(|created| created.iter().find(|(_, at)| self.same_section(*at, before)))
+            .map(|(table, _)| table)
+    }
+
+    /// Whether statement `at` comes before `before` in the same section.
+    fn same_section(&self, at: usize, before: usize) -> bool {
+        let start =
+            self.section_start.get(before.min(self.section_start.len().saturating_sub(1))).copied().unwrap_or(0);
+        start <= at && at < before
     }
 }
 
 fn record_creations(
     node: &N,
     index: usize,
-    tables: &mut HashMap<(String, String), usize>,
-    indexes: &mut HashMap<(String, String), (RelationName, usize)>,
+    tables: &mut HashMap<(String, String), Vec<usize>>,
+    indexes: &mut HashMap<(String, String), Vec<(RelationName, usize)>>,
 ) {
     match node {
         N::CreateStmt(stmt) => {
             if let Some(rv) = &stmt.relation {
-                tables.entry(RelationName::from_range_var(rv).key()).or_insert(index);
+                tables.entry(RelationName::from_range_var(rv).key()).or_default().push(index);
             }
         }
         N::CreateTableAsStmt(stmt) => {
             if let Some(rv) = stmt.into.as_ref().and_then(|i| i.rel.as_ref()) {
-                tables.entry(RelationName::from_range_var(rv).key()).or_insert(index);
+                tables.entry(RelationName::from_range_var(rv).key()).or_default().push(index);
             }
         }
         N::IndexStmt(stmt) => {
             if let (Some(rv), false) = (&stmt.relation, stmt.idxname.is_empty()) {
                 let table = RelationName::from_range_var(rv);
                 let name = RelationName::new(table.schema.as_deref(), &stmt.idxname);
-                indexes.entry(name.key()).or_insert((table, index));
+                indexes.entry(name.key()).or_default().push((table, index));
             }
         }
         _ => {}
@@ -332,6 +377,25 @@ impl<'f, 'a> StatementCx<'f, 'a> {
     /// What the lock model predicts for this statement.
     pub fn effects(&self) -> &StatementEffects {
         &self.file.effects[self.index]
+    }
+
+    /// Runs `f` with the schema the file's earlier statements built, as the lock model saw it
+    /// for [`Self::effects`].
+    pub fn with_catalog<R>(&self, f: impl FnOnce(&Catalog) -> R) -> R {
+        self.file.with_catalog_before(self.index, f)
+    }
+
+    /// What the lock model predicts for one subcommand of this statement's `ALTER TABLE`
+    /// run on its own, so that a rule can tell which subcommand rewrites or scans.
+    pub fn alter_cmd_effects(&self, cmd: &pg::AlterTableCmd) -> StatementEffects {
+        let N::AlterTableStmt(stmt) = self.node() else { return StatementEffects::default() };
+        let single = N::AlterTableStmt(pg::AlterTableStmt {
+            relation: stmt.relation.clone(),
+            cmds: vec![pg::Node { node: Some(N::AlterTableCmd(Box::new(cmd.clone()))) }],
+            objtype: stmt.objtype,
+            missing_ok: stmt.missing_ok,
+        });
+        self.with_catalog(|catalog| crate::lock_model::statement_effects(&single, self.pg_version(), catalog))
     }
 
     /// The statements before this one in the same transaction.

@@ -17,8 +17,12 @@ pub struct Statement {
     /// Offset to add to the `location` fields of `node` to get a file offset.
     pub base: usize,
     pub node: pg::node::Node,
-    /// Index range of the statement's tokens in `ParsedFile::tokens`.
+    /// Index range of the statement's tokens in `ParsedFile::tokens`, or in
+    /// `ParsedFile::nested_tokens` for a statement nested in a `DO` block.
     pub tokens: std::ops::Range<usize>,
+    /// For static SQL inside a `DO` block: the index (among the file's statements) of that
+    /// `DO` statement, which comes just before this one and runs it in its transaction.
+    pub nested_in: Option<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -43,6 +47,9 @@ pub struct ParsedFile {
     pub items: Vec<Item>,
     /// Every token of the masked text, comments included, in order.
     pub tokens: Vec<RawToken>,
+    /// The tokens of `DO` block bodies (see [`crate::plpgsql`]), which `tokens` holds as
+    /// one string constant each, in order.
+    pub nested_tokens: Vec<RawToken>,
     pub meta_commands: Vec<MetaCommand>,
 }
 
@@ -54,8 +61,15 @@ impl ParsedFile {
         })
     }
 
+    /// Every comment, those inside `DO` block bodies included.
     pub fn comments(&self) -> impl Iterator<Item = &RawToken> {
-        self.tokens.iter().filter(|t| is_comment(t.token))
+        self.tokens.iter().chain(&self.nested_tokens).filter(|t| is_comment(t.token))
+    }
+
+    /// The statement's tokens, comments included.
+    pub fn statement_tokens(&self, stmt: &Statement) -> &[RawToken] {
+        let all = if stmt.nested_in.is_some() { &self.nested_tokens } else { &self.tokens };
+        all.get(stmt.tokens.clone()).unwrap_or_default()
     }
 }
 
@@ -114,7 +128,9 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
         let message = err.message.trim_end().to_owned();
         items.push(Item::SyntaxError(SyntaxError { span, statement, message }));
     }
-    ParsedFile { items, tokens, meta_commands: masked.meta_commands }
+    let mut nested_tokens = Vec::new();
+    let items = crate::plpgsql::expand_do_blocks(items, &tokens, sql, &mut nested_tokens);
+    ParsedFile { items, tokens, nested_tokens, meta_commands: masked.meta_commands }
 }
 
 /// Parses `region` of `head` in one call, or statement by statement when that fails.
@@ -153,7 +169,7 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
-fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg::RawStmt, base: usize, limit: usize) {
+pub(crate) fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg::RawStmt, base: usize, limit: usize) {
     let Some(node) = raw.stmt.and_then(|n| n.node) else {
         return;
     };
@@ -174,6 +190,7 @@ fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg::RawStmt, 
         base,
         node,
         tokens: a..b + 1,
+        nested_in: None,
     }));
 }
 

@@ -11,8 +11,11 @@
 //!   without a marker.
 //! - A `good*.sql` has no markers and raises nothing at warning level or above, and nothing
 //!   at all from the folder's rule.
-//! - The leading comment lines may hold `-- ddlint-test: assume-in-transaction` and
-//!   `-- ddlint-test: pg-version=<major>` to change the settings from the defaults.
+//! - The folder's rule is enabled, so that opt-in rules run in their own folder; every other
+//!   rule keeps its default.
+//! - The leading comment lines may hold `-- ddlint-test:` directives, separated by spaces, to
+//!   change the settings from the defaults: `assume-in-transaction`, `pg-version=<major>`,
+//!   `enable=<id>[,<id>…]` and `disable=<id>[,<id>…]` (as the CLI's snapshot test reads them).
 //! - `fixtures/examples/` holds sample migrations for the README; they are only linted,
 //!   to prove that nothing panics.
 
@@ -95,7 +98,7 @@ fn examples_lint_without_panicking() {
 fn check_bad(folder_rule: &str, path: &Path, problems: &mut Vec<String>) {
     let bytes = read(path);
     let text = String::from_utf8_lossy(&bytes);
-    let Some(settings) = settings_for(&text, path, problems) else {
+    let Some(settings) = settings_for(folder_rule, &text, path, problems) else {
         return;
     };
     let Some(expected) = markers(&text, path, problems) else {
@@ -128,7 +131,7 @@ fn check_bad(folder_rule: &str, path: &Path, problems: &mut Vec<String>) {
 fn check_good(folder_rule: &str, path: &Path, problems: &mut Vec<String>) {
     let bytes = read(path);
     let text = String::from_utf8_lossy(&bytes);
-    let Some(settings) = settings_for(&text, path, problems) else {
+    let Some(settings) = settings_for(folder_rule, &text, path, problems) else {
         return;
     };
     if text.contains(MARKER) {
@@ -145,24 +148,29 @@ fn check_good(folder_rule: &str, path: &Path, problems: &mut Vec<String>) {
     }
 }
 
-/// The settings the file's leading `-- ddlint-test:` directives ask for.
-fn settings_for(text: &str, path: &Path, problems: &mut Vec<String>) -> Option<Settings> {
-    let mut settings = Settings::default();
+/// The settings the file's leading `-- ddlint-test:` directives ask for, with the folder's
+/// rule enabled.
+fn settings_for(folder_rule: &str, text: &str, path: &Path, problems: &mut Vec<String>) -> Option<Settings> {
+    let mut settings = Settings { enabled: vec![folder_rule.to_owned()], ..Settings::default() };
     let mut ok = true;
     let leading = text.lines().map(str::trim).take_while(|l| l.is_empty() || l.starts_with("--"));
     for line in leading {
         let Some(directives) = line.strip_prefix(DIRECTIVE) else {
             continue;
         };
-        for directive in directives.split([',', ' ']).filter(|d| !d.is_empty()) {
+        for directive in directives.split_whitespace() {
+            let ids = |list: &str| list.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect::<Vec<_>>();
             match directive.split_once('=') {
                 None if directive == "assume-in-transaction" => settings.assume_in_transaction = true,
                 Some(("pg-version", version)) if version.parse::<u32>().is_ok() => {
                     settings.pg_version = version.parse().unwrap_or(settings.pg_version);
                 }
+                Some(("enable", list)) => settings.enabled.extend(ids(list)),
+                Some(("disable", list)) => settings.disabled.extend(ids(list)),
                 _ => {
                     problems.push(format!(
-                        "{}: unknown directive `{directive}` (expected `assume-in-transaction` or `pg-version=<major>`)",
+                        "{}: unknown directive `{directive}` (expected `assume-in-transaction`, `pg-version=<major>`, \
+                         `enable=<ids>` or `disable=<ids>`)",
                         relative(path)
                     ));
                     ok = false;

@@ -124,14 +124,15 @@ fn rule_docs_have_the_fixed_sections() {
 /// The examples are tests (biome): for every rule with a check, the `## Example` block
 /// raises the rule and the `Use instead:` block raises nothing at warning level or above.
 ///
-/// Examples are linted with the default settings. A block whose first line is a comment
-/// naming `--assume-in-transaction` is linted as if the runner wrapped it in a transaction.
+/// Examples are linted with the default settings and the rule under test enabled, so that
+/// opt-in rules are checked too. A block whose first line is a comment naming
+/// `--assume-in-transaction` is linted as if the runner wrapped it in a transaction.
 #[test]
 fn rule_doc_examples_behave_as_documented() {
     let mut problems = Vec::new();
     for rule in registry::all().into_iter().filter(|r| r.check.is_some()) {
         if let Some(sql) = rule.doc_example("## Example") {
-            let report = lint_file("example.sql", sql.as_bytes(), &example_settings(sql));
+            let report = lint_file("example.sql", sql.as_bytes(), &example_settings(rule.id, sql));
             if !report.diagnostics.iter().any(|d| d.rule == rule.id) {
                 problems.push(format!(
                     "`{}`: its `## Example` does not raise it; it raises:\n{}",
@@ -141,7 +142,7 @@ fn rule_doc_examples_behave_as_documented() {
             }
         }
         if let Some(sql) = rule.doc_example("Use instead:") {
-            let report = lint_file("use-instead.sql", sql.as_bytes(), &example_settings(sql));
+            let report = lint_file("use-instead.sql", sql.as_bytes(), &example_settings(rule.id, sql));
             if report.diagnostics.iter().any(|d| d.severity >= Severity::Warning) {
                 problems.push(format!("`{}`: its `Use instead:` block is not clean:\n{}", rule.id, describe(&report)));
             }
@@ -157,15 +158,23 @@ fn rule_doc_examples_behave_as_documented() {
 #[test]
 fn example_settings_follow_the_flag_comment() {
     let assumed = "-- linted with --assume-in-transaction: the runner wraps the file\nVACUUM t;";
-    assert!(example_settings(assumed).assume_in_transaction);
-    assert!(!example_settings("VACUUM t; -- --assume-in-transaction").assume_in_transaction);
-    assert!(!example_settings("VACUUM t;").assume_in_transaction);
+    assert!(example_settings("vacuum-full", assumed).assume_in_transaction);
+    assert!(!example_settings("vacuum-full", "VACUUM t; -- --assume-in-transaction").assume_in_transaction);
+    assert!(!example_settings("vacuum-full", "VACUUM t;").assume_in_transaction);
 }
 
-fn example_settings(sql: &str) -> Settings {
+#[test]
+fn example_settings_enable_the_rule_under_test() {
+    let settings = example_settings("prefer-text", "CREATE TABLE t (a varchar(10));");
+    assert!(settings.is_enabled("prefer-text"));
+    assert!(!Settings::default().is_enabled("prefer-text"), "`prefer-text` is opt-in");
+    assert!(!settings.is_enabled("prefer-bigint"), "only the rule under test is enabled");
+}
+
+fn example_settings(rule: &str, sql: &str) -> Settings {
     let first = sql.lines().next().unwrap_or("");
     let assume_in_transaction = first.starts_with("--") && first.contains("--assume-in-transaction");
-    Settings { assume_in_transaction, ..Settings::default() }
+    Settings { assume_in_transaction, enabled: vec![rule.to_owned()], ..Settings::default() }
 }
 
 fn entries(dir: &Path) -> Vec<std::path::PathBuf> {

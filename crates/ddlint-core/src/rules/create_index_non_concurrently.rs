@@ -85,6 +85,12 @@ mod tests {
     }
 
     #[test]
+    fn new_tables_count_within_their_framework_section() {
+        let goose = "-- +goose Up\nCREATE TABLE a (id int);\nCREATE INDEX i ON a (id);\n-- +goose Down\nCREATE INDEX j ON a (id);\n";
+        assert_eq!(lines(goose, ID), vec![5]);
+    }
+
+    #[test]
     fn concurrent_builds_and_partitioned_parents_pass() {
         assert!(lines("CREATE INDEX CONCURRENTLY i ON t (a);", ID).is_empty());
         assert!(lines("CREATE INDEX i ON ONLY measurements (ts);", ID).is_empty());

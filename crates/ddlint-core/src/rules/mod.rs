@@ -4,16 +4,44 @@
 use crate::context::StatementCx;
 use crate::diagnostic::{Diagnostic, Severity};
 
+pub mod add_check_constraint_validated;
 pub mod add_column_not_null_without_default;
+pub mod add_column_volatile_default;
+pub mod add_domain_constraint_validated;
+pub mod add_exclusion_constraint;
 pub mod add_foreign_key_validated;
+pub mod add_generated_column;
+pub mod add_unique_constraint;
+pub mod alter_column_type;
+pub mod attach_partition_without_check;
+pub mod backfill_without_where;
+pub mod cluster;
 pub mod concurrently_in_transaction;
 pub mod create_index_non_concurrently;
+pub mod detach_partition_non_concurrently;
+pub mod drop_column;
+pub mod drop_database_or_schema;
 pub mod drop_index_non_concurrently;
+pub mod drop_table;
 pub mod engine;
+pub mod enum_add_value_in_transaction;
+pub mod lock_table;
 pub mod missing_lock_timeout;
+pub mod multiple_access_exclusive_locks;
+pub mod prefer_bigint;
+pub mod prefer_text;
+pub mod prefer_timestamptz;
+pub mod refresh_materialized_view_non_concurrently;
+pub mod reindex_non_concurrently;
 pub mod rename_column;
 pub mod rename_table;
+pub mod require_if_not_exists;
+pub mod require_statement_timeout;
 pub mod set_not_null;
+pub mod statements_after_access_exclusive;
+pub mod table_rewrite;
+pub mod truncate;
+pub mod vacuum_full;
 pub mod validate_in_same_transaction;
 
 /// A rule's check over one statement.

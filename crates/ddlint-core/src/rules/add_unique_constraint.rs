@@ -1,0 +1,128 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, alter_table_cmd_lock, column_constraints, column_def_of, constraint_of};
+use crate::locks::describe_lock;
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ADD CONSTRAINT … UNIQUE` and `ADD CONSTRAINT … PRIMARY KEY` (and `ADD COLUMN …
+    /// UNIQUE` or `PRIMARY KEY`) that build their index while altering a table that this
+    /// migration did not create, rather than attach one built beforehand with `USING INDEX`.
+    ///
+    /// ## Why is this bad?
+    /// The constraint's index is built by reading the whole table, and the build runs under
+    /// the `ACCESS EXCLUSIVE` lock of `ALTER TABLE`, which blocks reads and writes until it is
+    /// done.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);
+    /// SET lock_timeout = '2s';
+    /// ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;
+    /// ```
+    ///
+    /// `CREATE INDEX CONCURRENTLY` builds the index under a `SHARE UPDATE EXCLUSIVE` lock,
+    /// which lets reads and writes go on; it cannot run inside a transaction block, so give it
+    /// a migration of its own. Attaching the finished index is a catalog change.
+    /// For a primary key, make the columns `NOT NULL` first (see `set-not-null`), or
+    /// `ADD PRIMARY KEY USING INDEX` scans the table to check them.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the table for the whole index build.
+    ///
+    /// ## References
+    /// - [ALTER TABLE: ADD table_constraint_using_index](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX)
+    pub RULE = "add-unique-constraint", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if cx.is_new_table(&table) {
+        return;
+    }
+    for cmd in alter_cmds(stmt) {
+        let (constraints, on_new_column): (Vec<&pg::Constraint>, bool) = match cmd.subtype() {
+            AlterTableType::AtAddConstraint => (constraint_of(cmd).into_iter().collect(), false),
+            AlterTableType::AtAddColumn => {
+                (column_def_of(cmd).map(|c| column_constraints(c).collect()).unwrap_or_default(), true)
+            }
+            _ => continue,
+        };
+        let builds: Vec<&pg::Constraint> = constraints
+            .into_iter()
+            .filter(|c| {
+                matches!(c.contype(), ConstrType::ConstrUnique | ConstrType::ConstrPrimary) && c.indexname.is_empty()
+            })
+            .collect();
+        if builds.is_empty() {
+            continue;
+        }
+        let effects = cx.alter_cmd_effects(cmd);
+        if effects.scans.is_empty() && effects.may_scan.is_empty() {
+            continue;
+        }
+        let lock =
+            describe_lock(cx.lock_on(&table).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version())), &table);
+        for c in builds {
+            let keyword = if c.contype() == ConstrType::ConstrPrimary { "PRIMARY KEY" } else { "UNIQUE" };
+            let what = if c.conname.is_empty() {
+                format!("a `{keyword}` constraint")
+            } else {
+                format!("the `{keyword}` constraint `{}`", c.conname)
+            };
+            let help = if on_new_column {
+                format!(
+                    "add the column first, build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD {keyword} USING INDEX`"
+                )
+            } else {
+                format!("build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD CONSTRAINT … {keyword} USING INDEX`")
+            };
+            out.push(
+                cx.diagnostic(
+                    &RULE,
+                    cx.item_span_at(c.location),
+                    format!("adding {what} builds its index on `{table}` while holding {lock}"),
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "add-unique-constraint";
+
+    #[test]
+    fn flags_constraints_that_build_their_index() {
+        assert_eq!(lines("ALTER TABLE users ADD CONSTRAINT k UNIQUE (email);", ID), vec![1]);
+        assert_eq!(lines("ALTER TABLE users\n  ADD PRIMARY KEY (id);", ID), vec![2]);
+        assert_eq!(lines("ALTER TABLE users\n  ADD COLUMN code text UNIQUE;", ID), vec![2]);
+        assert_eq!(
+            messages("ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY (id);", ID),
+            vec![
+                "adding the `PRIMARY KEY` constraint `users_pkey` builds its index on `users` while holding an \
+                 `ACCESS EXCLUSIVE` lock on `users` that blocks reads and writes"
+            ]
+        );
+    }
+
+    #[test]
+    fn using_index_and_new_tables_pass() {
+        assert!(lines("ALTER TABLE users ADD CONSTRAINT k UNIQUE USING INDEX k;", ID).is_empty());
+        assert!(lines("ALTER TABLE users ADD CONSTRAINT p PRIMARY KEY USING INDEX p;", ID).is_empty());
+        assert!(lines("CREATE TABLE users (id int);\nALTER TABLE users ADD PRIMARY KEY (id);", ID).is_empty());
+    }
+}

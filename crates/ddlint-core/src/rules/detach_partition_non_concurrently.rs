@@ -1,0 +1,104 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::{alter_cmds, alter_table_cmd_lock};
+use crate::locks::describe_lock;
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ALTER TABLE … DETACH PARTITION` without `CONCURRENTLY` on a partitioned table that
+    /// this migration did not create, when the target is PostgreSQL 14 or later.
+    ///
+    /// ## Why is this bad?
+    /// A plain detach takes an `ACCESS EXCLUSIVE` lock on the partitioned table, which blocks
+    /// every read and write of every partition. The detach itself is quick, but waiting for the
+    /// lock queues all traffic to the table behind the longest running query on any partition.
+    /// `DETACH PARTITION … CONCURRENTLY` takes only a `SHARE UPDATE EXCLUSIVE` lock on it.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE measurements DETACH PARTITION measurements_2019;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// SET lock_timeout = '2s';
+    /// ALTER TABLE measurements DETACH PARTITION measurements_2019 CONCURRENTLY;
+    /// ```
+    ///
+    /// `CONCURRENTLY` cannot run inside a transaction block, so give it a migration of its own. It
+    /// is not allowed when the partitioned table has a default partition.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the partitioned table and the partition; with `CONCURRENTLY`,
+    /// `SHARE UPDATE EXCLUSIVE` on the partitioned table, and, in the second of its two
+    /// transactions, `ACCESS EXCLUSIVE` on the partition alone (so keep a `lock_timeout`).
+    ///
+    /// ## PostgreSQL versions
+    /// `CONCURRENTLY` exists from PostgreSQL 14; before that there is no alternative and the rule
+    /// stays silent.
+    ///
+    /// ## References
+    /// - [ALTER TABLE](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION)
+    pub RULE = "detach-partition-non-concurrently", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if cx.pg_version() < 14 {
+        return;
+    }
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let parent = RelationName::from_range_var(rv);
+    if cx.is_new_table(&parent) {
+        return;
+    }
+    let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
+    let spans = cx.alter_cmd_spans(rv.location, cmds.len());
+    for (i, cmd) in cmds.iter().enumerate() {
+        let Some(N::PartitionCmd(p)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { continue };
+        if cmd.subtype() != At::AtDetachPartition || p.concurrent {
+            continue;
+        }
+        let mode = cx.lock_on(&parent).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version()));
+        let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+        out.push(
+            cx.diagnostic(
+                &RULE,
+                span,
+                format!("`DETACH PARTITION` without `CONCURRENTLY` takes {}", describe_lock(mode, &parent)),
+            )
+            .with_help("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with, messages};
+    use crate::settings::Settings;
+
+    const ID: &str = "detach-partition-non-concurrently";
+
+    #[test]
+    fn flags_plain_detach_from_pg14() {
+        let sql = "SELECT 1;\nALTER TABLE m DETACH PARTITION m1;";
+        assert_eq!(lines(sql, ID), vec![2]);
+        assert_eq!(
+            messages("ALTER TABLE m DETACH PARTITION m1;", ID),
+            vec!["`DETACH PARTITION` without `CONCURRENTLY` takes an `ACCESS EXCLUSIVE` lock on `m` that blocks reads and writes"]
+        );
+        assert!(lines_with(sql, ID, &Settings { pg_version: 13, ..Settings::default() }).is_empty());
+        assert_eq!(lines_with(sql, ID, &Settings { pg_version: 14, ..Settings::default() }), vec![2]);
+    }
+
+    #[test]
+    fn concurrently_finalize_and_new_tables_pass() {
+        assert!(lines("ALTER TABLE m DETACH PARTITION m1 CONCURRENTLY;", ID).is_empty());
+        assert!(lines("ALTER TABLE m DETACH PARTITION m1 FINALIZE;", ID).is_empty());
+        let new = "CREATE TABLE m (a int) PARTITION BY LIST (a);\nALTER TABLE m DETACH PARTITION m1;";
+        assert!(lines(new, ID).is_empty());
+    }
+}

