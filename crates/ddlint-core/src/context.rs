@@ -40,9 +40,9 @@ pub struct FileContext<'a> {
     /// create while no `lock_timeout` is in force.
     pub first_unguarded_lock: Option<usize>,
     /// Tables created in this file, keyed by resolved name, with the creating statements.
-    created_tables: HashMap<(String, String), Vec<usize>>,
+    created_tables: HashMap<String, Vec<(RelationName, usize)>>,
     /// Indexes created in this file, with their table and the creating statement.
-    created_indexes: HashMap<(String, String), Vec<(RelationName, usize)>>,
+    created_indexes: HashMap<String, Vec<(RelationName, RelationName, usize)>>,
     /// Index of the first statement of each statement's section. Objects made in another
     /// section (the up part, seen from the down part) exist and may hold rows by the time
     /// this section runs, so only creations in the same section count as new.
@@ -150,9 +150,10 @@ impl<'a> FileContext<'a> {
     /// Whether the table was created by a statement before `before` in this file, so it is
     /// new, empty and unread by the running application.
     pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
-        self.created_tables
-            .get(&name.key())
-            .is_some_and(|created| created.iter().any(|&at| self.same_section(at, before)))
+        // Keyed by the bare name so that a lookup allocates nothing; the schema is compared here.
+        self.created_tables.get(name.name.as_str()).is_some_and(|created| {
+            created.iter().any(|(table, at)| table.same_as(name) && self.same_section(*at, before))
+        })
     }
 
     /// A table created earlier in the file, or an index built on one.
@@ -187,9 +188,11 @@ impl<'a> FileContext<'a> {
     /// The table of an index created earlier in this file.
     pub fn created_index(&self, name: &RelationName, before: usize) -> Option<&RelationName> {
         self.created_indexes
-            .get(&name.key())
-            .and_then(|created| created.iter().find(|(_, at)| self.same_section(*at, before)))
-            .map(|(table, _)| table)
+            .get(name.name.as_str())
+            .and_then(|created| {
+                created.iter().find(|(index, _, at)| index.same_as(name) && self.same_section(*at, before))
+            })
+            .map(|(_, table, _)| table)
     }
 
     /// Whether statement `at` comes before `before` in the same section.
@@ -203,25 +206,27 @@ impl<'a> FileContext<'a> {
 fn record_creations(
     node: &N,
     index: usize,
-    tables: &mut HashMap<(String, String), Vec<usize>>,
-    indexes: &mut HashMap<(String, String), Vec<(RelationName, usize)>>,
+    tables: &mut HashMap<String, Vec<(RelationName, usize)>>,
+    indexes: &mut HashMap<String, Vec<(RelationName, RelationName, usize)>>,
 ) {
     match node {
         N::CreateStmt(stmt) => {
             if let Some(rv) = &stmt.relation {
-                tables.entry(RelationName::from_range_var(rv).key()).or_default().push(index);
+                let table = RelationName::from_range_var(rv);
+                tables.entry(table.name.clone()).or_default().push((table, index));
             }
         }
         N::CreateTableAsStmt(stmt) => {
             if let Some(rv) = stmt.into.as_ref().and_then(|i| i.rel.as_ref()) {
-                tables.entry(RelationName::from_range_var(rv).key()).or_default().push(index);
+                let table = RelationName::from_range_var(rv);
+                tables.entry(table.name.clone()).or_default().push((table, index));
             }
         }
         N::IndexStmt(stmt) => {
             if let (Some(rv), false) = (&stmt.relation, stmt.idxname.is_empty()) {
                 let table = RelationName::from_range_var(rv);
                 let name = RelationName::new(table.schema.as_deref(), &stmt.idxname);
-                indexes.entry(name.key()).or_default().push((table, index));
+                indexes.entry(name.name.clone()).or_default().push((name, table, index));
             }
         }
         _ => {}
