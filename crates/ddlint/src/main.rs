@@ -1,5 +1,216 @@
+//! The `ddlint` command line: finds migration files, lints them with `ddlint-core` and
+//! reports the findings.
+//!
+//! Exit status: 0 when no finding reaches `--fail-on`, 1 when some do, 2 for usage,
+//! configuration and I/O errors. Errors go to stderr as `error: <what>: <reason>`.
+
+mod cli;
+mod config;
+mod discover;
 mod report;
 
-fn main() {
-    let _ = report::Format::Human;
+use clap::Parser;
+use cli::{CheckArgs, Cli, ColorWhen, Command};
+use ddlint_core::{registry, FileReport};
+use discover::{Input, Source};
+use rayon::prelude::*;
+use report::{Format, Run};
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+/// No finding reached `--fail-on`.
+const SUCCESS: u8 = 0;
+/// Some finding reached `--fail-on`.
+const FINDINGS: u8 = 1;
+/// A usage, configuration or I/O error, or a file that could not be read.
+const FAILURE: u8 = 2;
+
+/// Stack size of the linting threads. Only the pages a thread touches are committed.
+const WORKER_STACK_SIZE: usize = ddlint_core::DEEP_STACK_SIZE;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` arrive here too, with status 0. Printing fails only
+            // when the output is gone, and there is no one left to tell then.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(FAILURE));
+        }
+    };
+    let status = match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Rules => list_rules(),
+        Command::Rule { id } => show_rule(&id),
+    };
+    ExitCode::from(status)
+}
+
+/// Prints `error: <message>` on stderr.
+pub(crate) fn print_error(message: &str) {
+    // Writing to stderr can fail (closed descriptor); `eprintln!` would panic then.
+    let _ = writeln!(io::stderr().lock(), "error: {message}");
+}
+
+/// An I/O error as a lowercase phrase without the OS error number.
+pub(crate) fn describe_io(error: &io::Error) -> String {
+    let text = match error.kind() {
+        io::ErrorKind::NotFound => return "no such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => return "permission denied".to_owned(),
+        io::ErrorKind::IsADirectory => return "is a directory".to_owned(),
+        io::ErrorKind::NotADirectory => return "not a directory".to_owned(),
+        _ => error.to_string(),
+    };
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let text = text.trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "unknown error".to_owned(),
+    }
+}
+
+/// Writes through a buffer, treating a closed pipe (`ddlint … | head`) as a normal end.
+fn write_stdout(color: bool, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), String> {
+    let stdout = io::stdout().lock();
+    let result = if color {
+        let mut out = BufWriter::new(anstream::AutoStream::always(stdout));
+        write(&mut out).and_then(|()| out.flush())
+    } else {
+        let mut out = BufWriter::new(stdout);
+        write(&mut out).and_then(|()| out.flush())
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {}", describe_io(&e)))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check(args: &CheckArgs) -> u8 {
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            print_error(&format!("cannot read the working directory: {}", describe_io(&e)));
+            return FAILURE;
+        }
+    };
+    let config_path = if args.no_config { None } else { args.config.clone().or_else(|| config::find(&cwd)) };
+    let loaded = match config_path.map(|path| config::load(&path, &cwd)).transpose() {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
+    let resolved = match config::resolve(args, loaded.as_ref(), &cwd) {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
+
+    let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &resolved.filter, &cwd);
+    let mut failed = !discovery.errors.is_empty();
+    for message in &discovery.errors {
+        print_error(message);
+    }
+
+    // Inputs are sorted by path and rayon's `collect` keeps their order, so the output does
+    // not depend on the number of threads.
+    let settings = &resolved.settings;
+    let lint = |input: &Input| read(input).map(|bytes| ddlint_core::lint_file(&input.shown, &bytes, settings));
+    // rayon's global pool panics when it cannot start its threads; a pool of our own
+    // reports that as an error instead, and the files are then linted on this thread.
+    // Parsing recurses once per level of nesting (a long `a || b || …` chain nests deeply),
+    // so the workers get a larger stack than the 2 MiB threads start with.
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_SIZE).build();
+    let results: Vec<Result<FileReport, String>> = match pool {
+        Ok(pool) => pool.install(|| discovery.inputs.par_iter().map(lint).collect()),
+        Err(_) => discovery.inputs.iter().map(lint).collect(),
+    };
+    let mut files = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(file) => files.push(file),
+            Err(message) => {
+                failed = true;
+                print_error(&message);
+            }
+        }
+    }
+
+    let threshold = resolved.fail_on.threshold();
+    let status = if failed || files.iter().any(|f| f.unreadable) {
+        FAILURE
+    } else if files.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity >= threshold) {
+        FINDINGS
+    } else {
+        SUCCESS
+    };
+
+    let color = resolved.format == Format::Human
+        && match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
+        };
+    let run = Run { files: &files, color, pg_version: settings.pg_version };
+    if let Err(message) = write_stdout(color, |out| report::render(resolved.format, &run, out)) {
+        print_error(&message);
+        return FAILURE;
+    }
+    status
+}
+
+fn read(input: &Input) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let result = match &input.source {
+        Source::File(path) => std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes)),
+        Source::Stdin => io::stdin().lock().read_to_end(&mut bytes),
+    };
+    match result {
+        Ok(_) => Ok(bytes),
+        Err(e) => Err(format!("{}: {}", input.shown, describe_io(&e))),
+    }
+}
+
+/// `ddlint rules`: one line per rule, aligned in columns.
+fn list_rules() -> u8 {
+    let rules = registry::all();
+    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let result = write_stdout(false, |out| {
+        for rule in &rules {
+            let default = if rule.default_enabled { "on" } else { "opt-in" };
+            let summary = ddlint_core::docs::summary(rule);
+            writeln!(out, "{:width$}  {:7}  {:6}  {summary}", rule.id, rule.default_severity.as_str(), default)?;
+        }
+        Ok(())
+    });
+    finish(result)
+}
+
+/// `ddlint rule <id>`: the rule's page, as `rules/<id>.md` holds it.
+fn show_rule(id: &str) -> u8 {
+    let Some(rule) = registry::find(id) else {
+        print_error(&format!("unknown rule `{id}` (see `ddlint rules`)"));
+        return FAILURE;
+    };
+    let page = ddlint_core::docs::rule_page(rule);
+    finish(write_stdout(false, |out| writeln!(out, "{}", page.trim_end())))
+}
+
+fn finish(result: Result<(), String>) -> u8 {
+    match result {
+        Ok(()) => SUCCESS,
+        Err(message) => {
+            print_error(&message);
+            FAILURE
+        }
+    }
 }

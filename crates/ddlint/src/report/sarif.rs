@@ -8,6 +8,7 @@
 //! Each result carries `partialFingerprints["ddlint/v1"]`, which stays the same when lines
 //! are added or removed around the finding. See `docs/output-formats.md` for its recipe.
 
+use super::fingerprint::Occurrences;
 use super::Run;
 use ddlint_core::registry;
 use ddlint_core::rules::RuleMeta;
@@ -75,17 +76,14 @@ fn render_with_root(run: &Run<'_>, root: Option<&Path>, out: &mut dyn Write) -> 
     let mut first = true;
     for file in run.files {
         let (uri, relative) = artifact_uri(&file.path, root.as_deref());
-        let mut occurrences: HashMap<u64, u64> = HashMap::new();
+        let mut occurrences = Occurrences::default();
         for diagnostic in &file.diagnostics {
-            let base = fingerprint_base(
+            let fingerprint = occurrences.next(
                 diagnostic.rule,
                 &uri,
                 &file.text,
                 diagnostic.statement.unwrap_or(diagnostic.span),
             );
-            let occurrence = occurrences.entry(base.0).or_insert(0);
-            let fingerprint = base.finish(*occurrence);
-            *occurrence += 1;
 
             let result = SarifResult {
                 rule_id: diagnostic.rule,
@@ -357,53 +355,6 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
-/// FNV-1a, 64 bits: tiny, fixed by its specification, and so the same on every machine and
-/// in every release, unlike `std`'s `DefaultHasher`.
-#[derive(Clone, Copy)]
-struct Fnv1a(u64);
-
-impl Fnv1a {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    fn new() -> Self {
-        Self(Self::OFFSET_BASIS)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(Self::PRIME);
-        }
-    }
-
-    /// Adds the occurrence number and returns the fingerprint.
-    fn finish(mut self, occurrence: u64) -> u64 {
-        self.write(&[0]);
-        self.write(occurrence.to_string().as_bytes());
-        self.0
-    }
-}
-
-/// The fingerprint before its occurrence number: FNV-1a over the rule id, the artifact URI
-/// and the statement's text with every run of whitespace collapsed to one space, each
-/// followed by a NUL byte.
-fn fingerprint_base(rule: &str, uri: &str, text: &str, statement: Span) -> Fnv1a {
-    let mut hash = Fnv1a::new();
-    hash.write(rule.as_bytes());
-    hash.write(&[0]);
-    hash.write(uri.as_bytes());
-    hash.write(&[0]);
-    let statement = text.get(statement.start..statement.end).unwrap_or("");
-    for (i, word) in statement.split_whitespace().enumerate() {
-        if i > 0 {
-            hash.write(b" ");
-        }
-        hash.write(word.as_bytes());
-    }
-    hash
-}
-
 /// The URI of a file as the user named it, and whether it is relative to `%SRCROOT%`.
 ///
 /// A file under `root` gets a relative URI with forward slashes; any other file, an absolute
@@ -426,7 +377,7 @@ fn artifact_uri(path: &str, root: Option<&Path>) -> (String, bool) {
 }
 
 /// `path` with `.` components dropped and `..` folded into its parent where there is one.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -502,6 +453,7 @@ fn percent_encode(segment: &[u8], out: &mut String) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
+    use super::super::fingerprint::{fingerprint_base, Fnv1a};
     use super::*;
     use ddlint_core::{lint_file, Settings};
     use serde_json::{json, Value};
@@ -688,7 +640,7 @@ mod tests {
             );
             let full = descriptor["fullDescription"]["text"].as_str().unwrap();
             assert!(
-                full.starts_with(rule.summary()),
+                full.starts_with(&rule.summary()),
                 "{full:?} vs {:?}",
                 rule.summary()
             );
@@ -813,18 +765,6 @@ mod tests {
         assert_ne!(print(&a, 0), print(&a, 1));
         assert_ne!(print(&a, 0), print(&b, 0));
         assert_eq!(print(&a, 0).len(), 16);
-    }
-
-    #[test]
-    fn fnv1a_matches_the_reference_vectors() {
-        let hash = |bytes: &[u8]| {
-            let mut h = Fnv1a::new();
-            h.write(bytes);
-            h.0
-        };
-        assert_eq!(hash(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(hash(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(hash(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

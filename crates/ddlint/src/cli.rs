@@ -1,0 +1,167 @@
+//! The command line, declared with clap's derive API.
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ddlint_core::framework::Framework;
+use ddlint_core::settings::{MAX_PG_VERSION, MIN_PG_VERSION};
+use ddlint_core::Severity;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ddlint",
+    version,
+    about = "A linter for PostgreSQL schema migrations",
+    long_about = "A linter for PostgreSQL schema migrations: catches locks, rewrites and breaking changes \
+                  before they reach production.",
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lint migration files.
+    Check(CheckArgs),
+    /// List every rule with its default severity and whether it is on by default.
+    Rules,
+    /// Print the documentation of one rule.
+    Rule {
+        /// The rule's id (or a former id).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 when no finding reaches --fail-on, 1 when some do, \
+2 for usage, configuration or I/O errors and for files that cannot be read.")]
+pub struct CheckArgs {
+    /// Files, directories or quoted globs to lint; `-` reads standard input.
+    /// Directories are searched recursively for `*.sql` files, skipping hidden entries.
+    /// Defaults to the current directory.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format [default: human, or `format` in the config file].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// PostgreSQL major version the migrations run on [default: 15].
+    #[arg(
+        long,
+        value_name = "MAJOR",
+        value_parser = clap::value_parser!(u32).range(i64::from(MIN_PG_VERSION)..=i64::from(MAX_PG_VERSION))
+    )]
+    pub pg_version: Option<u32>,
+
+    /// The migration runner wraps each file in a transaction.
+    #[arg(long, overrides_with = "no_assume_in_transaction")]
+    pub assume_in_transaction: bool,
+
+    /// Each file runs outside a transaction (overrides the config file).
+    #[arg(long, overrides_with = "assume_in_transaction")]
+    pub no_assume_in_transaction: bool,
+
+    /// The migration framework the files are written for [default: recognised from each file].
+    #[arg(long, value_name = "NAME", value_parser = framework_parser())]
+    pub framework: Option<Framework>,
+
+    /// Lowest severity that makes the run fail with exit status 1 [default: warning].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Switch a rule on (repeatable, or a comma-separated list).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub enable: Vec<String>,
+
+    /// Switch a rule off (repeatable, or a comma-separated list).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub disable: Vec<String>,
+
+    /// Lint only discovered files matching this glob (repeatable; replaces `include` from the config).
+    /// Files named explicitly on the command line are always linted.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip discovered files and directories matching this glob (repeatable; replaces `exclude` from the config).
+    /// Files named explicitly on the command line are always linted.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Read settings from this file instead of the nearest `ddlint.toml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore every `ddlint.toml`.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// When to colour the human output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// The file name to report for standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_path: Option<String>,
+}
+
+impl CheckArgs {
+    /// The transaction assumption the flags ask for, if any.
+    pub fn assume_in_transaction(&self) -> Option<bool> {
+        if self.assume_in_transaction {
+            Some(true)
+        } else if self.no_assume_in_transaction {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Accepts the frameworks' names and lists them in `--help`.
+fn framework_parser() -> impl clap::builder::TypedValueParser<Value = Framework> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Framework::ALL.map(Framework::name))
+        .try_map(|name| Framework::from_name(&name).ok_or("unknown framework"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only errors fail the run.
+    Error,
+    /// Warnings and errors fail the run.
+    Warning,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,270 @@
+//! `ddlint.toml`: finding it, reading it, and merging it with the command line.
+//!
+//! The command line wins over the file: a scalar flag replaces the file's value, a rule the
+//! command line enables is enabled even if the file disables it, and `--include`/`--exclude`
+//! replace the file's lists.
+
+use crate::cli::{CheckArgs, FailOn};
+use crate::discover::{Filter, GlobList};
+use crate::report::Format;
+use ddlint_core::framework::Framework;
+use ddlint_core::settings::{MAX_PG_VERSION, MIN_PG_VERSION};
+use ddlint_core::{registry, Settings, Severity};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "ddlint.toml";
+
+/// The contents of a `ddlint.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub pg_version: Option<u32>,
+    pub assume_in_transaction: Option<bool>,
+    pub fail_on: Option<FailOn>,
+    pub format: Option<Format>,
+    /// A framework name, as `--framework` takes it.
+    pub framework: Option<String>,
+    #[serde(default)]
+    pub enable: Vec<String>,
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Rule id to severity, or `off`.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleLevel>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    Error,
+    Warning,
+    Note,
+    Off,
+}
+
+/// A config file and where it was found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The path as shown in messages.
+    pub shown: String,
+    /// The directory its globs are relative to.
+    pub dir: PathBuf,
+    pub config: Config,
+}
+
+/// Everything `ddlint check` runs with, after merging the config file and the flags.
+#[derive(Debug)]
+pub struct Resolved {
+    pub settings: Settings,
+    pub fail_on: FailOn,
+    pub format: Format,
+    pub filter: Filter,
+}
+
+/// The nearest `ddlint.toml` in `start` or one of its ancestors.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|candidate| candidate.is_file())
+}
+
+/// Reads and checks a config file. The error names the file.
+pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, String> {
+    let shown = shown_path(path, cwd);
+    let text = fs::read_to_string(path).map_err(|e| format!("{shown}: {}", crate::describe_io(&e)))?;
+    let config = parse(&text).map_err(|e| format!("{shown}{e}"))?;
+    let absolute = cwd.join(path);
+    let dir = absolute.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    Ok(Loaded { shown, dir, config })
+}
+
+/// Parses and validates a config file's text. Errors start with `:line:column: ` or `: `,
+/// ready to follow the file name.
+fn parse(text: &str) -> Result<Config, String> {
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim_end().trim_end_matches('.');
+        match e.span() {
+            Some(span) => {
+                let (line, column) = line_column(text, span.start);
+                format!(":{line}:{column}: {message}")
+            }
+            None => format!(": {message}"),
+        }
+    })?;
+    if let Some(version) = config.pg_version {
+        if !(MIN_PG_VERSION..=MAX_PG_VERSION).contains(&version) {
+            return Err(format!(
+                ": unsupported `pg-version` {version}: ddlint knows {MIN_PG_VERSION} to {MAX_PG_VERSION}"
+            ));
+        }
+    }
+    if let Some(name) = &config.framework {
+        if Framework::from_name(name).is_none() {
+            let known: Vec<&str> = Framework::ALL.iter().map(|f| f.name()).collect();
+            return Err(format!(": unknown `framework` `{name}`: ddlint knows {}", known.join(", ")));
+        }
+    }
+    let named = config
+        .enable
+        .iter()
+        .map(|id| (id, "enable"))
+        .chain(config.disable.iter().map(|id| (id, "disable")))
+        .chain(config.rules.keys().map(|id| (id, "[rules]")));
+    for (id, key) in named {
+        if registry::canonical_id(id).is_none() {
+            return Err(format!(": unknown rule `{id}` in `{key}` (see `ddlint rules`)"));
+        }
+    }
+    Ok(config)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count();
+    let line_start = text.as_bytes()[..offset].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = text.as_bytes()[line_start..offset].iter().filter(|b| (**b as i8) >= -0x40).count();
+    (before + 1, column + 1)
+}
+
+fn shown_path(path: &Path, cwd: &Path) -> String {
+    let path = path.strip_prefix(cwd).unwrap_or(path);
+    path.to_string_lossy().into_owned()
+}
+
+/// Merges the config file (if any) with the flags into the run's settings.
+pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<Resolved, String> {
+    let default = Config::default();
+    let config = loaded.map_or(&default, |l| &l.config);
+
+    let mut enabled: Vec<String> = config.enable.clone();
+    let mut disabled: Vec<String> = config.disable.clone();
+    let mut severities = std::collections::HashMap::new();
+    for (id, level) in &config.rules {
+        let severity = match level {
+            RuleLevel::Off => {
+                disabled.push(id.clone());
+                continue;
+            }
+            RuleLevel::Error => Severity::Error,
+            RuleLevel::Warning => Severity::Warning,
+            RuleLevel::Note => Severity::Note,
+        };
+        // Giving a rule a severity asks for it, so an opt-in rule is switched on too.
+        enabled.push(id.clone());
+        severities.insert(id.clone(), severity);
+    }
+
+    for id in args.enable.iter().chain(&args.disable) {
+        if registry::canonical_id(id).is_none() {
+            return Err(format!("unknown rule `{id}` (see `ddlint rules`)"));
+        }
+    }
+    for id in &args.enable {
+        // The engine turns off a rule that is both enabled and disabled, so a rule the
+        // command line enables is first taken out of the config file's disabled list.
+        let canonical = registry::canonical_id(id);
+        disabled.retain(|d| registry::canonical_id(d) != canonical);
+        enabled.push(id.clone());
+    }
+    disabled.extend(args.disable.iter().cloned());
+
+    let settings = Settings {
+        pg_version: args.pg_version.or(config.pg_version).unwrap_or(ddlint_core::settings::DEFAULT_PG_VERSION),
+        assume_in_transaction: args.assume_in_transaction().or(config.assume_in_transaction).unwrap_or(false),
+        enabled,
+        disabled,
+        severities,
+        framework: args.framework.or_else(|| config.framework.as_deref().and_then(Framework::from_name)),
+        ..Settings::default()
+    };
+    settings.validate()?;
+
+    let from_file = |globs: &[String]| -> Result<Option<GlobList>, String> {
+        let Some(loaded) = loaded else {
+            return Ok(None);
+        };
+        GlobList::new(globs, &loaded.dir).map_err(|e| format!("{}: {e}", loaded.shown))
+    };
+    let include =
+        if args.include.is_empty() { from_file(&config.include)? } else { GlobList::new(&args.include, cwd)? };
+    let exclude =
+        if args.exclude.is_empty() { from_file(&config.exclude)? } else { GlobList::new(&args.exclude, cwd)? };
+
+    Ok(Resolved {
+        settings,
+        fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Warning),
+        format: args.format.or(config.format).unwrap_or(Format::Human),
+        filter: Filter { include, exclude },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(text).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let config = parse(
+            r#"
+pg-version = 13
+assume-in-transaction = true
+fail-on = "error"
+format = "json"
+framework = "goose"
+enable = ["rename-column"]
+disable = ["rename-table"]
+include = ["migrations/**"]
+exclude = ["legacy"]
+
+[rules]
+set-not-null = "error"
+missing-lock-timeout = "off"
+"#,
+        );
+        let config = config.unwrap_or_default();
+        assert_eq!(config.pg_version, Some(13));
+        assert_eq!(config.assume_in_transaction, Some(true));
+        assert_eq!(config.fail_on, Some(FailOn::Error));
+        assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.rules.get("missing-lock-timeout"), Some(&RuleLevel::Off));
+    }
+
+    #[test]
+    fn rejects_unknown_keys_with_a_position() {
+        let message = error("pg-version = 14\nfoo = 1\n");
+        assert!(message.starts_with(":2:1: unknown field `foo`"), "{message}");
+    }
+
+    #[test]
+    fn rejects_unknown_rules() {
+        assert_eq!(
+            error("[rules]\nnot-a-rule = \"error\"\n"),
+            ": unknown rule `not-a-rule` in `[rules]` (see `ddlint rules`)"
+        );
+        assert_eq!(error("enable = [\"nope\"]\n"), ": unknown rule `nope` in `enable` (see `ddlint rules`)");
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(error("[rules]\nset-not-null = \"fatal\"\n").contains("unknown variant `fatal`"));
+        assert!(error("pg-version = 9\n").contains("unsupported `pg-version` 9"));
+        assert!(error("framework = \"rails\"\n")
+            .starts_with(": unknown `framework` `rails`: ddlint knows golang-migrate, goose"));
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\né€x", 3 + "é€".len()), (2, 3));
+        assert_eq!(line_column("", 0), (1, 1));
+    }
+}

@@ -1,0 +1,349 @@
+//! Finding the files to lint: directories, quoted globs, named files and standard input.
+//!
+//! Directories are searched recursively for `*.sql` files, skipping hidden entries and
+//! following symbolic links, but each real directory is entered once, so a link loop ends.
+//! A path that does not exist and contains one of `*?[{` is a glob: it is matched against
+//! the files under its literal leading directories. `--include`/`--exclude` filter the files
+//! that directories and globs turn up; a file named on the command line is always linted.
+
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// What `-` is reported as when `--stdin-path` does not name it.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Where an input's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+/// One file to lint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The path as reports show it.
+    pub shown: String,
+    pub source: Source,
+}
+
+/// The inputs in path order, and a message per path that could not be searched.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub inputs: Vec<Input>,
+    /// Each `path: reason`, in the order met.
+    pub errors: Vec<String>,
+}
+
+/// Globs relative to a base directory (the config file's, or the working directory).
+#[derive(Debug)]
+pub struct GlobList {
+    set: GlobSet,
+    base: PathBuf,
+}
+
+impl GlobList {
+    /// `None` when there are no globs. `base` must be absolute.
+    pub fn new(globs: &[String], base: &Path) -> Result<Option<Self>, String> {
+        if globs.is_empty() {
+            return Ok(None);
+        }
+        let mut builder = GlobSetBuilder::new();
+        for glob in globs {
+            builder.add(build_glob(glob)?);
+        }
+        let set = builder.build().map_err(|e| format!("invalid glob: {e}"))?;
+        Ok(Some(Self { set, base: normalize(base) }))
+    }
+
+    /// Whether a glob matches the path relative to the base, or the file name alone, so
+    /// that `*_old.sql` and `legacy` match at any depth as in `.gitignore`.
+    fn is_match(&self, absolute: &Path) -> bool {
+        if let Ok(relative) = absolute.strip_prefix(&self.base) {
+            if self.set.is_match(relative) {
+                return true;
+            }
+        }
+        absolute.file_name().is_some_and(|name| self.set.is_match(name))
+    }
+}
+
+fn build_glob(glob: &str) -> Result<Glob, String> {
+    GlobBuilder::new(glob).literal_separator(true).build().map_err(|e| format!("invalid glob `{glob}`: {}", e.kind()))
+}
+
+/// The `--include`/`--exclude` filter.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub include: Option<GlobList>,
+    pub exclude: Option<GlobList>,
+}
+
+impl Filter {
+    fn keeps_file(&self, absolute: &Path) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(absolute)) && !self.skips_dir(absolute)
+    }
+
+    fn skips_dir(&self, absolute: &Path) -> bool {
+        self.exclude.as_ref().is_some_and(|g| g.is_match(absolute))
+    }
+}
+
+/// Expands the command line's paths into the files to lint.
+pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cwd: &Path) -> Discovery {
+    let mut walker = Walker { filter, cwd, visited: HashSet::new(), found: Vec::new(), errors: Vec::new() };
+    let default_path = [PathBuf::from(".")];
+    let paths = match (paths.is_empty(), stdin_path) {
+        // `--stdin-path` alone means the file comes on standard input.
+        (true, Some(_)) => &[PathBuf::from("-")][..],
+        (true, None) => &default_path[..],
+        (false, _) => paths,
+    };
+    for path in paths {
+        walker.visit_argument(path, stdin_path);
+    }
+
+    // The same file reached twice (named and inside a named directory, say) is linted once.
+    let mut seen = HashSet::new();
+    let mut inputs = Vec::new();
+    for input in walker.found {
+        let key = match &input.source {
+            Source::File(path) => fs::canonicalize(path).unwrap_or_else(|_| cwd.join(path)),
+            Source::Stdin => PathBuf::from("-"),
+        };
+        if seen.insert(key) {
+            inputs.push(input);
+        }
+    }
+    inputs.sort_by(|a, b| a.shown.cmp(&b.shown));
+    Discovery { inputs, errors: walker.errors }
+}
+
+struct Walker<'a> {
+    filter: &'a Filter,
+    cwd: &'a Path,
+    /// Canonical directories already searched.
+    visited: HashSet<PathBuf>,
+    found: Vec<Input>,
+    errors: Vec<String>,
+}
+
+/// Which files a directory search keeps.
+enum Want<'a> {
+    Sql,
+    /// Files a glob matches, at most `max_depth` levels below the search root.
+    Glob {
+        matcher: &'a GlobMatcher,
+        max_depth: usize,
+    },
+}
+
+impl Walker<'_> {
+    fn visit_argument(&mut self, path: &Path, stdin_path: Option<&str>) {
+        if path.as_os_str() == "-" {
+            let shown = stdin_path.unwrap_or(STDIN_NAME).to_owned();
+            self.found.push(Input { shown, source: Source::Stdin });
+            return;
+        }
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => self.walk(path, &Want::Sql),
+            // A named file is linted whatever its name, as are FIFOs such as `/dev/stdin`.
+            Ok(_) => self.found.push(Input { shown: show(path), source: Source::File(path.to_path_buf()) }),
+            Err(_) if is_glob(path) => self.expand_glob(path),
+            Err(e) => self.error(path, &e),
+        }
+    }
+
+    fn expand_glob(&mut self, pattern: &Path) {
+        let Some(text) = pattern.to_str() else {
+            self.errors.push(format!("{}: glob is not valid UTF-8", show(pattern)));
+            return;
+        };
+        let matcher = match build_glob(text) {
+            Ok(glob) => glob.compile_matcher(),
+            Err(e) => {
+                self.errors.push(format!("{text}: {e}"));
+                return;
+            }
+        };
+        // Search from the leading components that hold no glob syntax.
+        let mut root = PathBuf::new();
+        let mut rest = pattern.components().peekable();
+        while let Some(component) = rest.next_if(|c| !is_glob(Path::new(c.as_os_str()))) {
+            root.push(component);
+        }
+        let rest: Vec<_> = rest.collect();
+        let max_depth =
+            if rest.iter().any(|c| c.as_os_str().to_string_lossy().contains("**")) { usize::MAX } else { rest.len() };
+        if root.as_os_str().is_empty() {
+            root.push(".");
+        }
+        let before = self.found.len();
+        match fs::metadata(&root) {
+            Ok(meta) if meta.is_dir() => self.walk(&root, &Want::Glob { matcher: &matcher, max_depth }),
+            Ok(_) => {}
+            Err(e) => {
+                self.error(&root, &e);
+                return;
+            }
+        }
+        if self.found.len() == before {
+            self.errors.push(format!("{text}: no files match this pattern"));
+        }
+    }
+
+    fn walk(&mut self, root: &Path, want: &Want<'_>) {
+        // An explicit stack rather than recursion, so deep trees cannot overflow it.
+        let mut stack = vec![(root.to_path_buf(), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            match fs::canonicalize(&dir) {
+                Ok(real) => {
+                    if !self.visited.insert(real) {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    self.error(&dir, &e);
+                    continue;
+                }
+            }
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    self.error(&dir, &e);
+                    continue;
+                }
+            };
+            let mut children = Vec::new();
+            for entry in entries {
+                match entry {
+                    Ok(entry) => children.push(entry),
+                    Err(e) => self.error(&dir, &e),
+                }
+            }
+            children.sort_by_key(fs::DirEntry::file_name);
+            let mut subdirs = Vec::new();
+            for entry in children {
+                let name = entry.file_name();
+                if name.as_encoded_bytes().starts_with(b".") {
+                    continue;
+                }
+                let path = child(&dir, &name);
+                let wanted_file = match want {
+                    Want::Sql => is_sql(&name),
+                    Want::Glob { matcher, .. } => matcher.is_match(&path),
+                };
+                let is_dir = match entry.file_type() {
+                    Ok(kind) if kind.is_symlink() => match fs::metadata(&path) {
+                        Ok(meta) => meta.is_dir(),
+                        // A dangling link is worth a message only where a file was wanted.
+                        Err(e) => {
+                            if wanted_file {
+                                self.error(&path, &e);
+                            }
+                            continue;
+                        }
+                    },
+                    Ok(kind) => kind.is_dir(),
+                    Err(e) => {
+                        self.error(&path, &e);
+                        continue;
+                    }
+                };
+                let absolute = normalize(&self.cwd.join(&path));
+                if is_dir {
+                    let deeper = match want {
+                        Want::Sql => true,
+                        Want::Glob { max_depth, .. } => depth + 1 < *max_depth,
+                    };
+                    if deeper && !self.filter.skips_dir(&absolute) {
+                        subdirs.push((path, depth + 1));
+                    }
+                } else if wanted_file && self.filter.keeps_file(&absolute) {
+                    self.found.push(Input { shown: show(&path), source: Source::File(path) });
+                }
+            }
+            // Popped in name order.
+            stack.extend(subdirs.into_iter().rev());
+        }
+    }
+
+    fn error(&mut self, path: &Path, error: &std::io::Error) {
+        self.errors.push(format!("{}: {}", show(path), crate::describe_io(error)));
+    }
+}
+
+fn is_sql(name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.len() > 4 && name[name.len() - 4..].eq_ignore_ascii_case(b".sql")
+}
+
+fn is_glob(path: &Path) -> bool {
+    path.as_os_str().as_encoded_bytes().iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'{'))
+}
+
+/// `dir/name`, without a leading `./` when searching the working directory.
+fn child(dir: &Path, name: &OsStr) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+fn show(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Removes `.` and resolves `..` without touching the filesystem.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(component);
+                }
+            }
+            _ => out.push(component),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_sql_files_and_globs() {
+        assert!(is_sql(OsStr::new("001_init.sql")));
+        assert!(is_sql(OsStr::new("001_init.SQL")));
+        assert!(!is_sql(OsStr::new(".sql")));
+        assert!(!is_sql(OsStr::new("notes.md")));
+        assert!(is_glob(Path::new("migrations/*.sql")));
+        assert!(is_glob(Path::new("m/{a,b}.sql")));
+        assert!(!is_glob(Path::new("migrations/001.sql")));
+    }
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+    }
+
+    #[test]
+    fn globs_match_relative_paths_or_names() -> Result<(), String> {
+        let list = GlobList::new(&["legacy/**".to_owned(), "*_old.sql".to_owned()], Path::new("/repo"))?;
+        let Some(list) = list else {
+            return Err("no globs".to_owned());
+        };
+        assert!(list.is_match(Path::new("/repo/legacy/a/001.sql")));
+        assert!(list.is_match(Path::new("/repo/deep/dir/x_old.sql")));
+        assert!(!list.is_match(Path::new("/repo/current/legacy.sql")));
+        Ok(())
+    }
+}

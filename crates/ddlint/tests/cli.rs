@@ -1,0 +1,511 @@
+//! End-to-end tests: run the built binary on temporary projects and check its output and
+//! exit status.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddlint");
+
+/// Raises `rename-column` (a warning) and nothing else.
+const WARNING_SQL: &str = "SET lock_timeout = '2s';\nALTER TABLE users RENAME COLUMN name TO full_name;\n";
+/// Raises `add-column-not-null-without-default` (an error) and nothing else.
+const ERROR_SQL: &str = "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN email text NOT NULL;\n";
+const CLEAN_SQL: &str = "CREATE TABLE users (id bigint PRIMARY KEY);\n";
+
+/// A temporary project directory to run ddlint in.
+struct Project {
+    dir: TempDir,
+}
+
+/// What one run printed and how it exited.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("ddlint-cli").tempdir().expect("create a temporary directory");
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self, path: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.path().join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create the parent directory");
+        }
+        fs::write(path, contents).expect("write the file");
+        self
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_in(".", args, None)
+    }
+
+    fn run_in(&self, subdir: &str, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = command(&self.path().join(subdir));
+        command.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start ddlint");
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(text.as_bytes()).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("wait for ddlint");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// The binary, run in `dir`, with the colour environment cleared.
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "RAYON_NUM_THREADS"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn assert_status(run: &Run, code: i32) {
+    assert_eq!(run.code, code, "unexpected exit status\n--- stdout\n{}\n--- stderr\n{}", run.stdout, run.stderr);
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout))
+}
+
+#[test]
+fn clean_files_exit_zero_in_every_format() {
+    let project = Project::new();
+    project.file("migrations/001.sql", CLEAN_SQL);
+    for format in ["human", "json", "sarif", "github", "gitlab"] {
+        let run = project.run(&["check", "--format", format, "migrations"]);
+        assert_status(&run, 0);
+        assert_eq!(run.stderr, "", "{format}");
+        match format {
+            "human" => assert_eq!(run.stdout, "No problems found in 1 file\n"),
+            "json" | "sarif" | "gitlab" => {
+                json(&run);
+            }
+            _ => assert!(!run.stdout.contains("::warning") && !run.stdout.contains("::error"), "{}", run.stdout),
+        }
+    }
+}
+
+#[test]
+fn findings_exit_one_in_every_format() {
+    let project = Project::new();
+    project.file("migrations/001.sql", WARNING_SQL);
+    for format in ["human", "json", "sarif", "github", "gitlab"] {
+        let run = project.run(&["check", "--format", format, "migrations"]);
+        assert_status(&run, 1);
+        assert!(run.stdout.contains("rename-column"), "{format}: {}", run.stdout);
+        assert!(run.stdout.contains("migrations/001.sql"), "{format}: {}", run.stdout);
+        if matches!(format, "json" | "sarif" | "gitlab") {
+            json(&run);
+        }
+    }
+}
+
+#[test]
+fn human_output_is_rustc_style() {
+    let project = Project::new();
+    project.file("001.sql", WARNING_SQL);
+    let run = project.run(&["check", "--color", "never", "001.sql"]);
+    assert_status(&run, 1);
+    let expected_start = "warning[rename-column]: ";
+    assert!(run.stdout.starts_with(expected_start), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\n --> 001.sql:2:19\n  |\n2 | ALTER TABLE users RENAME COLUMN name TO full_name;\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("  = help: "), "{}", run.stdout);
+    assert!(run.stdout.ends_with("\nFound 1 warning in 1 file (1 file checked)\n"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let project = Project::new();
+    project.file("001.sql", WARNING_SQL);
+    // Standard output is a pipe here, so `auto` means no colour.
+    assert!(!project.run(&["check"]).stdout.contains('\u{1b}'));
+    assert!(!project.run(&["check", "--color", "never"]).stdout.contains('\u{1b}'));
+    assert!(project.run(&["check", "--color", "always"]).stdout.contains("\u{1b}["));
+    // An explicit `--color always` wins over `NO_COLOR`; `auto` honours it.
+    let mut forced = command(project.path());
+    let output = forced.args(["check", "--color", "always"]).env("NO_COLOR", "1").output().expect("run ddlint");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\u{1b}["));
+    let mut auto = command(project.path());
+    let output = auto.args(["check"]).env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1").output().expect("run ddlint");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains('\u{1b}'));
+    // Colour is for people: machine formats never get it.
+    assert!(!project.run(&["check", "--color", "always", "--format", "json"]).stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn fail_on_error_ignores_warnings() {
+    let project = Project::new();
+    project.file("warn.sql", WARNING_SQL);
+    assert_status(&project.run(&["check", "--fail-on", "error"]), 0);
+    assert_status(&project.run(&["check", "--fail-on", "warning"]), 1);
+    project.file("err.sql", ERROR_SQL);
+    let run = project.run(&["check", "--fail-on", "error"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("Found 1 error and 1 warning in 2 files (2 files checked)"), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_path_is_an_error_but_the_rest_is_still_linted() {
+    let project = Project::new();
+    project.file("001.sql", WARNING_SQL);
+    let run = project.run(&["check", "missing.sql", "001.sql"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: missing.sql: no such file or directory\n");
+    assert!(run.stdout.contains("warning[rename-column]"), "{}", run.stdout);
+    assert!(run.stdout.contains("(1 file checked)"), "{}", run.stdout);
+}
+
+#[test]
+fn an_unreadable_file_exits_two() {
+    let project = Project::new();
+    project.file("001.sql", CLEAN_SQL);
+    project.file("002.sql", b"SELECT 1;\xff\xfe\n");
+    let run = project.run(&["check"]);
+    assert_status(&run, 2);
+    assert!(run.stdout.contains("error[unreadable-file]: "), "{}", run.stdout);
+    assert!(run.stdout.contains(" --> 002.sql:1:1\n"), "{}", run.stdout);
+    // Even with the diagnostic switched off, the file was not checked.
+    assert_status(&project.run(&["check", "--disable", "unreadable-file"]), 2);
+}
+
+#[test]
+fn stdin_is_linted_under_the_given_name() {
+    let project = Project::new();
+    let run = project.run_in(".", &["check", "-", "--stdin-path", "db/042_rename.sql"], Some(WARNING_SQL));
+    assert_status(&run, 1);
+    assert!(run.stdout.contains(" --> db/042_rename.sql:2:19"), "{}", run.stdout);
+
+    let run = project.run_in(".", &["check", "--stdin-path", "x.sql"], Some(CLEAN_SQL));
+    assert_status(&run, 0);
+    assert_eq!(run.stdout, "No problems found in 1 file\n");
+
+    let run = project.run_in(".", &["check", "-", "--format", "json"], Some(WARNING_SQL));
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("\"<stdin>\""), "{}", run.stdout);
+}
+
+#[test]
+fn directories_are_searched_for_sql_files_in_path_order() {
+    let project = Project::new();
+    project.file("b/002.sql", WARNING_SQL);
+    project.file("a/sub/003.sql", WARNING_SQL);
+    project.file("a/001.sql", WARNING_SQL);
+    project.file("a/README.md", "not sql");
+    project.file(".hidden/004.sql", WARNING_SQL);
+    let run = project.run(&["check", "--format", "github"]);
+    assert_status(&run, 1);
+    let files: Vec<&str> = run.stdout.lines().filter_map(|l| l.split("file=").nth(1)?.split(',').next()).collect();
+    assert_eq!(files, ["a/001.sql", "a/sub/003.sql", "b/002.sql"]);
+}
+
+#[test]
+fn no_sql_files_is_not_an_error() {
+    let project = Project::new();
+    project.file("README.md", "nothing to lint");
+    let run = project.run(&["check"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stdout, "No problems found in 0 files\n");
+}
+
+#[test]
+fn the_same_file_twice_is_linted_once() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL);
+    let run = project.run(&["check", "m", "m/001.sql", "./m/001.sql"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("(1 file checked)"), "{}", run.stdout);
+}
+
+#[test]
+fn quoted_globs_are_expanded() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL);
+    project.file("m/002.sql", WARNING_SQL);
+    project.file("m/deep/003.sql", WARNING_SQL);
+    project.file("m/notes.txt", "x");
+    let run = project.run(&["check", "m/*.sql"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("in 2 files (2 files checked)"), "{}", run.stdout);
+    let run = project.run(&["check", "m/**/*.sql"]);
+    assert!(run.stdout.contains("in 3 files (3 files checked)"), "{}", run.stdout);
+    let run = project.run(&["check", "m/00{1,2}.sql"]);
+    assert!(run.stdout.contains("(2 files checked)"), "{}", run.stdout);
+
+    let run = project.run(&["check", "m/*.psql"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: m/*.psql: no files match this pattern\n");
+}
+
+#[test]
+fn include_and_exclude_filter_discovered_files() {
+    let project = Project::new();
+    project.file("m/001_old.sql", WARNING_SQL);
+    project.file("m/002.sql", WARNING_SQL);
+    project.file("m/legacy/003.sql", WARNING_SQL);
+    let checked = |args: &[&str]| {
+        let mut all = vec!["check", "--format", "github"];
+        all.extend_from_slice(args);
+        let run = project.run(&all);
+        let mut files: Vec<String> =
+            run.stdout.lines().filter_map(|l| Some(l.split("file=").nth(1)?.split(',').next()?.to_owned())).collect();
+        files.dedup();
+        files
+    };
+    assert_eq!(checked(&["--exclude", "*_old.sql"]), ["m/002.sql", "m/legacy/003.sql"]);
+    assert_eq!(checked(&["--exclude", "legacy"]), ["m/001_old.sql", "m/002.sql"]);
+    assert_eq!(checked(&["--exclude", "m/legacy/**"]), ["m/001_old.sql", "m/002.sql"]);
+    assert_eq!(checked(&["--include", "m/legacy/*.sql"]), ["m/legacy/003.sql"]);
+    assert_eq!(
+        checked(&["--include", "*_old.sql", "--include", "**/legacy/**"]),
+        ["m/001_old.sql", "m/legacy/003.sql"]
+    );
+    // A file named on the command line is linted even when excluded.
+    assert_eq!(checked(&["--exclude", "*.sql", "m/002.sql"]), ["m/002.sql"]);
+
+    let run = project.run(&["check", "--exclude", "[oops"]);
+    assert_status(&run, 2);
+    assert!(run.stderr.starts_with("error: invalid glob `[oops`"), "{}", run.stderr);
+}
+
+#[test]
+fn config_is_discovered_from_parent_directories() {
+    let project = Project::new();
+    project.file("ddlint.toml", "disable = [\"rename-column\"]\nexclude = [\"legacy\"]\n");
+    project.file("db/migrations/001.sql", WARNING_SQL);
+    project.file("db/legacy/002.sql", ERROR_SQL);
+    let run = project.run_in("db", &["check"], None);
+    assert_status(&run, 0);
+    assert_eq!(run.stdout, "No problems found in 1 file\n");
+    // `--no-config` ignores it, `--config` picks another.
+    let run = project.run_in("db", &["check", "--no-config"], None);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("(2 files checked)"), "{}", run.stdout);
+    project.file("other.toml", "fail-on = \"error\"\n");
+    let run = project.run_in("db", &["check", "--config", "../other.toml", "migrations"], None);
+    assert_status(&run, 0);
+    assert!(run.stdout.contains("warning[rename-column]"), "{}", run.stdout);
+}
+
+/// The `(level, rule)` of each GitHub annotation printed.
+fn annotations(run: &Run) -> Vec<(String, String)> {
+    run.stdout
+        .lines()
+        .filter_map(|line| {
+            let (level, rest) = line.strip_prefix("::")?.split_once(' ')?;
+            let rule = rest.split("title=").nth(1)?.split("::").next()?;
+            Some((level.to_owned(), rule.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn config_keys_apply_and_flags_override_them() {
+    let project = Project::new();
+    project.file(
+        "ddlint.toml",
+        r#"
+pg-version = 11
+assume-in-transaction = true
+fail-on = "error"
+format = "github"
+enable = []
+disable = ["missing-lock-timeout"]
+
+[rules]
+rename-column = "error"
+set-not-null = "off"
+"#,
+    );
+    project.file(
+        "001.sql",
+        "ALTER TABLE users RENAME COLUMN name TO full_name;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
+    );
+    let run = project.run(&["check"]);
+    // `fail-on = "error"`: the only error is `rename-column`, raised to error by `[rules]`.
+    assert_status(&run, 1);
+    let findings = annotations(&run);
+    assert!(findings.contains(&("error".to_owned(), "rename-column".to_owned())), "{findings:?}");
+    assert_eq!(findings.iter().filter(|(level, _)| level == "error").count(), 1, "{findings:?}");
+    assert!(!findings.iter().any(|(_, rule)| rule == "set-not-null" || rule == "missing-lock-timeout"), "{findings:?}");
+
+    let run = project.run(&["check", "--format", "human", "--enable", "set-not-null,missing-lock-timeout"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains("error[rename-column]"), "{}", run.stdout);
+    assert!(run.stdout.contains("warning[set-not-null]"), "{}", run.stdout);
+    assert!(run.stdout.contains("warning[missing-lock-timeout]"), "{}", run.stdout);
+
+    let run = project.run(&["check", "--disable", "rename-column"]);
+    assert_status(&run, 0);
+}
+
+#[test]
+fn a_bad_config_exits_two_naming_the_file() {
+    let project = Project::new();
+    project.file("001.sql", CLEAN_SQL);
+    let cases = [
+        ("pg-version = 15\ncolour = true\n", "error: ddlint.toml:2:1: unknown field `colour`"),
+        (
+            "[rules]\nrename-colum = \"error\"\n",
+            "error: ddlint.toml: unknown rule `rename-colum` in `[rules]` (see `ddlint rules`)\n",
+        ),
+        ("enable = [\"nope\"]\n", "error: ddlint.toml: unknown rule `nope` in `enable` (see `ddlint rules`)\n"),
+        ("[rules]\nrename-column = \"fatal\"\n", "error: ddlint.toml:2:17: unknown variant `fatal`"),
+        ("pg-version = 9\n", "error: ddlint.toml: unsupported `pg-version` 9: ddlint knows 11 to 18\n"),
+        ("include = [\"{a\"]\n", "error: ddlint.toml: invalid glob `{a`"),
+        ("pg-version = \n", "error: ddlint.toml:1:"),
+    ];
+    for (config, expected) in cases {
+        project.file("ddlint.toml", config);
+        let run = project.run(&["check"]);
+        assert_status(&run, 2);
+        assert!(run.stderr.starts_with(expected), "{config:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{config:?}");
+    }
+    fs::remove_file(project.path().join("ddlint.toml")).expect("remove the config");
+    let run = project.run(&["check", "--config", "missing.toml"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: missing.toml: no such file or directory\n");
+}
+
+#[test]
+fn bad_flags_exit_two() {
+    let project = Project::new();
+    project.file("001.sql", CLEAN_SQL);
+    let run = project.run(&["check", "--enable", "nope"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `nope` (see `ddlint rules`)\n");
+    assert_status(&project.run(&["check", "--pg-version", "10"]), 2);
+    assert_status(&project.run(&["check", "--pg-version", "19"]), 2);
+    assert_status(&project.run(&["check", "--pg-version", "11"]), 0);
+    assert_status(&project.run(&["check", "--format", "xml"]), 2);
+    assert_status(&project.run(&["check", "--fail-on", "note"]), 2);
+    assert_status(&project.run(&["frobnicate"]), 2);
+    assert_status(&project.run(&[]), 2);
+    assert_status(&project.run(&["--version"]), 0);
+    assert_status(&project.run(&["check", "--help"]), 0);
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let run = Project::new().run(&["rules"]);
+    assert_status(&run, 0);
+    let ids: Vec<&str> = run.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let expected: Vec<&str> = ddlint_core::registry::all().iter().map(|r| r.id).collect();
+    assert_eq!(ids, expected);
+    let line = run.stdout.lines().find(|l| l.starts_with("rename-column ")).expect("rename-column is listed");
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(columns[1..3], ["warning", "on"]);
+    assert!(columns.len() > 3, "a summary follows: {line}");
+}
+
+#[test]
+fn rule_prints_the_docs() {
+    let project = Project::new();
+    let run = project.run(&["rule", "rename-column"]);
+    assert_status(&run, 0);
+    assert!(run.stdout.starts_with("# rename-column\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("## What it does"), "{}", run.stdout);
+    assert!(run.stdout.contains("```sql"), "{}", run.stdout);
+
+    let run = project.run(&["rule", "rename-colum"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `rename-colum` (see `ddlint rules`)\n");
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn output_does_not_depend_on_the_thread_count() {
+    let project = Project::new();
+    for i in 0..40 {
+        let sql = if i % 3 == 0 { ERROR_SQL } else { WARNING_SQL };
+        project.file(&format!("m/{}/{i:03}.sql", i % 7), sql);
+    }
+    let outputs: Vec<Vec<u8>> = ["1", "2", "8"]
+        .iter()
+        .map(|threads| {
+            let output = command(project.path())
+                .args(["check", "--format", "json"])
+                .env("RAYON_NUM_THREADS", threads)
+                .output()
+                .expect("run ddlint");
+            output.stdout
+        })
+        .collect();
+    assert!(!outputs[0].is_empty());
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let project = Project::new();
+    let sql: String = (0..5000).map(|i| format!("CREATE INDEX i{i} ON t (a);\n")).collect();
+    project.file("big.sql", sql);
+    let mut child = command(project.path())
+        .args(["check", "--color", "never"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ddlint");
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).expect("read the first bytes");
+    drop(stdout);
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr is piped").read_to_string(&mut stderr).expect("read stderr");
+    let status = child.wait().expect("wait for ddlint");
+    assert_eq!(stderr, "");
+    assert_eq!(status.code(), Some(1));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_end() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL);
+    std::os::unix::fs::symlink(project.path().join("m"), project.path().join("m/again")).expect("make a symlink");
+    std::os::unix::fs::symlink(project.path().join("m/001.sql"), project.path().join("m/link.sql"))
+        .expect("make a symlink");
+    std::os::unix::fs::symlink(project.path().join("gone.sql"), project.path().join("m/dangling.sql"))
+        .expect("make a symlink");
+    let run = project.run(&["check", "m"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: m/dangling.sql: no such file or directory\n");
+    assert!(run.stdout.contains("(1 file checked)"), "{}", run.stdout);
+}
+
+#[test]
+fn no_path_lints_the_working_directory() {
+    let project = Project::new();
+    project.file("001.sql", WARNING_SQL);
+    project.file("sub/002.sql", CLEAN_SQL);
+    let run = project.run(&["check"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.contains(" --> 001.sql:2:19"), "{}", run.stdout);
+    assert!(run.stdout.contains("(2 files checked)"), "{}", run.stdout);
+}

@@ -1,0 +1,92 @@
+//! Renders every fixture with the human reporter in plain mode and snapshots the output.
+//!
+//! The binary runs from the repository root on the fixture's relative path, so snapshots
+//! hold no machine-specific paths. A fixture's leading `-- ddlint-test: …` lines become flags:
+//! `assume-in-transaction`, `pg-version=<major>`, `enable=<ids>` and `disable=<ids>`.
+//! The rule a fixture folder is named after is enabled, so opt-in rules show in theirs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// The flags a fixture asks for in its leading comment lines.
+fn directive_flags(fixture: &str, text: &str) -> Vec<String> {
+    let mut flags = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let Some(directives) = line.strip_prefix("-- ddlint-test:") else {
+            if line.is_empty() || line.starts_with("--") {
+                continue;
+            }
+            break;
+        };
+        for directive in directives.split([' ', '\t']).filter(|d| !d.is_empty()) {
+            match directive.split_once('=') {
+                None if directive == "assume-in-transaction" => flags.push("--assume-in-transaction".to_owned()),
+                Some(("pg-version", major)) => flags.extend(["--pg-version".to_owned(), major.to_owned()]),
+                Some(("enable", ids)) => flags.extend(["--enable".to_owned(), ids.to_owned()]),
+                Some(("disable", ids)) => flags.extend(["--disable".to_owned(), ids.to_owned()]),
+                _ => panic!("{fixture}: unknown `ddlint-test` directive `{directive}`"),
+            }
+        }
+    }
+    flags
+}
+
+#[test]
+fn fixtures() {
+    let root = repo_root();
+    insta::glob!("../../../fixtures", "**/*.sql", |path| {
+        let relative = path.strip_prefix(&root).unwrap_or(path);
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+
+        let mut args: Vec<String> =
+            ["check", "--no-config", "--format", "human", "--color", "never"].map(str::to_owned).into();
+        let folder = relative.split('/').nth(1).unwrap_or_default();
+        if ddlint_core::registry::find(folder).is_some() {
+            args.extend(["--enable".to_owned(), folder.to_owned()]);
+        }
+        args.extend(directive_flags(&relative, &text));
+        args.push(relative.clone());
+
+        let output = Command::new(env!("CARGO_BIN_EXE_ddlint"))
+            .current_dir(&root)
+            .args(&args)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .unwrap_or_else(|e| panic!("{relative}: cannot run ddlint: {e}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{relative}: ddlint panicked:\n{stderr}");
+
+        let mut snapshot = format!(
+            "$ ddlint {}\nexit status: {}\n\n{}",
+            args.join(" "),
+            output.status.code().map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            String::from_utf8_lossy(&output.stdout),
+        );
+        if !stderr.is_empty() {
+            snapshot.push_str("\n--- stderr ---\n");
+            snapshot.push_str(&stderr);
+        }
+        insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(snapshot);
+        });
+    });
+}
+
+#[test]
+fn directives_become_flags() {
+    let text = "-- ddlint-test: assume-in-transaction\n-- ddlint-test: pg-version=11\n-- a comment\n\nSELECT 1;\n-- ddlint-test: pg-version=12\n";
+    assert_eq!(directive_flags("x.sql", text), ["--assume-in-transaction", "--pg-version", "11"]);
+    assert_eq!(
+        directive_flags("x.sql", "-- ddlint-test: enable=a,b pg-version=13\n"),
+        ["--enable", "a,b", "--pg-version", "13"]
+    );
+    assert!(directive_flags("x.sql", "SELECT 1;\n").is_empty());
+}
