@@ -33,6 +33,42 @@ pub enum Command {
         /// The rule's id (or a former id).
         id: String,
     },
+    /// Show what each statement locks, in which mode, what that blocks, and whether it
+    /// rewrites or scans the table. Files are explained in path order, each against the
+    /// schema the earlier ones built.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Files, directories or quoted globs to explain; `-` reads standard input.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    /// PostgreSQL major version the migrations run on.
+    #[arg(
+        long,
+        value_name = "MAJOR",
+        default_value_t = ddlint_core::settings::DEFAULT_PG_VERSION,
+        value_parser = clap::value_parser!(u32).range(i64::from(MIN_PG_VERSION)..=i64::from(MAX_PG_VERSION))
+    )]
+    pub pg_version: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    pub format: ExplainFormat,
+
+    /// The name to report for standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_path: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// A compact table per file.
+    Human,
+    /// `[{"file", "statements": [{"line", "end_line", "sql", "locks", "rewrites", "scans", "may_rewrite", "may_scan"}]}]`
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@ mod discover;
 mod report;
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, ColorWhen, Command};
+use cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
 use ddlint_core::{registry, FileReport};
 use discover::{Input, Source};
 use rayon::prelude::*;
@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
+        Command::Explain(args) => explain(&args),
     };
     ExitCode::from(status)
 }
@@ -177,6 +178,46 @@ fn read(input: &Input) -> Result<Vec<u8>, String> {
     match result {
         Ok(_) => Ok(bytes),
         Err(e) => Err(format!("{}: {}", input.shown, describe_io(&e))),
+    }
+}
+
+/// `ddlint explain`: the lock model's view of each statement. Files go in path order through
+/// one catalog, so each is explained against the schema the earlier ones built.
+fn explain(args: &ExplainArgs) -> u8 {
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            print_error(&format!("cannot read the working directory: {}", describe_io(&e)));
+            return FAILURE;
+        }
+    };
+    let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &discover::Filter::default(), &cwd);
+    let mut failed = !discovery.errors.is_empty();
+    for message in &discovery.errors {
+        print_error(message);
+    }
+    let settings = ddlint_core::Settings { pg_version: args.pg_version, ..ddlint_core::Settings::default() };
+    let mut catalog = ddlint_core::lock_model::Catalog::default();
+    let mut files = Vec::with_capacity(discovery.inputs.len());
+    for input in &discovery.inputs {
+        match read(input) {
+            Ok(bytes) => files.push(ddlint_core::explain::explain_bytes(&input.shown, &bytes, &settings, &mut catalog)),
+            Err(message) => {
+                failed = true;
+                print_error(&message);
+            }
+        }
+    }
+    let result = write_stdout(false, |out| match args.format {
+        ExplainFormat::Human => out.write_all(ddlint_core::explain::render_table(&files).as_bytes()),
+        ExplainFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &files).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+    });
+    match (finish(result), failed) {
+        (SUCCESS, false) => SUCCESS,
+        _ => FAILURE,
     }
 }
 

@@ -509,3 +509,42 @@ fn no_path_lints_the_working_directory() {
     assert!(run.stdout.contains(" --> 001.sql:2:19"), "{}", run.stdout);
     assert!(run.stdout.contains("(2 files checked)"), "{}", run.stdout);
 }
+
+#[test]
+fn explain_json_has_the_documented_shape_and_replays_earlier_files() {
+    let project = Project::new();
+    project.file("m/001.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(50));\n").file(
+        "m/002.sql",
+        "\nALTER TABLE users\n  ALTER COLUMN email TYPE varchar(100);\nCREATE INDEX i ON users (email);\n",
+    );
+    let run = project.run(&["explain", "--format", "json", "m"]);
+    assert_status(&run, 0);
+    let files = json(&run);
+    assert_eq!(files[0]["file"], "m/001.sql");
+    let second = &files[1];
+    assert_eq!(second["file"], "m/002.sql");
+    let alter = &second["statements"][0];
+    assert_eq!(alter["line"], 2);
+    assert_eq!(alter["end_line"], 3);
+    assert!(alter["sql"].as_str().is_some_and(|s| s.starts_with("ALTER TABLE users")));
+    assert_eq!(alter["locks"][0]["relation"], "users");
+    assert_eq!(alter["locks"][0]["mode"], "AccessExclusiveLock");
+    assert_eq!(alter["locks"][0]["blocks"], serde_json::json!(["select", "insert", "update", "delete", "ddl"]));
+    // 001 made `email` a varchar(50), so widening it is known to be free.
+    assert_eq!(alter["rewrites"], serde_json::json!([]));
+    assert_eq!(alter["may_rewrite"], serde_json::json!([]));
+    let index = &second["statements"][1];
+    assert_eq!(index["locks"][0]["mode"], "ShareLock");
+    assert_eq!(index["scans"], serde_json::json!(["users"]));
+}
+
+#[test]
+fn explain_human_is_a_table_per_file() {
+    let project = Project::new();
+    project.file("a.sql", "ALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);\n");
+    let run = project.run(&["explain", "--pg-version", "16", "a.sql"]);
+    assert_status(&run, 0);
+    assert!(run.stdout.contains("a.sql"), "{}", run.stdout);
+    assert!(run.stdout.contains("AccessExclusiveLock"), "{}", run.stdout);
+    assert_status(&project.run(&["explain", "missing.sql"]), 2);
+}
