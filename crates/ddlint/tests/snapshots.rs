@@ -90,3 +90,21 @@ fn directives_become_flags() {
     );
     assert!(directive_flags("x.sql", "SELECT 1;\n").is_empty());
 }
+
+/// A snapshot whose fixture was removed or renamed would otherwise linger unchecked.
+#[test]
+fn every_fixture_snapshot_has_its_fixture() {
+    let root = repo_root();
+    let snapshots = root.join("crates/ddlint/tests/snapshots");
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(&snapshots).expect("read the snapshot folder").filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(fixture) = name.strip_prefix("fixtures@").and_then(|n| n.strip_suffix(".snap")) else { continue };
+        // insta names a glob snapshot after the path below the glob root, with `/` as `__`.
+        let path = root.join("fixtures").join(fixture.replace("__", "/"));
+        if !path.is_file() {
+            orphans.push(name);
+        }
+    }
+    assert!(orphans.is_empty(), "snapshots without a fixture (delete them): {orphans:#?}");
+}
