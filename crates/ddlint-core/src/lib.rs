@@ -13,9 +13,9 @@ pub mod lock_model;
 pub mod locks;
 pub mod names;
 pub mod parse;
-mod plpgsql;
 /// Raw access to libpg_query's parser and scanner, for benchmarks and tools built on the engine.
 pub mod pg_ffi;
+mod plpgsql;
 pub mod preprocess;
 pub mod registry;
 pub mod rules;

@@ -14,12 +14,7 @@ commands:
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => match codegen(&repo_root()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -45,8 +40,7 @@ fn repo_root() -> PathBuf {
 
 fn codegen(root: &Path) -> Result<(), String> {
     let rules_dir = root.join("rules");
-    fs::create_dir_all(&rules_dir)
-        .map_err(|e| format!("cannot create {}: {e}", rules_dir.display()))?;
+    fs::create_dir_all(&rules_dir).map_err(|e| format!("cannot create {}: {e}", rules_dir.display()))?;
 
     let mut wanted = BTreeSet::new();
     for rule in registry::all() {
@@ -55,12 +49,9 @@ fn codegen(root: &Path) -> Result<(), String> {
         wanted.insert(file);
     }
 
-    let entries = fs::read_dir(&rules_dir)
-        .map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?;
+    let entries = fs::read_dir(&rules_dir).map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?;
     for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?
-            .path();
+        let path = entry.map_err(|e| format!("cannot read {}: {e}", rules_dir.display()))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -75,11 +66,7 @@ fn codegen(root: &Path) -> Result<(), String> {
     match fs::read_to_string(&readme) {
         Ok(text) => match docs::replace_between_markers(&text, &docs::rules_table()) {
             Some(updated) => update(&readme, &updated)?,
-            None => println!(
-                "skipped README.md: no `{}` … `{}` markers",
-                docs::TABLE_START,
-                docs::TABLE_END
-            ),
+            None => println!("skipped README.md: no `{}` … `{}` markers", docs::TABLE_START, docs::TABLE_END),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             println!("skipped README.md: it does not exist")
@@ -100,8 +87,5 @@ fn update(path: &Path, contents: &str) -> Result<(), String> {
 }
 
 fn display(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
 }

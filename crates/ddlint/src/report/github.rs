@@ -24,12 +24,7 @@ pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn write_command(
-    file: &FileReport,
-    path: &str,
-    diagnostic: &Diagnostic,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn write_command(file: &FileReport, path: &str, diagnostic: &Diagnostic, out: &mut dyn Write) -> io::Result<()> {
     let command = match diagnostic.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -38,20 +33,11 @@ fn write_command(
     let (start, last) = annotation_range(file, diagnostic);
     write!(out, "::{command} file={path},line={}", start.line)?;
     if start.line == last.line {
-        write!(
-            out,
-            ",col={},endLine={},endColumn={}",
-            start.column, last.line, last.column
-        )?;
+        write!(out, ",col={},endLine={},endColumn={}", start.column, last.line, last.column)?;
     } else {
         write!(out, ",endLine={}", last.line)?;
     }
-    write!(
-        out,
-        ",title={}::{}",
-        escape_property(diagnostic.rule),
-        escape_data(&diagnostic.message)
-    )?;
+    write!(out, ",title={}::{}", escape_property(diagnostic.rule), escape_data(&diagnostic.message))?;
     if let Some(help) = &diagnostic.help {
         write!(out, " — {}", escape_data(help))?;
     }
@@ -68,11 +54,7 @@ fn annotation_range(file: &FileReport, diagnostic: &Diagnostic) -> (Position, Po
     let Some(covered) = text.get(span.start..span.end) else {
         return (start, start);
     };
-    let Some((offset, _)) = covered
-        .trim_end_matches(['\r', '\n'])
-        .char_indices()
-        .next_back()
-    else {
+    let Some((offset, _)) = covered.trim_end_matches(['\r', '\n']).char_indices().next_back() else {
         return (start, start);
     };
     (start, position(file, span.start + offset))
@@ -124,11 +106,7 @@ mod tests {
     use ddlint_core::{lint_file, Settings, Span};
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run {
-            files,
-            color: false,
-            pg_version: 15,
-        }
+        Run { files, color: false, pg_version: 15 }
     }
 
     fn render_to_string(files: &[FileReport]) -> String {
@@ -139,41 +117,25 @@ mod tests {
 
     /// Renders one hand-made diagnostic over `text`.
     fn render_one(path: &str, text: &str, diagnostic: Diagnostic) -> String {
-        let mut report = lint_file(
-            path,
-            text.as_bytes(),
-            &Settings {
-                disabled: all_rules(),
-                ..Settings::default()
-            },
-        );
+        let mut report = lint_file(path, text.as_bytes(), &Settings { disabled: all_rules(), ..Settings::default() });
         assert!(report.diagnostics.is_empty());
         report.diagnostics.push(diagnostic);
         render_to_string(std::slice::from_ref(&report))
     }
 
     fn all_rules() -> Vec<String> {
-        ddlint_core::registry::all()
-            .iter()
-            .map(|r| r.id.to_owned())
-            .collect()
+        ddlint_core::registry::all().iter().map(|r| r.id.to_owned()).collect()
     }
 
     #[test]
     fn escapes_data() {
-        assert_eq!(
-            escape_data("100% done\r\nnext: a,b"),
-            "100%25 done%0D%0Anext: a,b"
-        );
+        assert_eq!(escape_data("100% done\r\nnext: a,b"), "100%25 done%0D%0Anext: a,b");
         assert_eq!(escape_data("`é` — ok"), "`é` — ok");
     }
 
     #[test]
     fn escapes_properties() {
-        assert_eq!(
-            escape_property("C:\\db\\a,b%.sql"),
-            "C%3A\\db\\a%2Cb%25.sql"
-        );
+        assert_eq!(escape_property("C:\\db\\a,b%.sql"), "C%3A\\db\\a%2Cb%25.sql");
         assert_eq!(escape_property("line\nbreak\r"), "line%0Abreak%0D");
         assert_eq!(escape_property("db/001_init.sql"), "db/001_init.sql");
     }
@@ -181,16 +143,10 @@ mod tests {
     #[test]
     fn severities_map_to_commands() {
         let text = "SELECT 1;\n";
-        for (severity, command) in [
-            (Severity::Error, "::error "),
-            (Severity::Warning, "::warning "),
-            (Severity::Note, "::notice "),
-        ] {
-            let out = render_one(
-                "a.sql",
-                text,
-                Diagnostic::new("syntax-error", severity, Span::new(0, 6), "m"),
-            );
+        for (severity, command) in
+            [(Severity::Error, "::error "), (Severity::Warning, "::warning "), (Severity::Note, "::notice ")]
+        {
+            let out = render_one("a.sql", text, Diagnostic::new("syntax-error", severity, Span::new(0, 6), "m"));
             assert!(out.starts_with(command), "{out}");
         }
     }
@@ -199,13 +155,9 @@ mod tests {
     fn single_line_span_has_inclusive_columns() {
         let text = "SELECT 1;\nALTER TABLE t RENAME COLUMN a TO b;\n";
         let start = text.find("RENAME").unwrap();
-        let diagnostic = Diagnostic::new(
-            "rename-column",
-            Severity::Warning,
-            Span::new(start, start + 6),
-            "renaming `a`",
-        )
-        .with_help("add a column, copy, then drop");
+        let diagnostic =
+            Diagnostic::new("rename-column", Severity::Warning, Span::new(start, start + 6), "renaming `a`")
+                .with_help("add a column, copy, then drop");
         assert_eq!(
             render_one("db/001.sql", text, diagnostic),
             "::warning file=db/001.sql,line=2,col=15,endLine=2,endColumn=20,title=rename-column::renaming `a` — add a column, copy, then drop\n"
@@ -215,12 +167,7 @@ mod tests {
     #[test]
     fn multi_line_span_has_no_columns() {
         let text = "ALTER TABLE t\n  RENAME COLUMN a TO b;\n";
-        let diagnostic = Diagnostic::new(
-            "rename-column",
-            Severity::Error,
-            Span::new(0, text.len()),
-            "m",
-        );
+        let diagnostic = Diagnostic::new("rename-column", Severity::Error, Span::new(0, text.len()), "m");
         assert_eq!(
             render_one("a.sql", text, diagnostic),
             "::error file=a.sql,line=1,endLine=2,title=rename-column::m\n"
@@ -247,24 +194,14 @@ mod tests {
             "::error file=a.sql,line=1,col=12,endLine=1,endColumn=12,title=syntax-error::m\n"
         );
         let last = text.find('€').unwrap();
-        let diagnostic = Diagnostic::new(
-            "syntax-error",
-            Severity::Error,
-            Span::new(8, last + '€'.len_utf8()),
-            "m",
-        );
+        let diagnostic = Diagnostic::new("syntax-error", Severity::Error, Span::new(8, last + '€'.len_utf8()), "m");
         assert!(render_one("a.sql", text, diagnostic).contains(",col=9,endLine=1,endColumn=10,"));
     }
 
     #[test]
     fn escapes_message_help_and_path() {
-        let diagnostic = Diagnostic::new(
-            "syntax-error",
-            Severity::Error,
-            Span::new(0, 1),
-            "50% of\nlines",
-        )
-        .with_help("fix: this, then\r\nthat");
+        let diagnostic = Diagnostic::new("syntax-error", Severity::Error, Span::new(0, 1), "50% of\nlines")
+            .with_help("fix: this, then\r\nthat");
         assert_eq!(
             render_one("odd, name:1.sql", "x", diagnostic),
             "::error file=odd%2C name%3A1.sql,line=1,col=1,endLine=1,endColumn=1,title=syntax-error::50%25 of%0Alines — fix: this, then%0D%0Athat\n"
@@ -280,17 +217,12 @@ mod tests {
         ];
         let out = render_to_string(&reports);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(
-            lines.len(),
-            reports.iter().map(|r| r.diagnostics.len()).sum::<usize>(),
-            "{out}"
-        );
+        assert_eq!(lines.len(), reports.iter().map(|r| r.diagnostics.len()).sum::<usize>(), "{out}");
         assert!(lines.contains(&"::notice file=a.sql,line=1,col=1,endLine=1,endColumn=21,title=psql-meta-command::psql meta-command `\\set` is not SQL and was skipped"), "{out}");
         assert!(
             lines
                 .iter()
-                .any(|l| l.starts_with("::error file=a.sql,line=2,col=1,")
-                    && l.contains("title=syntax-error::")),
+                .any(|l| l.starts_with("::error file=a.sql,line=2,col=1,") && l.contains("title=syntax-error::")),
             "{out}"
         );
     }

@@ -52,10 +52,7 @@ struct Diagnostic<'a> {
 pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
     let header = Header {
         version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "ddlint",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool { name: "ddlint", version: env!("CARGO_PKG_VERSION") },
         files_checked: run.files.len(),
         summary: summarize(run.files),
     };
@@ -120,19 +117,13 @@ mod tests {
     use serde_json::{json, Value};
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run {
-            files,
-            color: false,
-            pg_version: 15,
-        }
+        Run { files, color: false, pg_version: 15 }
     }
 
     /// Lints each `(path, sql)` and returns the parsed JSON document.
     fn render_json(files: &[(&str, &str)]) -> Value {
-        let reports: Vec<FileReport> = files
-            .iter()
-            .map(|(path, sql)| lint_file(path, sql.as_bytes(), &Settings::default()))
-            .collect();
+        let reports: Vec<FileReport> =
+            files.iter().map(|(path, sql)| lint_file(path, sql.as_bytes(), &Settings::default())).collect();
         let mut out = Vec::new();
         render(&run_of(&reports), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -142,12 +133,7 @@ mod tests {
 
     /// The diagnostics of `rule` in the document.
     fn of_rule<'a>(doc: &'a Value, rule: &str) -> Vec<&'a Value> {
-        doc["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["rule"] == rule)
-            .collect()
+        doc["diagnostics"].as_array().unwrap().iter().filter(|d| d["rule"] == rule).collect()
     }
 
     #[test]
@@ -182,10 +168,8 @@ mod tests {
         assert_eq!(d["path"], "a.sql");
         assert_eq!(d["severity"], "error");
         assert_eq!(d["help"], Value::Null);
-        let [start, end] = [
-            d["byte_range"][0].as_u64().unwrap() as usize,
-            d["byte_range"][1].as_u64().unwrap() as usize,
-        ];
+        let [start, end] =
+            [d["byte_range"][0].as_u64().unwrap() as usize, d["byte_range"][1].as_u64().unwrap() as usize];
         assert_eq!(&sql[start..end], "SELEC", "{d}");
         assert_eq!(d["start"], json!({"line": 2, "column": 1}));
         assert_eq!(d["end"], json!({"line": 2, "column": 6}));
@@ -219,10 +203,7 @@ mod tests {
     fn notes_help_and_file_order() {
         let doc = render_json(&[
             ("a.sql", "\\set ON_ERROR_STOP on\nSELECT 1;\n"),
-            (
-                "b.sql",
-                "ALTER TABLE users RENAME COLUMN name TO full_name;\n",
-            ),
+            ("b.sql", "ALTER TABLE users RENAME COLUMN name TO full_name;\n"),
         ]);
         assert_eq!(doc["files_checked"], 2);
         let note = of_rule(&doc, "psql-meta-command")[0];
@@ -236,12 +217,8 @@ mod tests {
         assert_eq!(rename[0]["path"], "b.sql");
         assert!(rename[0]["help"].is_string(), "{doc:#}");
 
-        let paths: Vec<&str> = doc["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["path"].as_str().unwrap())
-            .collect();
+        let paths: Vec<&str> =
+            doc["diagnostics"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
         let mut sorted = paths.clone();
         sorted.sort();
         assert_eq!(paths, sorted);
@@ -261,19 +238,12 @@ mod tests {
 
     #[test]
     fn one_diagnostic_per_line() {
-        let reports = [lint_file(
-            "a.sql",
-            b"SELEC 1;\nSELEC 2;\n",
-            &Settings::default(),
-        )];
+        let reports = [lint_file("a.sql", b"SELEC 1;\nSELEC 2;\n", &Settings::default())];
         let mut out = Vec::new();
         render(&run_of(&reports), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2 + reports[0].diagnostics.len(), "{text}");
-        assert!(
-            lines[1].starts_with("{\"path\":\"a.sql\",\"rule\":"),
-            "{text}"
-        );
+        assert!(lines[1].starts_with("{\"path\":\"a.sql\",\"rule\":"), "{text}");
     }
 }

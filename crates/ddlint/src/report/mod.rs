@@ -1,9 +1,14 @@
 //! Reporters: each turns the run's findings into one output format. All are linear in the
 //! size of their output and print files in path order, findings in position order.
 
+mod fingerprint;
 mod github;
+mod gitlab;
 mod human;
 mod json;
+mod junit;
+mod location;
+mod markdown;
 mod sarif;
 
 use ddlint_core::FileReport;
@@ -20,6 +25,12 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// GitLab Code Quality report (Code Climate issues).
+    Gitlab,
+    /// JUnit XML, one test case per file, for CI test-report views.
+    Junit,
+    /// A Markdown report, for job summaries and pull request comments.
+    Markdown,
 }
 
 /// Everything a reporter needs to know about the run.
@@ -38,5 +49,8 @@ pub fn render(format: Format, run: &Run<'_>, out: &mut dyn Write) -> io::Result<
         Format::Json => json::render(run, out),
         Format::Sarif => sarif::render(run, out),
         Format::Github => github::render(run, out),
+        Format::Gitlab => gitlab::render(run, out),
+        Format::Junit => junit::render(run, out),
+        Format::Markdown => markdown::render(run, out),
     }
 }

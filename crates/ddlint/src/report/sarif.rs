@@ -35,16 +35,12 @@ pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
 /// Renders with artifact URIs relative to `root`, the directory the paths were given from.
 fn render_with_root(run: &Run<'_>, root: Option<&Path>, out: &mut dyn Write) -> io::Result<()> {
     let rules = registry::all();
-    let rule_index: HashMap<&str, usize> =
-        rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let rule_index: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let root = root.map(normalize);
 
     // The log is written piece by piece, each object reopened where it holds an array, so
     // that rules and results each take one line and results stream as they are made.
-    let log = LogHead {
-        schema: SCHEMA_URI,
-        version: "2.1.0",
-    };
+    let log = LogHead { schema: SCHEMA_URI, version: "2.1.0" };
     let driver = DriverHead {
         name: "ddlint",
         version: env!("CARGO_PKG_VERSION"),
@@ -60,15 +56,9 @@ fn render_with_root(run: &Run<'_>, root: Option<&Path>, out: &mut dyn Write) -> 
         serde_json::to_writer(&mut *out, &rule_descriptor(rule))?;
     }
     let tail = RunTail {
-        original_uri_base_ids: root.as_ref().map(|root| BaseIds {
-            srcroot: BaseUri {
-                uri: file_uri(root, true),
-            },
-        }),
+        original_uri_base_ids: root.as_ref().map(|root| BaseIds { srcroot: BaseUri { uri: file_uri(root, true) } }),
         column_kind: "unicodeCodePoints",
-        properties: RunProperties {
-            pg_version: run.pg_version,
-        },
+        properties: RunProperties { pg_version: run.pg_version },
     };
     let tail = serde_json::to_string(&tail)?;
     write!(out, "\n]}}}},{},\"results\":[", &tail[1..tail.len() - 1])?;
@@ -78,26 +68,17 @@ fn render_with_root(run: &Run<'_>, root: Option<&Path>, out: &mut dyn Write) -> 
         let (uri, relative) = artifact_uri(&file.path, root.as_deref());
         let mut occurrences = Occurrences::default();
         for diagnostic in &file.diagnostics {
-            let fingerprint = occurrences.next(
-                diagnostic.rule,
-                &uri,
-                &file.text,
-                diagnostic.statement.unwrap_or(diagnostic.span),
-            );
+            let fingerprint =
+                occurrences.next(diagnostic.rule, &uri, &file.text, diagnostic.statement.unwrap_or(diagnostic.span));
 
             let result = SarifResult {
                 rule_id: diagnostic.rule,
                 rule_index: rule_index.get(diagnostic.rule).copied(),
                 level: level(diagnostic.severity),
-                message: Message {
-                    text: message_text(diagnostic),
-                },
+                message: Message { text: message_text(diagnostic) },
                 locations: [Location {
                     physical_location: PhysicalLocation {
-                        artifact_location: ArtifactLocation {
-                            uri: &uri,
-                            uri_base_id: relative.then_some(SRCROOT),
-                        },
+                        artifact_location: ArtifactLocation { uri: &uri, uri_base_id: relative.then_some(SRCROOT) },
                         region: region(file, diagnostic.span),
                     },
                 }],
@@ -253,12 +234,7 @@ impl Serialize for Fingerprints {
 fn region(file: &FileReport, span: Span) -> Region {
     let start = position(file, span.start);
     let end = position(file, span.end);
-    Region {
-        start_line: start.line,
-        start_column: start.column,
-        end_line: end.line,
-        end_column: end.column,
-    }
+    Region { start_line: start.line, start_column: start.column, end_line: end.line, end_column: end.column }
 }
 
 /// The 1-based position of `offset` in the file. An unreadable file has no lines at all, so
@@ -293,19 +269,10 @@ fn rule_descriptor(rule: &RuleMeta) -> RuleDescriptor {
         id: rule.id,
         name: pascal_case(rule.id),
         deprecated_ids: rule.aliases,
-        short_description: Text {
-            text: first_sentence(&what_it_does).to_owned(),
-        },
+        short_description: Text { text: first_sentence(&what_it_does).to_owned() },
         full_description: Text { text: what_it_does },
-        help: Help {
-            text: markdown.clone(),
-            markdown,
-        },
-        help_uri: format!(
-            "{}/blob/main/rules/{}.md",
-            env!("CARGO_PKG_REPOSITORY"),
-            rule.id
-        ),
+        help: Help { text: markdown.clone(), markdown },
+        help_uri: format!("{}/blob/main/rules/{}.md", env!("CARGO_PKG_REPOSITORY"), rule.id),
         default_configuration: DefaultConfiguration {
             enabled: rule.default_enabled,
             level: level(rule.default_severity),
@@ -316,10 +283,7 @@ fn rule_descriptor(rule: &RuleMeta) -> RuleDescriptor {
 /// The rule's docs as Markdown: `/// text` reaches the macro as ` text`, so each line loses
 /// one leading space.
 fn markdown(docs: &str) -> String {
-    let lines: Vec<&str> = docs
-        .lines()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l))
-        .collect();
+    let lines: Vec<&str> = docs.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
     lines.join("\n").trim().to_owned()
 }
 
@@ -336,9 +300,7 @@ fn what_it_does(docs: &str) -> String {
 }
 
 fn first_sentence(paragraph: &str) -> &str {
-    paragraph
-        .find(". ")
-        .map_or(paragraph, |end| &paragraph[..=end])
+    paragraph.find(". ").map_or(paragraph, |end| &paragraph[..=end])
 }
 
 /// `rename-column` → `RenameColumn`, the conventional form of a SARIF rule name.
@@ -346,11 +308,7 @@ fn pascal_case(id: &str) -> String {
     id.split('-')
         .flat_map(|word| {
             let mut chars = word.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase())
-                .into_iter()
-                .chain(chars)
+            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars)
         })
         .collect()
 }
@@ -461,11 +419,7 @@ mod tests {
     const ROOT: &str = "/home/dev/my app";
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run {
-            files,
-            color: false,
-            pg_version: 15,
-        }
+        Run { files, color: false, pg_version: 15 }
     }
 
     fn lint(path: &str, sql: &str) -> FileReport {
@@ -481,41 +435,25 @@ mod tests {
 
     fn sarif_validator() -> jsonschema::Validator {
         let schema: Value =
-            serde_json::from_str(include_str!("../../tests/data/sarif-schema-2.1.0.json"))
-                .expect("the schema is JSON");
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("the schema compiles")
+            serde_json::from_str(include_str!("../../tests/data/sarif-schema-2.1.0.json")).expect("the schema is JSON");
+        jsonschema::options().should_validate_formats(true).build(&schema).expect("the schema compiles")
     }
 
     /// Whether `uri` is a URI reference (RFC 3986). The official schema is draft-04, which
     /// has no `uri-reference` format, so it cannot check `artifactLocation.uri` itself.
     fn is_uri_reference(uri: &str) -> bool {
         let schema = json!({"$schema": "http://json-schema.org/draft-07/schema#", "format": "uri-reference"});
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("compiles");
+        let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("compiles");
         validator.is_valid(&json!(uri))
     }
 
     /// Fails with every schema error when `log` is not valid SARIF 2.1.0.
     fn assert_valid(log: &Value) {
         let validator = sarif_validator();
-        let errors: Vec<String> = validator
-            .iter_errors(log)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "invalid SARIF:\n{}\n{log:#}",
-            errors.join("\n")
-        );
+        let errors: Vec<String> = validator.iter_errors(log).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "invalid SARIF:\n{}\n{log:#}", errors.join("\n"));
         for result in results(log) {
-            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                .as_str()
-                .unwrap();
+            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
             assert!(is_uri_reference(uri), "{uri:?} is not a URI reference");
         }
     }
@@ -527,17 +465,13 @@ mod tests {
         let log = render_value(&[lint("a.sql", "SELEC 1;\n")]);
         assert!(validator.is_valid(&log));
         let mut zero_line = log.clone();
-        zero_line["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
-            ["startLine"] = json!(0);
+        zero_line["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = json!(0);
         assert!(!validator.is_valid(&zero_line));
         let mut bad_level = log.clone();
         bad_level["runs"][0]["results"][0]["level"] = json!("fatal");
         assert!(!validator.is_valid(&bad_level));
         let mut no_message = log.clone();
-        no_message["runs"][0]["results"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("message");
+        no_message["runs"][0]["results"][0].as_object_mut().unwrap().remove("message");
         assert!(!validator.is_valid(&no_message));
         assert!(!is_uri_reference("db/a b.sql"));
         assert!(!is_uri_reference("db\\a.sql"));
@@ -549,10 +483,7 @@ mod tests {
     }
 
     fn of_rule<'a>(log: &'a Value, rule: &str) -> Vec<&'a Value> {
-        results(log)
-            .iter()
-            .filter(|r| r["ruleId"] == rule)
-            .collect()
+        results(log).iter().filter(|r| r["ruleId"] == rule).collect()
     }
 
     fn region(result: &Value) -> &Value {
@@ -562,26 +493,15 @@ mod tests {
     #[test]
     fn snippets_render_valid_sarif() {
         let files = [
-            lint(
-                "db/001 init.sql",
-                "SET lock_timeout = '2s';\nALTER TABLE users RENAME COLUMN name TO full_name;\n",
-            ),
-            lint(
-                "db/002.sql",
-                "\\set ON_ERROR_STOP on\nSELECT 'é€' AS x; SELEC 1;\n",
-            ),
+            lint("db/001 init.sql", "SET lock_timeout = '2s';\nALTER TABLE users RENAME COLUMN name TO full_name;\n"),
+            lint("db/002.sql", "\\set ON_ERROR_STOP on\nSELECT 'é€' AS x; SELEC 1;\n"),
             lint("./db/../db/003.sql", "SELECT 1;\r\nSELEC 2;\r\n"),
             lint("/elsewhere/ümlaut.sql", "SELEC;"),
             lint_file("db/binary.sql", b"\xff\xfe\0\0", &Settings::default()),
         ];
         let log = render_value(&files);
         assert_valid(&log);
-        for rule in [
-            "rename-column",
-            "syntax-error",
-            "psql-meta-command",
-            "unreadable-file",
-        ] {
+        for rule in ["rename-column", "syntax-error", "psql-meta-command", "unreadable-file"] {
             assert!(!of_rule(&log, rule).is_empty(), "no {rule} in {log:#}");
         }
     }
@@ -593,9 +513,7 @@ mod tests {
         assert_eq!(log["version"], "2.1.0");
         assert_eq!(log["$schema"], SCHEMA_URI);
         assert_eq!(results(&log).len(), 0);
-        let rules = log["runs"][0]["tool"]["driver"]["rules"]
-            .as_array()
-            .unwrap();
+        let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
         assert_eq!(rules.len(), registry::all().len());
     }
 
@@ -606,13 +524,8 @@ mod tests {
         render(&run_of(&files), &mut out).unwrap();
         let log: Value = serde_json::from_slice(&out).unwrap();
         assert_valid(&log);
-        let base = log["runs"][0]["originalUriBaseIds"][SRCROOT]["uri"]
-            .as_str()
-            .unwrap();
-        assert!(
-            base.starts_with("file:///") && base.ends_with('/'),
-            "{base}"
-        );
+        let base = log["runs"][0]["originalUriBaseIds"][SRCROOT]["uri"].as_str().unwrap();
+        assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
     }
 
     #[test]
@@ -623,37 +536,21 @@ mod tests {
         for (i, rule) in registry::all().iter().enumerate() {
             let descriptor = &driver["rules"][i];
             assert_eq!(descriptor["id"], rule.id);
-            assert_eq!(
-                descriptor["defaultConfiguration"]["level"],
-                level(rule.default_severity)
-            );
-            assert_eq!(
-                descriptor["defaultConfiguration"]["enabled"],
-                rule.default_enabled
-            );
+            assert_eq!(descriptor["defaultConfiguration"]["level"], level(rule.default_severity));
+            assert_eq!(descriptor["defaultConfiguration"]["enabled"], rule.default_enabled);
             assert_eq!(
                 descriptor["helpUri"],
-                format!(
-                    "https://github.com/ddlint/ddlint/blob/main/rules/{}.md",
-                    rule.id
-                )
+                format!("https://github.com/ddlint/ddlint/blob/main/rules/{}.md", rule.id)
             );
             let full = descriptor["fullDescription"]["text"].as_str().unwrap();
-            assert!(
-                full.starts_with(&rule.summary()),
-                "{full:?} vs {:?}",
-                rule.summary()
-            );
+            assert!(full.starts_with(&rule.summary()), "{full:?} vs {:?}", rule.summary());
             let short = descriptor["shortDescription"]["text"].as_str().unwrap();
             assert!(!short.is_empty() && full.starts_with(short), "{short:?}");
             let help = descriptor["help"]["markdown"].as_str().unwrap();
             assert!(help.starts_with("## What it does\n"), "{help}");
             assert!(help.contains("\n```sql\n"), "{help}");
         }
-        let rename = &driver["rules"][registry::all()
-            .iter()
-            .position(|r| r.id == "rename-column")
-            .unwrap()];
+        let rename = &driver["rules"][registry::all().iter().position(|r| r.id == "rename-column").unwrap()];
         assert_eq!(rename["name"], "RenameColumn");
     }
 
@@ -665,28 +562,16 @@ mod tests {
         assert_eq!(result["level"], "error");
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(registry::all()[index].id, "syntax-error");
-        assert_eq!(
-            *region(result),
-            json!({"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 24})
-        );
+        assert_eq!(*region(result), json!({"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 24}));
         let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
-        assert_eq!(
-            *artifact,
-            json!({"uri": "db/002.sql", "uriBaseId": "%SRCROOT%"})
-        );
+        assert_eq!(*artifact, json!({"uri": "db/002.sql", "uriBaseId": "%SRCROOT%"}));
         assert_eq!(log["runs"][0]["columnKind"], "unicodeCodePoints");
-        assert_eq!(
-            log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"],
-            "file:///home/dev/my%20app/"
-        );
+        assert_eq!(log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"], "file:///home/dev/my%20app/");
     }
 
     #[test]
     fn notes_and_help_reach_the_message() {
-        let log = render_value(&[lint(
-            "a.sql",
-            "\\set x 1\nALTER TABLE users RENAME COLUMN name TO full_name;\n",
-        )]);
+        let log = render_value(&[lint("a.sql", "\\set x 1\nALTER TABLE users RENAME COLUMN name TO full_name;\n")]);
         let note = of_rule(&log, "psql-meta-command")[0];
         assert_eq!(note["level"], "note");
         assert_eq!(region(note)["startLine"], 1);
@@ -702,15 +587,9 @@ mod tests {
             lint_file("bin.sql", b"\xff\xfeS\0", &Settings::default()),
         ]);
         let syntax = of_rule(&log, "syntax-error")[0];
-        assert_eq!(
-            *region(syntax),
-            json!({"startLine": 3, "startColumn": 1, "endLine": 3, "endColumn": 6})
-        );
+        assert_eq!(*region(syntax), json!({"startLine": 3, "startColumn": 1, "endLine": 3, "endColumn": 6}));
         let unreadable = of_rule(&log, "unreadable-file")[0];
-        assert_eq!(
-            *region(unreadable),
-            json!({"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1})
-        );
+        assert_eq!(*region(unreadable), json!({"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1}));
     }
 
     #[test]
@@ -725,28 +604,15 @@ mod tests {
                 .map(|r| {
                     (
                         r["ruleId"].as_str().unwrap().to_owned(),
-                        r["partialFingerprints"][FINGERPRINT_KEY]
-                            .as_str()
-                            .unwrap()
-                            .to_owned(),
+                        r["partialFingerprints"][FINGERPRINT_KEY].as_str().unwrap().to_owned(),
                     )
                 })
                 .collect()
         };
         assert_eq!(fingerprints(&before), fingerprints(&after));
-        assert!(
-            fingerprints(&before)
-                .iter()
-                .any(|(rule, _)| rule == "rename-column"),
-            "{before:#}"
-        );
+        assert!(fingerprints(&before).iter().any(|(rule, _)| rule == "rename-column"), "{before:#}");
         // The lines did move.
-        let lines = |log: &Value| {
-            results(log)
-                .iter()
-                .map(|r| region(r)["startLine"].clone())
-                .collect::<Vec<_>>()
-        };
+        let lines = |log: &Value| results(log).iter().map(|r| region(r)["startLine"].clone()).collect::<Vec<_>>();
         assert_ne!(lines(&before), lines(&after));
     }
 
@@ -756,10 +622,7 @@ mod tests {
         let a = render_value(&[lint("a.sql", sql)]);
         let b = render_value(&[lint("b.sql", sql)]);
         let print = |log: &Value, i: usize| {
-            results(log)[i]["partialFingerprints"][FINGERPRINT_KEY]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            results(log)[i]["partialFingerprints"][FINGERPRINT_KEY].as_str().unwrap().to_owned()
         };
         assert_eq!(results(&a).len(), 2, "{a:#}");
         assert_ne!(print(&a, 0), print(&a, 1));
@@ -776,9 +639,7 @@ mod tests {
         let base = fingerprint_base("rename-column", "db/001.sql", text, statement);
         assert_eq!(format!("{:016x}", base.finish(0)), "8ce5979322c1eee2");
         let mut by_hand = Fnv1a::new();
-        by_hand.write(
-            b"rename-column\0db/001.sql\0ALTER TABLE users RENAME COLUMN name TO full_name;\x000",
-        );
+        by_hand.write(b"rename-column\0db/001.sql\0ALTER TABLE users RENAME COLUMN name TO full_name;\x000");
         assert_eq!(base.finish(0), by_hand.0);
     }
 
@@ -789,30 +650,12 @@ mod tests {
         assert_eq!(uri("db/001.sql"), ("db/001.sql".to_owned(), true));
         assert_eq!(uri("./db/./001.sql"), ("db/001.sql".to_owned(), true));
         assert_eq!(uri("db/old/../001.sql"), ("db/001.sql".to_owned(), true));
-        assert_eq!(
-            uri("/home/dev/app/db/001.sql"),
-            ("db/001.sql".to_owned(), true)
-        );
-        assert_eq!(
-            uri("db/my file#1:ü.sql"),
-            ("db/my%20file%231%3A%C3%BC.sql".to_owned(), true)
-        );
-        assert_eq!(
-            uri("../other/001.sql"),
-            ("file:///home/dev/other/001.sql".to_owned(), false)
-        );
-        assert_eq!(
-            uri("/srv/db 1/001.sql"),
-            ("file:///srv/db%201/001.sql".to_owned(), false)
-        );
-        assert_eq!(
-            artifact_uri("../x.sql", None),
-            ("../x.sql".to_owned(), true)
-        );
-        assert_eq!(
-            artifact_uri("/x.sql", None),
-            ("file:///x.sql".to_owned(), false)
-        );
+        assert_eq!(uri("/home/dev/app/db/001.sql"), ("db/001.sql".to_owned(), true));
+        assert_eq!(uri("db/my file#1:ü.sql"), ("db/my%20file%231%3A%C3%BC.sql".to_owned(), true));
+        assert_eq!(uri("../other/001.sql"), ("file:///home/dev/other/001.sql".to_owned(), false));
+        assert_eq!(uri("/srv/db 1/001.sql"), ("file:///srv/db%201/001.sql".to_owned(), false));
+        assert_eq!(artifact_uri("../x.sql", None), ("../x.sql".to_owned(), true));
+        assert_eq!(artifact_uri("/x.sql", None), ("file:///x.sql".to_owned(), false));
         assert_eq!(file_uri(Path::new("/"), true), "file:///");
     }
 }
