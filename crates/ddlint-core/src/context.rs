@@ -50,6 +50,9 @@ pub struct FileContext<'a> {
     /// The catalog of the statements before the given index, advanced as rules ask for later
     /// statements, so that a whole file costs one pass.
     catalog_cursor: std::cell::RefCell<(usize, Catalog)>,
+    /// Scratch state that a rule keeps across the statements of this file, so that a rule
+    /// about a whole transaction walks it once rather than once per statement.
+    rule_state: std::cell::RefCell<HashMap<&'static str, Box<dyn std::any::Any>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -131,6 +134,7 @@ impl<'a> FileContext<'a> {
             created_indexes,
             section_start,
             catalog_cursor: std::cell::RefCell::new((0, Catalog::default())),
+            rule_state: std::cell::RefCell::new(HashMap::new()),
         };
         file.first_unguarded_lock = (0..file.statements.len())
             .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
@@ -154,6 +158,22 @@ impl<'a> FileContext<'a> {
         self.created_tables.get(name.name.as_str()).is_some_and(|created| {
             created.iter().any(|(table, at)| table.same_as(name) && self.same_section(*at, before))
         })
+    }
+
+    /// Runs `f` on the scratch state `rule` keeps for this file, created with `T::default()`.
+    /// Rules are checked statement by statement in file order, so a rule can advance a
+    /// cursor here instead of rescanning earlier statements.
+    pub fn with_rule_state<T: Default + 'static, R>(&self, rule: &'static str, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut states = self.rule_state.borrow_mut();
+        let entry = states.entry(rule).or_insert_with(|| Box::new(T::default()));
+        match entry.downcast_mut::<T>() {
+            Some(state) => f(state),
+            None => {
+                // One id keeps one type of state; a mismatch starts it afresh.
+                *entry = Box::new(T::default());
+                f(entry.downcast_mut::<T>().unwrap_or_else(|| unreachable!("the state was just made a `T`")))
+            }
+        }
     }
 
     /// A table created earlier in the file, or an index built on one.

@@ -5,6 +5,7 @@ use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::statements_after_access_exclusive::dropped_by;
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, ReindexObjectType};
+use std::collections::HashMap;
 
 declare_rule! {
     /// ## What it does
@@ -57,27 +58,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if !cx.state.in_transaction {
         return;
     }
-    // Reported once per transaction, at the statement that locks a second table.
+    // Reported once per transaction, at the statement that locks a second table. The whole
+    // transaction is analysed when its first statement is checked, and remembered.
     let start = cx.state.transaction_start.min(cx.index);
-    let mut held: Vec<&RelationName> = Vec::new();
-    for index in start..cx.index {
-        let new = fresh(&held, exclusive_on_tables(cx, index));
-        if !held.is_empty() && !new.is_empty() {
-            return;
-        }
-        held.extend(new);
-    }
-    let Some(&first) = held.first() else { return };
-    let Some(&next) = fresh(&held, exclusive_on_tables(cx, cx.index)).first() else { return };
-    // Count the tables locked by the end of the transaction.
-    let mut all = held.clone();
-    let same_transaction =
-        |j: &usize| cx.file.states[*j].in_transaction && cx.file.states[*j].transaction_start == start;
-    for index in (cx.index..cx.file.statements.len()).take_while(same_transaction) {
-        let new = fresh(&all, exclusive_on_tables(cx, index));
-        all.extend(new);
-    }
-    let more = match all.len() {
+    let finding = cx.file.with_rule_state(RULE.id, |state: &mut FileState| {
+        let created = state.created_views_or_sequences.get_or_insert_with(|| views_and_sequences(cx)).clone();
+        state.transactions.entry(start).or_insert_with(|| analyse(cx, start, &created)).clone()
+    });
+    let Some(finding) = finding.filter(|f| f.at == cx.index) else { return };
+    let more = match finding.total {
         2 => String::new(),
         n => format!(" ({n} tables in all by its end)"),
     };
@@ -86,12 +75,64 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             &RULE,
             cx.stmt.span,
             format!(
-                "statement takes {} while this transaction already holds one on `{first}`{more}",
-                describe_lock(LockMode::AccessExclusive, next)
+                "statement takes {} while this transaction already holds one on `{}`{more}",
+                describe_lock(LockMode::AccessExclusive, &finding.next),
+                finding.first
             ),
         )
         .with_help("change one table per transaction, and commit before locking the next"),
     );
+}
+
+/// What the rule remembers of a file between statements.
+#[derive(Default)]
+struct FileState {
+    /// Views and sequences the file creates, with the creating statement.
+    created_views_or_sequences: Option<Vec<(RelationName, usize)>>,
+    /// The finding of each transaction, keyed by its first statement.
+    transactions: HashMap<usize, Option<Finding>>,
+}
+
+#[derive(Clone)]
+struct Finding {
+    /// The statement that locks the second table.
+    at: usize,
+    first: RelationName,
+    next: RelationName,
+    /// How many tables the transaction locks by its end.
+    total: usize,
+}
+
+/// Walks the transaction that starts at `start` once.
+fn analyse(cx: &StatementCx<'_, '_>, start: usize, created: &[(RelationName, usize)]) -> Option<Finding> {
+    let states = &cx.file.states;
+    // The first statement belongs to it even outside a block: a `DO` statement in autocommit
+    // runs the statements nested in it as one transaction.
+    let same_transaction =
+        |j: &usize| *j == start || states[*j].in_transaction && states[*j].transaction_start == start;
+    let mut held: Vec<&RelationName> = Vec::new();
+    let mut found: Option<(usize, RelationName, RelationName)> = None;
+    for index in (start..cx.file.statements.len()).take_while(same_transaction) {
+        let new = fresh(&held, exclusive_on_tables(cx, index, created));
+        if found.is_none() && !held.is_empty() && !new.is_empty() {
+            found = Some((index, held[0].clone(), new[0].clone()));
+        }
+        held.extend(new);
+    }
+    found.map(|(at, first, next)| Finding { at, first, next, total: held.len() })
+}
+
+fn views_and_sequences(cx: &StatementCx<'_, '_>) -> Vec<(RelationName, usize)> {
+    cx.file
+        .statements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.node {
+            N::ViewStmt(v) => v.view.as_ref().map(|rv| (RelationName::from_range_var(rv), i)),
+            N::CreateSeqStmt(q) => q.sequence.as_ref().map(|rv| (RelationName::from_range_var(rv), i)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The relations of `locked` not in `held`, each once.
@@ -108,7 +149,11 @@ fn fresh<'f>(held: &[&RelationName], locked: Vec<&'f RelationName>) -> Vec<&'f R
 /// The existing tables that statement `index` locks in `ACCESS EXCLUSIVE`. Indexes, views and
 /// sequences are left out, and so are the relations the statement drops: nothing may use them any more (which
 /// `drop-table` is about), so their locks hold up no one.
-fn exclusive_on_tables<'f>(cx: &StatementCx<'f, '_>, index: usize) -> Vec<&'f RelationName> {
+fn exclusive_on_tables<'f>(
+    cx: &StatementCx<'f, '_>,
+    index: usize,
+    created: &[(RelationName, usize)],
+) -> Vec<&'f RelationName> {
     let file = cx.file;
     let dropped = dropped_by(&file.statements[index].node);
     file.effects[index]
@@ -117,21 +162,22 @@ fn exclusive_on_tables<'f>(cx: &StatementCx<'f, '_>, index: usize) -> Vec<&'f Re
         .filter(|l| l.mode == LockMode::AccessExclusive)
         .map(|l| &l.relation)
         .filter(|r| !file.is_new_relation(r, index) && !dropped.iter().any(|d| d.same_as(r)))
-        .filter(|r| !is_index(cx, index, r) && !is_view_or_sequence(cx, index, r))
+        .filter(|r| !is_index(cx, index, r) && !is_view_or_sequence(cx, index, r, created))
         .collect()
 }
 
 /// Whether statement `index` names `relation` as a view or a sequence, or an earlier statement
 /// created it as one.
-fn is_view_or_sequence(cx: &StatementCx<'_, '_>, index: usize, relation: &RelationName) -> bool {
+fn is_view_or_sequence(
+    cx: &StatementCx<'_, '_>,
+    index: usize,
+    relation: &RelationName,
+    created: &[(RelationName, usize)],
+) -> bool {
     let named =
         |rv: &Option<pg::RangeVar>| rv.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(relation));
     let kind = |t: ObjectType| matches!(t, ObjectType::ObjectView | ObjectType::ObjectSequence);
-    let created = cx.file.statements[..index].iter().any(|s| {
-        matches!(&s.node, N::ViewStmt(v) if named(&v.view))
-            || matches!(&s.node, N::CreateSeqStmt(q) if named(&q.sequence))
-    });
-    created
+    created.iter().any(|(name, at)| *at < index && name.same_as(relation))
         || match &cx.file.statements[index].node {
             N::ViewStmt(v) => named(&v.view),
             N::AlterSeqStmt(q) => named(&q.sequence),

@@ -61,15 +61,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if !cx.state.in_transaction {
         return;
     }
-    let held = held_locks(cx);
-    let exclusive: Vec<&RelationName> =
-        held.iter().filter(|(_, mode)| *mode == LockMode::AccessExclusive).map(|(r, _)| r).collect();
-    let Some(&first) = exclusive.first() else { return };
-    if reported_elsewhere(cx) {
-        return;
-    }
-    let Some((reason, relation)) = slow_because(cx, &held) else { return };
-    let locked = exclusive.iter().copied().find(|r| r.same_as(&relation)).unwrap_or(first);
+    let found = with_held_locks(cx, |held| {
+        let exclusive: Vec<&RelationName> =
+            held.iter().filter(|(_, mode)| *mode == LockMode::AccessExclusive).map(|(r, _)| r).collect();
+        let first = *exclusive.first()?;
+        if reported_elsewhere(cx) {
+            return None;
+        }
+        let (reason, relation) = slow_because(cx, held)?;
+        let locked = exclusive.iter().copied().find(|r| r.same_as(&relation)).unwrap_or(first);
+        Some((reason, locked.clone()))
+    });
+    let Some((reason, locked)) = found else { return };
+    let locked = &locked;
     out.push(
         cx.diagnostic(
             &RULE,
@@ -86,22 +90,38 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 /// The strongest lock per existing relation that earlier statements of the transaction took.
 /// A relation that a statement drops is left out: nothing may use it any more (which
 /// `drop-table` is about), so its lock holds up no one.
-fn held_locks(cx: &StatementCx<'_, '_>) -> Vec<(RelationName, LockMode)> {
+///
+/// Statements are checked in file order, so the list is kept per file and extended from where
+/// the previous statement left it, rather than rebuilt from the transaction's start.
+fn with_held_locks<R>(cx: &StatementCx<'_, '_>, f: impl FnOnce(&[(RelationName, LockMode)]) -> R) -> R {
     let start = cx.state.transaction_start.min(cx.index);
-    let mut held: Vec<(RelationName, LockMode)> = Vec::new();
-    for index in start..cx.index {
-        let dropped = dropped_by(&cx.file.statements[index].node);
-        for lock in &cx.file.effects[index].locks {
-            if cx.file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
-                continue;
-            }
-            match held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
-                Some((_, mode)) => *mode = (*mode).max(lock.mode),
-                None => held.push((lock.relation.clone(), lock.mode)),
+    cx.file.with_rule_state(RULE.id, |cursor: &mut HeldLocks| {
+        if cursor.start != start || cursor.next > cx.index || cursor.next < start {
+            *cursor = HeldLocks { start, next: start, held: Vec::new() };
+        }
+        for index in cursor.next..cx.index {
+            let dropped = dropped_by(&cx.file.statements[index].node);
+            for lock in &cx.file.effects[index].locks {
+                if cx.file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
+                    continue;
+                }
+                match cursor.held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
+                    Some((_, mode)) => *mode = (*mode).max(lock.mode),
+                    None => cursor.held.push((lock.relation.clone(), lock.mode)),
+                }
             }
         }
-    }
-    held
+        cursor.next = cx.index;
+        f(&cursor.held)
+    })
+}
+
+/// The locks held in the transaction before statement `next`, which started at `start`.
+#[derive(Default)]
+struct HeldLocks {
+    start: usize,
+    next: usize,
+    held: Vec<(RelationName, LockMode)>,
 }
 
 /// Statements that a more specific rule reports along with the lock held: a whole-table
