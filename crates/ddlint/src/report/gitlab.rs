@@ -132,9 +132,7 @@ mod tests {
 
     const ROOT: &str = "/home/dev/app";
 
-    fn lint(path: &str, sql: &str) -> FileReport {
-        lint_file(path, sql.as_bytes(), &Settings::default())
-    }
+    use crate::report::test_support::lint;
 
     fn render_value(files: &[FileReport]) -> Value {
         let run = Run { files, color: false, pg_version: 15 };

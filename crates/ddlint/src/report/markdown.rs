@@ -256,24 +256,10 @@ mod tests {
     use super::*;
     use ddlint_core::{lint_file, Settings};
 
+    use crate::report::test_support::{lint, with_diagnostic};
+
     fn render_files(files: &[FileReport]) -> String {
-        let run = Run { files, color: false, pg_version: 15 };
-        let mut out = Vec::new();
-        render(&run, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    fn lint(path: &str, sql: &str) -> FileReport {
-        lint_file(path, sql.as_bytes(), &Settings::default())
-    }
-
-    /// A file whose only finding is the hand-made `diagnostic`.
-    fn with_diagnostic(path: &str, text: &str, diagnostic: Diagnostic) -> FileReport {
-        let all = ddlint_core::registry::all().iter().map(|r| r.id.to_owned()).collect();
-        let mut report = lint_file(path, text.as_bytes(), &Settings { disabled: all, ..Settings::default() });
-        assert!(report.diagnostics.is_empty());
-        report.diagnostics.push(diagnostic);
-        report
+        crate::report::test_support::render_with(render, files)
     }
 
     #[test]

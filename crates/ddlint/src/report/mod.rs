@@ -10,6 +10,8 @@ mod junit;
 mod location;
 mod markdown;
 mod sarif;
+#[cfg(test)]
+mod test_support;
 
 use ddlint_core::FileReport;
 use std::io::{self, Write};

@@ -422,9 +422,7 @@ mod tests {
         Run { files, color: false, pg_version: 15 }
     }
 
-    fn lint(path: &str, sql: &str) -> FileReport {
-        lint_file(path, sql.as_bytes(), &Settings::default())
-    }
+    use crate::report::test_support::lint;
 
     fn render_value(files: &[FileReport]) -> Value {
         let mut out = Vec::new();
