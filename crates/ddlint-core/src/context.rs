@@ -25,6 +25,8 @@ pub struct StatementState {
     pub transaction_start: usize,
     /// A non-zero `lock_timeout` is in force.
     pub lock_timeout: bool,
+    /// A non-zero `statement_timeout` is in force.
+    pub statement_timeout: bool,
 }
 
 pub struct FileContext<'a> {
@@ -39,6 +41,8 @@ pub struct FileContext<'a> {
     /// The first statement that takes a traffic-blocking lock on a table the file did not
     /// create while no `lock_timeout` is in force.
     pub first_unguarded_lock: Option<usize>,
+    /// The same, for `statement_timeout`.
+    pub first_unbounded_lock: Option<usize>,
     /// Tables created in this file, keyed by resolved name, with the creating statements.
     created_tables: HashMap<String, Vec<(RelationName, usize)>>,
     /// Indexes created in this file, with their table and the creating statement.
@@ -130,6 +134,7 @@ impl<'a> FileContext<'a> {
             states,
             effects,
             first_unguarded_lock: None,
+            first_unbounded_lock: None,
             created_tables,
             created_indexes,
             section_start,
@@ -138,6 +143,8 @@ impl<'a> FileContext<'a> {
         };
         file.first_unguarded_lock = (0..file.statements.len())
             .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
+        file.first_unbounded_lock = (0..file.statements.len())
+            .find(|&i| !file.states[i].statement_timeout && file.strongest_lock_on_existing(i).is_some());
         file
     }
 
@@ -253,20 +260,29 @@ fn record_creations(
     }
 }
 
-/// Follows transaction control and `lock_timeout` through the file.
+/// The timeouts followed through the file, in the order of `SessionTracker`'s arrays.
+const TIMEOUTS: [&str; 2] = ["lock_timeout", "statement_timeout"];
+
+/// Follows transaction control, `lock_timeout` and `statement_timeout` through the file.
 struct SessionTracker {
     state: StatementState,
-    /// `lock_timeout` set for the session (survives a commit).
-    session_timeout: bool,
-    /// The session's `lock_timeout` when the current transaction began, which a rollback
-    /// restores.
-    timeout_at_transaction_start: bool,
+    /// Each timeout as set for the session (survives a commit).
+    session: [bool; 2],
+    /// The session's values when the current transaction began, which a rollback restores.
+    at_transaction_start: [bool; 2],
 }
 
 impl SessionTracker {
     fn new(in_transaction: bool) -> Self {
         let state = StatementState { in_transaction, ..StatementState::default() };
-        Self { state, session_timeout: false, timeout_at_transaction_start: false }
+        Self { state, session: [false; 2], at_transaction_start: [false; 2] }
+    }
+
+    fn in_force(&mut self, timeout: usize) -> &mut bool {
+        match timeout {
+            0 => &mut self.state.lock_timeout,
+            _ => &mut self.state.statement_timeout,
+        }
     }
 
     fn apply(&mut self, node: &N, index: usize) {
@@ -278,11 +294,11 @@ impl SessionTracker {
                     }
                     self.state.in_transaction = true;
                     self.state.explicit_transaction = true;
-                    self.timeout_at_transaction_start = self.session_timeout;
+                    self.at_transaction_start = self.session;
                 }
                 Tx::TransStmtCommit | Tx::TransStmtRollback | Tx::TransStmtPrepare => {
                     if tx.kind() == Tx::TransStmtRollback {
-                        self.session_timeout = self.timeout_at_transaction_start;
+                        self.session = self.at_transaction_start;
                     }
                     // A `SET LOCAL` ends with its transaction; a plain `SET` survives a
                     // commit. After a runner's transaction is committed by the file, the
@@ -290,18 +306,24 @@ impl SessionTracker {
                     self.state.in_transaction = tx.chain;
                     self.state.explicit_transaction = tx.chain && self.state.explicit_transaction;
                     self.state.transaction_start = index + 1;
-                    self.state.lock_timeout = self.session_timeout;
+                    for timeout in 0..TIMEOUTS.len() {
+                        *self.in_force(timeout) = self.session[timeout];
+                    }
                 }
                 _ => {}
             },
-            N::VariableSetStmt(set) if set.name == "lock_timeout" || set.kind() == VariableSetKind::VarResetAll => {
+            N::VariableSetStmt(set) => {
                 let on = set.kind() == VariableSetKind::VarSetValue && set.args.iter().all(|a| !is_zero(a));
-                self.set_lock_timeout(on, set.is_local);
+                for (timeout, name) in TIMEOUTS.iter().enumerate() {
+                    if set.name == *name || set.kind() == VariableSetKind::VarResetAll {
+                        self.set(timeout, on, set.is_local);
+                    }
+                }
             }
             N::SelectStmt(select) => {
                 for (name, value, is_local) in set_config_calls(select) {
-                    if name == "lock_timeout" {
-                        self.set_lock_timeout(!is_zero_text(&value), is_local);
+                    if let Some(timeout) = TIMEOUTS.iter().position(|t| *t == name) {
+                        self.set(timeout, !is_zero_text(&value), is_local);
                     }
                 }
             }
@@ -313,15 +335,15 @@ impl SessionTracker {
         }
     }
 
-    fn set_lock_timeout(&mut self, on: bool, is_local: bool) {
+    fn set(&mut self, timeout: usize, on: bool, is_local: bool) {
         if is_local {
             // `SET LOCAL` outside a transaction block has no effect.
             if self.state.in_transaction {
-                self.state.lock_timeout = on;
+                *self.in_force(timeout) = on;
             }
         } else {
-            self.session_timeout = on;
-            self.state.lock_timeout = on;
+            self.session[timeout] = on;
+            *self.in_force(timeout) = on;
         }
     }
 }

@@ -1,8 +1,7 @@
-use crate::context::{FileContext, StatementCx};
+use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::locks::describe_lock;
-use pg_query::protobuf::{self as pg, node::Node as N, VariableSetKind};
 
 declare_rule! {
     /// ## What it does
@@ -39,10 +38,10 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
-    if first_unguarded(cx.file, cx.index) != Some(cx.index) {
+    if cx.file.first_unbounded_lock != Some(cx.index) {
         return;
     }
+    let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
     out.push(
         cx.diagnostic(
             &RULE,
@@ -54,85 +53,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         )
         .with_help("set `statement_timeout` at the start of the migration, as well as `lock_timeout`"),
     );
-}
-
-/// The first statement up to `last` that takes a traffic-blocking lock on an existing table while
-/// no `statement_timeout` is in force.
-fn first_unguarded(file: &FileContext<'_>, last: usize) -> Option<usize> {
-    let mut session = false;
-    // A `SET LOCAL` value, and the transaction it belongs to.
-    let mut local: Option<(usize, bool)> = None;
-    for index in 0..=last {
-        let state = file.states[index];
-        let local_here = local.filter(|&(tx, _)| state.in_transaction && tx == state.transaction_start);
-        let in_force = local_here.map_or(session, |(_, on)| on);
-        if !in_force && file.strongest_lock_on_existing(index).is_some() {
-            return Some(index);
-        }
-        for (on, is_local) in timeout_settings(&file.statements[index].node) {
-            if is_local {
-                // `SET LOCAL` outside a transaction block has no effect.
-                if state.in_transaction {
-                    local = Some((state.transaction_start, on));
-                }
-            } else {
-                session = on;
-                local = None;
-            }
-        }
-    }
-    None
-}
-
-/// The `statement_timeout` settings a statement makes: whether each turns it on, and whether it
-/// is local to the transaction.
-fn timeout_settings(node: &N) -> Vec<(bool, bool)> {
-    match node {
-        N::VariableSetStmt(set) if set.name == "statement_timeout" || set.kind() == VariableSetKind::VarResetAll => {
-            let on = set.kind() == VariableSetKind::VarSetValue && set.args.iter().all(|a| !is_zero(a));
-            vec![(on, set.is_local)]
-        }
-        N::SelectStmt(select) => select
-            .target_list
-            .iter()
-            .filter_map(|target| {
-                let Some(N::ResTarget(res)) = &target.node else { return None };
-                let Some(N::FuncCall(call)) = res.val.as_deref().and_then(|v| v.node.as_ref()) else { return None };
-                let is_set_config = matches!(call.funcname.last().and_then(|n| n.node.as_ref()), Some(N::String(s)) if s.sval == "set_config");
-                let [name, value, local] = call.args.as_slice() else { return None };
-                if !is_set_config || string(name)? != "statement_timeout" {
-                    return None;
-                }
-                let is_local = matches!(&local.node, Some(N::AConst(pg::AConst { val: Some(pg::a_const::Val::Boolval(b)), .. })) if b.boolval);
-                Some((!is_zero_text(string(value)?), is_local))
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn string(node: &pg::Node) -> Option<&str> {
-    match &node.node {
-        Some(N::AConst(pg::AConst { val: Some(pg::a_const::Val::Sval(s)), .. })) => Some(&s.sval),
-        _ => None,
-    }
-}
-
-fn is_zero(node: &pg::Node) -> bool {
-    match &node.node {
-        Some(N::AConst(c)) => match &c.val {
-            Some(pg::a_const::Val::Ival(i)) => i.ival == 0,
-            Some(pg::a_const::Val::Sval(s)) => is_zero_text(&s.sval),
-            Some(pg::a_const::Val::Fval(f)) => is_zero_text(&f.fval),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-fn is_zero_text(value: &str) -> bool {
-    let digits = value.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
-    digits.parse::<f64>().is_ok_and(|v| v == 0.0)
 }
 
 #[cfg(test)]
