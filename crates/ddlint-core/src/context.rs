@@ -421,6 +421,12 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         self.effects().locks.iter().find(|l| l.relation.same_as(relation)).map(|l| l.mode)
     }
 
+    /// The lock this statement holds on `table` while it runs `cmd`: the model's lock for the
+    /// whole statement, or the subcommand's own level where the model names none.
+    pub fn cmd_lock_on(&self, table: &RelationName, cmd: &pg::AlterTableCmd) -> crate::locks::LockMode {
+        self.lock_on(table).unwrap_or_else(|| crate::lock_model::alter_table_cmd_lock(cmd, self.pg_version()))
+    }
+
     /// What the lock model predicts for this statement.
     pub fn effects(&self) -> &StatementEffects {
         &self.file.effects[self.index]

@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::{alter_cmds, alter_table_cmd_lock, column_constraints, column_def_of, constraint_of};
+use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
@@ -67,8 +67,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         } else {
             continue;
         };
-        let lock =
-            describe_lock(cx.lock_on(&table).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version())), &table);
+        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
         for c in checks {
             let what = if c.conname.is_empty() {
                 "a `CHECK` constraint".to_owned()

@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
+use crate::lock_model::{alter_cmds, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use pg_query::protobuf::{node::Node as N, AlterTableType, ConstrType};
@@ -59,8 +59,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if effects.scans.is_empty() && effects.may_scan.is_empty() {
             continue;
         }
-        let lock =
-            describe_lock(cx.lock_on(&table).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version())), &table);
+        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
         let what = if c.conname.is_empty() {
             "an exclusion constraint".to_owned()
         } else {

@@ -1,8 +1,8 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::lock_model::alter_cmds;
 use crate::lock_model::catalog::{column_type, ColumnType};
-use crate::lock_model::{alter_cmds, alter_table_cmd_lock};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
@@ -85,8 +85,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             (None, Some(new)) => format!("changing `{}` to `{}`", cmd.name, show(new)),
             _ => format!("changing the type of `{}`", cmd.name),
         };
-        let lock =
-            describe_lock(cx.lock_on(&table).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version())), &table);
+        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
         let help = if verdict.starts_with("may") {
             "unless the change keeps the stored bytes (`varchar` to `text`), add a new column, backfill it in batches, then switch over"
         } else {

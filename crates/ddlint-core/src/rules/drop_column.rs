@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::{alter_cmds, alter_table_cmd_lock, column_def_of};
+use crate::lock_model::{alter_cmds, column_def_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
@@ -55,7 +55,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if cmd.subtype() != AlterTableType::AtDropColumn || added_earlier(cx, &table, &cmd.name) {
             continue;
         }
-        let mode = cx.lock_on(&table).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version()));
+        let mode = cx.cmd_lock_on(&table, cmd);
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
         out.push(
             cx.diagnostic(
