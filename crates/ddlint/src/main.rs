@@ -4,17 +4,13 @@
 //! Exit status: 0 when no finding reaches `--fail-on`, 1 when some do, 2 for usage,
 //! configuration and I/O errors. Errors go to stderr as `error: <what>: <reason>`.
 
-mod cli;
-mod config;
-mod discover;
-mod report;
-
 use clap::Parser;
-use cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
+use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
+use ddlint::discover::{self, Input, Source};
+use ddlint::report::{self, Format, Run};
+use ddlint::{config, describe_io, print_error};
 use ddlint_core::{registry, FileReport};
-use discover::{Input, Source};
 use rayon::prelude::*;
-use report::{Format, Run};
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
@@ -45,33 +41,6 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(&args),
     };
     ExitCode::from(status)
-}
-
-/// Prints `error: <message>` on stderr.
-pub(crate) fn print_error(message: &str) {
-    // Writing to stderr can fail (closed descriptor); `eprintln!` would panic then.
-    let _ = writeln!(io::stderr().lock(), "error: {message}");
-}
-
-/// An I/O error as a lowercase phrase without the OS error number.
-pub(crate) fn describe_io(error: &io::Error) -> String {
-    let text = match error.kind() {
-        io::ErrorKind::NotFound => return "no such file or directory".to_owned(),
-        io::ErrorKind::PermissionDenied => return "permission denied".to_owned(),
-        io::ErrorKind::IsADirectory => return "is a directory".to_owned(),
-        io::ErrorKind::NotADirectory => return "not a directory".to_owned(),
-        _ => error.to_string(),
-    };
-    let text = match text.find(" (os error") {
-        Some(at) => &text[..at],
-        None => &text,
-    };
-    let text = text.trim_end_matches('.');
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => "unknown error".to_owned(),
-    }
 }
 
 /// Writes through a buffer, treating a closed pipe (`ddlint … | head`) as a normal end.
