@@ -51,6 +51,8 @@ pub struct FileContext<'a> {
     /// section (the up part, seen from the down part) exist and may hold rows by the time
     /// this section runs, so only creations in the same section count as new.
     section_start: Vec<usize>,
+    /// The schema the earlier migrations built, with what the current change set created.
+    history: &'a Catalog,
     /// The catalog of the statements before the given index, advanced as rules ask for later
     /// statements, so that a whole file costs one pass.
     catalog_cursor: std::cell::RefCell<(usize, Catalog)>,
@@ -67,12 +69,19 @@ impl<'a> FileContext<'a> {
             direction: Direction::Up,
             transaction: Transaction::AsConfigured,
         };
-        Self::with_sections(text, parsed, settings, &[whole])
+        Self::with_sections(text, parsed, settings, &[whole], &EMPTY_HISTORY)
     }
 
     /// Builds the context of a file that its framework runs as separate sections (up and
-    /// down, each with its own transaction). Each section starts a fresh session.
-    pub fn with_sections(text: &'a str, parsed: &'a ParsedFile, settings: &'a Settings, sections: &[Section]) -> Self {
+    /// down, each with its own transaction), after the migrations that built `history`.
+    /// Each section starts a fresh session.
+    pub fn with_sections(
+        text: &'a str,
+        parsed: &'a ParsedFile,
+        settings: &'a Settings,
+        sections: &[Section],
+        history: &'a Catalog,
+    ) -> Self {
         let statements: Vec<&Statement> = parsed.statements().collect();
         let section_of: Vec<usize> = statements
             .iter()
@@ -117,7 +126,7 @@ impl<'a> FileContext<'a> {
             let start = if i > 0 && section_of[i - 1] == *section { section_start[i - 1] } else { i };
             section_start.push(start);
         }
-        let mut catalog = Catalog::default();
+        let mut catalog = history.clone();
         let effects: Vec<StatementEffects> = statements
             .iter()
             .map(|s| {
@@ -138,7 +147,8 @@ impl<'a> FileContext<'a> {
             created_tables,
             created_indexes,
             section_start,
-            catalog_cursor: std::cell::RefCell::new((0, Catalog::default())),
+            history,
+            catalog_cursor: std::cell::RefCell::new((0, history.clone())),
             rule_state: std::cell::RefCell::new(HashMap::new()),
         };
         file.first_unguarded_lock = (0..file.statements.len())
@@ -158,9 +168,13 @@ impl<'a> FileContext<'a> {
             .max_by_key(|l| l.mode)
     }
 
-    /// Whether the table was created by a statement before `before` in this file, so it is
-    /// new, empty and unread by the running application.
+    /// Whether the table was created by a statement before `before` in this file, or by an
+    /// earlier file of the same change set, so it is new, empty and unread by the running
+    /// application.
     pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
+        if self.history.is_new(name) {
+            return true;
+        }
         // Keyed by the bare name so that a lookup allocates nothing; the schema is compared here.
         self.created_tables.get(name.name.as_str()).is_some_and(|created| {
             created.iter().any(|(table, at)| table.same_as(name) && self.same_section(*at, before))
@@ -187,6 +201,7 @@ impl<'a> FileContext<'a> {
     pub fn is_new_relation(&self, name: &RelationName, before: usize) -> bool {
         self.is_new_table(name, before)
             || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
+            || self.history.table_of_index(name).is_some_and(|t| self.history.is_new(&t))
     }
 
     /// Runs `f` with the schema that the statements before `index` built: what the lock model
@@ -199,12 +214,12 @@ impl<'a> FileContext<'a> {
         };
         let Ok(mut cursor) = self.catalog_cursor.try_borrow_mut() else {
             // Only a nested call lands here; it pays for a catalog of its own.
-            let mut catalog = Catalog::default();
+            let mut catalog = self.history.clone();
             replay(&mut catalog, 0);
             return f(&catalog);
         };
         if cursor.0 > index {
-            *cursor = (0, Catalog::default());
+            *cursor = (0, self.history.clone());
         }
         let (at, catalog) = &mut *cursor;
         replay(catalog, *at);
@@ -259,6 +274,9 @@ fn record_creations(
         _ => {}
     }
 }
+
+/// The history of a file linted on its own.
+static EMPTY_HISTORY: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::default);
 
 /// The timeouts followed through the file, in the order of `SessionTracker`'s arrays.
 const TIMEOUTS: [&str; 2] = ["lock_timeout", "statement_timeout"];

@@ -5,7 +5,10 @@
 //! [`Catalog`] so that indexes, foreign keys and partitions created before are known.
 //! Like the rest of the engine it does no I/O.
 
+use crate::framework::FileHints;
 use crate::lock_model::{statement_effects, Catalog};
+use crate::parse::ParsedFile;
+use crate::PreparedFile;
 use crate::locks::Operation;
 use crate::names::RelationName;
 use crate::source::LineIndex;
@@ -52,31 +55,39 @@ pub fn explain_file(path: &str, bytes: &[u8], settings: &Settings) -> FileExplan
     explain_bytes(path, bytes, settings, &mut catalog)
 }
 
-/// Explains one file against a catalog of what ran before, and folds the file's statements
-/// into that catalog, so that consecutive migrations can be explained in order.
+/// Explains one file against a catalog of what ran before, and folds the file's up
+/// statements into that catalog, so that consecutive migrations can be explained in order.
 pub fn explain_bytes(path: &str, bytes: &[u8], settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
-    crate::with_deep_stack(|| explain_decoded(path, bytes, settings, catalog))
-}
-
-fn explain_decoded(path: &str, bytes: &[u8], settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
-    match crate::decode(bytes) {
-        Ok(text) => explain_text(path, text, settings, catalog),
-        // An unreadable file has no statements; `ddlint check` reports why.
-        Err(_) => FileExplanation { file: path.to_owned(), statements: Vec::new() },
-    }
+    let prepared = crate::prepare(path, bytes, settings, FileHints::default());
+    let explanation = explain_prepared(&prepared, settings, catalog);
+    prepared.fold_into(catalog);
+    prepared.discard();
+    explanation
 }
 
 /// Explains a file's text; see [`explain_bytes`].
 pub fn explain_source(path: &str, text: &str, settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
-    crate::with_deep_stack(|| explain_text(path, text, settings, catalog))
+    explain_bytes(path, text.as_bytes(), settings, catalog)
 }
 
-fn explain_text(path: &str, text: &str, settings: &Settings, catalog: &mut Catalog) -> FileExplanation {
-    let parsed = crate::parse::parse_file(text);
+/// Explains a prepared file against `history`, the schema the migrations before it built.
+/// Each statement is explained against the schema the file's earlier statements built too.
+pub fn explain_prepared(prepared: &PreparedFile, settings: &Settings, history: &Catalog) -> FileExplanation {
+    crate::with_deep_stack(|| explain_text(prepared.path(), prepared.text(), prepared.parsed(), settings, history))
+}
+
+fn explain_text(
+    path: &str,
+    text: &str,
+    parsed: &ParsedFile,
+    settings: &Settings,
+    history: &Catalog,
+) -> FileExplanation {
+    let mut catalog = history.clone();
     let lines = LineIndex::new(text);
     let mut statements = Vec::new();
     for stmt in parsed.statements() {
-        let effects = statement_effects(&stmt.node, settings.pg_version, catalog);
+        let effects = statement_effects(&stmt.node, settings.pg_version, &catalog);
         catalog.apply(&stmt.node);
         let names = |list: &[RelationName]| list.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
         statements.push(StatementExplanation {

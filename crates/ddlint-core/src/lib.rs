@@ -28,8 +28,9 @@ pub use settings::Settings;
 pub use source::{LineIndex, Position, Span};
 
 use context::{FileContext, StatementCx};
-use framework::{Direction, FileHints};
-use parse::Item;
+use framework::{Direction, FileHints, Section};
+use lock_model::Catalog;
+use parse::{Item, ParsedFile};
 use rules::engine::{PSQL_META_COMMAND, SYNTAX_ERROR, UNREADABLE_FILE};
 
 /// The findings for one file, with the text they point into.
@@ -55,7 +56,7 @@ pub fn lint_file(path: &str, bytes: &[u8], settings: &Settings) -> FileReport {
 /// Lints one file, with what the caller knows of it beyond its path and bytes (such as a
 /// diesel `metadata.toml` beside it).
 pub fn lint_file_with_hints(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> FileReport {
-    with_deep_stack(|| lint(path, bytes, settings, hints))
+    prepare(path, bytes, settings, hints).lint(settings, &Catalog::default())
 }
 
 /// Deeply nested SQL gives deeply nested parse trees, which are decoded, walked and dropped
@@ -71,41 +72,107 @@ pub fn with_deep_stack<R>(f: impl FnOnce() -> R) -> R {
 /// The stack a thread that lints files should have.
 pub const DEEP_STACK_SIZE: usize = 256 << 20;
 
-fn lint(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> FileReport {
-    let text = match decode(bytes) {
-        Ok(text) => text,
-        Err((message, offset)) => {
-            let mut diagnostics = Vec::new();
-            if settings.is_enabled(UNREADABLE_FILE.id) {
-                diagnostics.push(
-                    Diagnostic::new(
-                        UNREADABLE_FILE.id,
-                        settings.severity_of(UNREADABLE_FILE.id),
-                        Span::empty(0),
-                        message,
-                    )
-                    .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
-                );
+/// A file decoded, split into its framework's sections and parsed, ready to be folded into
+/// a migration history and linted against the history before it. Parsing is the expensive
+/// part, so a caller replaying a migration directory parses each file once.
+pub struct PreparedFile {
+    path: String,
+    /// The file's text; empty when it could not be decoded.
+    text: String,
+    /// Why the file could not be decoded, and the offset of the first bad byte.
+    unreadable: Option<(String, usize)>,
+    parsed: ParsedFile,
+    sections: Vec<Section>,
+}
+
+/// Decodes and parses one file; see [`PreparedFile`].
+pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> PreparedFile {
+    with_deep_stack(|| {
+        let text = match decode(bytes) {
+            Ok(text) => text,
+            Err(unreadable) => {
+                return PreparedFile {
+                    path: path.to_owned(),
+                    text: String::new(),
+                    unreadable: Some(unreadable),
+                    parsed: ParsedFile::default(),
+                    sections: Vec::new(),
+                }
             }
-            return FileReport {
-                path: path.to_owned(),
-                text: String::new(),
-                line_index: LineIndex::default(),
-                diagnostics,
-                unreadable: true,
-                statement_count: 0,
-            };
+        };
+        let mut sections = Vec::new();
+        let parsed = parse::parse_file_in_sections(text, |tokens| {
+            let comments: Vec<&str> = tokens
+                .iter()
+                .filter(|t| parse::is_comment(t.token))
+                .filter_map(|t| text.get(t.start..t.end))
+                .collect();
+            let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
+            sections = framework::sections(framework, path, text, tokens, hints);
+            sections.iter().map(|s| s.span).collect()
+        });
+        PreparedFile { path: path.to_owned(), text: text.to_owned(), unreadable: None, parsed, sections }
+    })
+}
+
+impl PreparedFile {
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The decoded text; empty when the file could not be decoded.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn parsed(&self) -> &ParsedFile {
+        &self.parsed
+    }
+
+    /// Folds what the file's up sections build into `catalog`, the schema the next migration
+    /// of the directory runs against. Down sections undo the file, so they are left out.
+    pub fn fold_into(&self, catalog: &mut Catalog) {
+        with_deep_stack(|| {
+            for stmt in self.parsed.statements() {
+                let direction = self.sections.iter().rev().find(|s| s.span.start <= stmt.span.start);
+                if direction.is_none_or(|s| s.direction == Direction::Up) {
+                    catalog.apply(&stmt.node);
+                }
+            }
+        });
+    }
+
+    /// Drops the parse trees on a stack deep enough for them.
+    pub fn discard(self) {
+        with_deep_stack(move || drop(self));
+    }
+
+    /// Lints the file against `history`, the schema the migrations before it built.
+    pub fn lint(self, settings: &Settings, history: &Catalog) -> FileReport {
+        with_deep_stack(move || lint(self, settings, history))
+    }
+}
+
+fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileReport {
+    let PreparedFile { path, text, unreadable, parsed, sections } = prepared;
+    if let Some((message, offset)) = unreadable {
+        let mut diagnostics = Vec::new();
+        if settings.is_enabled(UNREADABLE_FILE.id) {
+            diagnostics.push(
+                Diagnostic::new(UNREADABLE_FILE.id, settings.severity_of(UNREADABLE_FILE.id), Span::empty(0), message)
+                    .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
+            );
         }
-    };
-    let line_index = LineIndex::new(text);
-    let mut sections = Vec::new();
-    let parsed = parse::parse_file_in_sections(text, |tokens| {
-        let comments: Vec<&str> =
-            tokens.iter().filter(|t| parse::is_comment(t.token)).filter_map(|t| text.get(t.start..t.end)).collect();
-        let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
-        sections = framework::sections(framework, path, text, tokens, hints);
-        sections.iter().map(|s| s.span).collect()
-    });
+        return FileReport {
+            path,
+            text: String::new(),
+            line_index: LineIndex::default(),
+            diagnostics,
+            unreadable: true,
+            statement_count: 0,
+        };
+    }
+    let line_index = LineIndex::new(&text);
     let mut diagnostics = Vec::new();
 
     for item in &parsed.items {
@@ -129,7 +196,7 @@ fn lint(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> File
         }
     }
 
-    let file = FileContext::with_sections(text, &parsed, settings, &sections);
+    let file = FileContext::with_sections(&text, &parsed, settings, &sections, history);
     let checks: Vec<_> =
         registry::all().into_iter().filter(|r| settings.is_enabled(r.id)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
@@ -138,9 +205,11 @@ fn lint(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> File
             check(&cx, &mut diagnostics);
         }
     }
+    let statement_count = file.statements.len();
+    drop(file);
 
     let comments: Vec<Span> = parsed.comments().map(|t| Span::new(t.start, t.end)).collect();
-    let mut diagnostics = suppress::apply(text, &line_index, &comments, settings, diagnostics);
+    let mut diagnostics = suppress::apply(&text, &line_index, &comments, settings, diagnostics);
     // A down migration runs only when a deploy is rolled back, so its findings are capped.
     for diagnostic in &mut diagnostics {
         let at = diagnostic.statement.unwrap_or(diagnostic.span).start;
@@ -150,14 +219,7 @@ fn lint(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) -> File
         }
     }
     diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
-    FileReport {
-        path: path.to_owned(),
-        text: text.to_owned(),
-        line_index,
-        diagnostics,
-        unreadable: false,
-        statement_count: file.statements.len(),
-    }
+    FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count }
 }
 
 /// Decodes a migration file, or says why it cannot be read and at which byte.

@@ -14,6 +14,7 @@
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At, ConstrType, ObjectType};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 type Key = (String, String);
 
@@ -81,14 +82,21 @@ pub struct RelationInfo {
     pub has_constraint_index: bool,
     /// The table access method; `heap` unless created `USING` another.
     pub access_method: String,
+    /// When the catalog first saw it, so that lists come out in creation order.
+    created: u64,
 }
 
 /// The known schema; empty by default. See the module documentation.
+///
+/// Cloning is cheap: relations are shared until one side changes them, so a snapshot can be
+/// taken before every migration of a long history.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
-    relations: HashMap<Key, RelationInfo>,
-    /// Creation order, so that lists come out deterministic.
-    order: Vec<Key>,
+    relations: HashMap<Key, Arc<RelationInfo>>,
+    /// The next creation stamp.
+    next_created: u64,
+    /// What the current change set did; see [`ChangeLedger`].
+    change: ChangeLedger,
     functions: HashMap<String, Volatility>,
     /// Domains by name, with whether they carry constraints.
     domains: HashMap<String, bool>,
@@ -96,9 +104,58 @@ pub struct Catalog {
     types: HashSet<String>,
 }
 
+/// What the statements of the current change set (the files deployed together) created
+/// and how data moved, as [`Catalog::apply`] saw it. Objects created in the change set are
+/// new: empty, and unread by the application version that is running.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeLedger {
+    /// Relations created in the change set.
+    created: HashSet<Key>,
+    /// Columns added in the change set to tables that existed before it, with the columns
+    /// their values were copied from (`UPDATE t SET new = old`, or a generated expression).
+    added_columns: HashMap<Key, Vec<AddedColumn>>,
+    /// New tables filled from older ones (`INSERT INTO new SELECT … FROM old`, `CREATE TABLE
+    /// new AS SELECT … FROM old`): `(new, old)`.
+    copies: Vec<(RelationName, RelationName)>,
+}
+
+/// A column the change set added to an existing table.
+#[derive(Clone, Debug)]
+pub struct AddedColumn {
+    pub name: String,
+    /// Columns of the same table its values were computed from.
+    pub copied_from: Vec<String>,
+}
+
 impl Catalog {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Ends the current change set: everything created so far is now old schema, which may
+    /// hold rows and be read by the running application.
+    pub fn settle(&mut self) {
+        self.change = ChangeLedger::default();
+    }
+
+    /// Whether the relation was created in the current change set.
+    pub fn is_new(&self, name: &RelationName) -> bool {
+        self.change.created.contains(&name.key())
+    }
+
+    /// The columns the current change set added to a table that existed before it.
+    pub fn added_columns(&self, table: &RelationName) -> &[AddedColumn] {
+        self.change.added_columns.get(&table.key()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The tables the current change set created and filled from `old`.
+    pub fn copies_of(&self, old: &RelationName) -> Vec<&RelationName> {
+        self.change.copies.iter().filter(|(_, from)| from.same_as(old)).map(|(to, _)| to).collect()
+    }
+
+    /// How many relations are known.
+    pub fn len(&self) -> usize {
+        self.relations.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -106,7 +163,11 @@ impl Catalog {
     }
 
     pub fn relation(&self, name: &RelationName) -> Option<&RelationInfo> {
-        self.relations.get(&name.key())
+        self.relations.get(&name.key()).map(|r| &**r)
+    }
+
+    fn relation_mut(&mut self, name: &RelationName) -> Option<&mut RelationInfo> {
+        self.relations.get_mut(&name.key()).map(Arc::make_mut)
     }
 
     pub fn kind(&self, name: &RelationName) -> Option<RelKind> {
@@ -230,20 +291,29 @@ impl Catalog {
     }
 
     fn select(&self, keep: impl Fn(&RelationInfo) -> bool) -> Vec<RelationName> {
-        self.order.iter().filter_map(|k| self.relations.get(k)).filter(|r| keep(r)).map(|r| r.name.clone()).collect()
+        let mut found: Vec<&RelationInfo> = self.relations.values().map(|r| &**r).filter(|r| keep(r)).collect();
+        found.sort_unstable_by_key(|r| r.created);
+        found.into_iter().map(|r| r.name.clone()).collect()
     }
 
-    fn insert(&mut self, info: RelationInfo) {
+    fn insert(&mut self, mut info: RelationInfo) {
         let key = info.name.key();
-        if self.relations.insert(key.clone(), info).is_none() {
-            self.order.push(key);
-        }
+        info.created = match self.relations.get(&key) {
+            Some(old) => old.created,
+            None => {
+                self.next_created += 1;
+                self.next_created
+            }
+        };
+        self.change.created.insert(key.clone());
+        self.relations.insert(key, Arc::new(info));
     }
 
     fn remove(&mut self, name: &RelationName) {
         let key = name.key();
         if self.relations.remove(&key).is_some() {
-            self.order.retain(|k| *k != key);
+            self.change.created.remove(&key);
+            self.change.added_columns.remove(&key);
             // Indexes go with their table.
             let orphans = self.select(|r| r.table.as_ref().is_some_and(|t| t.same_as(name)));
             for orphan in orphans {
@@ -286,10 +356,16 @@ impl Catalog {
                 } else {
                     RelKind::Table
                 };
-                let mut info = relation(RelationName::from_range_var(rv), kind, None);
+                let name = RelationName::from_range_var(rv);
+                let mut info = relation(name.clone(), kind, None);
                 info.reads =
                     stmt.query.as_deref().and_then(|q| q.node.as_ref()).map(super::read_tables).unwrap_or_default();
+                let reads = info.reads.clone();
                 self.insert(info);
+                if kind == RelKind::Table {
+                    let old: Vec<RelationName> = reads.into_iter().filter(|old| !self.is_new(old)).collect();
+                    self.change.copies.extend(old.into_iter().map(|old| (name.clone(), old)));
+                }
             }
             N::CreateSeqStmt(stmt) => {
                 if let Some(rv) = &stmt.sequence {
@@ -383,26 +459,61 @@ impl Catalog {
             N::RenameStmt(stmt) => {
                 let Some(rv) = &stmt.relation else { return };
                 let old = RelationName::from_range_var(rv);
-                let Some(info) = self.relations.get_mut(&old.key()) else { return };
                 match stmt.rename_type() {
                     ObjectType::ObjectTable
                     | ObjectType::ObjectIndex
                     | ObjectType::ObjectView
                     | ObjectType::ObjectMatview => {
+                        let Some(info) = self.relation(&old) else { return };
                         // A rename under the same name keeps the entry; other tables' foreign
                         // keys would still name the old one, so only unreferenced tables move.
                         let mut info = info.clone();
                         info.name = RelationName::new(old.schema.as_deref(), &stmt.newname);
-                        self.remove(&old);
-                        self.insert(info);
+                        let was_new = self.is_new(&old);
+                        let added = self.change.added_columns.remove(&old.key());
+                        for (to, from) in &mut self.change.copies {
+                            for name in [to, from] {
+                                if name.same_as(&old) {
+                                    name.clone_from(&info.name);
+                                }
+                            }
+                        }
+                        self.relations.remove(&old.key());
+                        let key = info.name.key();
+                        self.relations.insert(key.clone(), Arc::new(info));
+                        if was_new {
+                            self.change.created.insert(key.clone());
+                        }
+                        if let Some(added) = added {
+                            self.change.added_columns.insert(key, added);
+                        }
                     }
                     ObjectType::ObjectColumn => {
+                        let Some(info) = self.relation_mut(&old) else { return };
                         if let Some(col) = info.columns.iter_mut().find(|c| c.name == stmt.subname) {
                             col.name = stmt.newname.clone();
+                        }
+                        if let Some(added) = self.change.added_columns.get_mut(&old.key()) {
+                            for column in added {
+                                if column.name == stmt.subname {
+                                    column.name = stmt.newname.clone();
+                                }
+                                for from in &mut column.copied_from {
+                                    if *from == stmt.subname {
+                                        from.clone_from(&stmt.newname);
+                                    }
+                                }
+                            }
                         }
                     }
                     _ => {}
                 }
+            }
+            N::UpdateStmt(stmt) => self.apply_update(stmt),
+            N::InsertStmt(stmt) => {
+                let (Some(rv), Some(query)) = (&stmt.relation, stmt.select_stmt.as_deref()) else { return };
+                let Some(query) = query.node.as_ref() else { return };
+                self.record_copies(&RelationName::from_range_var(rv), query);
             }
             _ => {}
         }
@@ -445,7 +556,7 @@ impl Catalog {
             match (cmd.subtype(), def) {
                 (At::AtAttachPartition, Some(N::PartitionCmd(p))) => {
                     if let Some(child) = p.name.as_ref().map(RelationName::from_range_var) {
-                        if let Some(info) = self.relations.get_mut(&child.key()) {
+                        if let Some(info) = self.relation_mut(&child) {
                             info.parent = Some(table.clone());
                             info.is_default_partition = p.bound.as_ref().is_some_and(|b| b.is_default);
                         }
@@ -454,7 +565,7 @@ impl Catalog {
                 }
                 (At::AtDetachPartition, Some(N::PartitionCmd(p))) => {
                     if let Some(child) = p.name.as_ref().map(RelationName::from_range_var) {
-                        if let Some(info) = self.relations.get_mut(&child.key()) {
+                        if let Some(info) = self.relation_mut(&child) {
                             info.parent = None;
                             info.is_default_partition = false;
                         }
@@ -463,11 +574,31 @@ impl Catalog {
                 }
                 _ => {}
             }
-            let Some(info) = self.relations.get_mut(&table.key()) else { return };
+            let existed = !self.is_new(&table);
+            let Some(info) = self.relation_mut(&table) else { return };
             match (cmd.subtype(), def) {
-                (At::AtAddColumn, Some(N::ColumnDef(col))) => add_column(info, col),
+                (At::AtAddColumn, Some(N::ColumnDef(col))) => {
+                    if cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname) {
+                        continue;
+                    }
+                    add_column(info, col);
+                    if existed {
+                        let copied_from = super::column_constraints(col)
+                            .filter(|c| c.contype() == ConstrType::ConstrGenerated)
+                            .filter_map(|c| c.raw_expr.as_deref())
+                            .flat_map(column_names)
+                            .collect();
+                        let added = AddedColumn { name: col.colname.clone(), copied_from };
+                        self.change.added_columns.entry(table.key()).or_default().push(added);
+                    }
+                }
                 (At::AtAddConstraint, Some(N::Constraint(c))) => add_constraint(info, c, &table),
-                (At::AtDropColumn, _) => info.columns.retain(|c| c.name != cmd.name),
+                (At::AtDropColumn, _) => {
+                    info.columns.retain(|c| c.name != cmd.name);
+                    if let Some(added) = self.change.added_columns.get_mut(&table.key()) {
+                        added.retain(|c| c.name != cmd.name);
+                    }
+                }
                 (At::AtDropConstraint, _) => info.constraints.retain(|c| c.name != cmd.name),
                 (At::AtValidateConstraint, _) => {
                     if let Some(c) = info.constraints.iter_mut().find(|c| c.name == cmd.name) {
@@ -495,6 +626,53 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// `UPDATE t SET new = f(old)` on a column the change set added: a backfill from `old`.
+    fn apply_update(&mut self, stmt: &pg::UpdateStmt) {
+        let Some(rv) = &stmt.relation else { return };
+        let Some(added) = self.change.added_columns.get_mut(&RelationName::from_range_var(rv).key()) else {
+            return;
+        };
+        for target in &stmt.target_list {
+            let Some(N::ResTarget(target)) = &target.node else { continue };
+            let Some(column) = added.iter_mut().find(|c| c.name == target.name) else { continue };
+            for source in target.val.as_deref().map(column_names).unwrap_or_default() {
+                if source != column.name && !column.copied_from.contains(&source) {
+                    column.copied_from.push(source);
+                }
+            }
+        }
+    }
+
+    /// `INSERT INTO new SELECT … FROM old`: the new table takes over from the old one.
+    fn record_copies(&mut self, target: &RelationName, query: &N) {
+        if !self.is_new(target) {
+            return;
+        }
+        for old in super::read_tables(query) {
+            if !self.is_new(&old) && !self.change.copies.iter().any(|(t, o)| t.same_as(target) && o.same_as(&old)) {
+                self.change.copies.push((target.clone(), old));
+            }
+        }
+    }
+}
+
+/// The last name part of every column reference in an expression.
+fn column_names(expr: &pg::Node) -> Vec<String> {
+    let Some(node) = &expr.node else { return Vec::new() };
+    let mut names = vec![];
+    for (found, ..) in node.nodes() {
+        if let pg_query::NodeRef::ColumnRef(r) = found {
+            if let Some(name) = last_string(&r.fields) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
+}
+
 fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> RelationInfo {
     RelationInfo {
         name,
@@ -508,6 +686,7 @@ fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> R
         index_columns: Vec::new(),
         has_constraint_index: false,
         access_method: "heap".to_owned(),
+        created: 0,
     }
 }
 
