@@ -7,11 +7,11 @@
 
 use crate::framework::FileHints;
 use crate::lock_model::{statement_effects, Catalog};
-use crate::parse::ParsedFile;
-use crate::PreparedFile;
 use crate::locks::Operation;
 use crate::names::RelationName;
+use crate::parse::ParsedFile;
 use crate::source::LineIndex;
+use crate::PreparedFile;
 use crate::Settings;
 use serde::Serialize;
 

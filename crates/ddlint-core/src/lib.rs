@@ -102,11 +102,8 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
         };
         let mut sections = Vec::new();
         let parsed = parse::parse_file_in_sections(text, |tokens| {
-            let comments: Vec<&str> = tokens
-                .iter()
-                .filter(|t| parse::is_comment(t.token))
-                .filter_map(|t| text.get(t.start..t.end))
-                .collect();
+            let comments: Vec<&str> =
+                tokens.iter().filter(|t| parse::is_comment(t.token)).filter_map(|t| text.get(t.start..t.end)).collect();
             let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
             sections = framework::sections(framework, path, text, tokens, hints);
             sections.iter().map(|s| s.span).collect()

@@ -23,6 +23,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::drop_index_non_concurrently::RULE,
     &rules::drop_table::RULE,
     &rules::enum_add_value_in_transaction::RULE,
+    &rules::expand_and_contract_in_one_change::RULE,
     &rules::lock_table::RULE,
     &rules::missing_lock_timeout::RULE,
     &rules::multiple_access_exclusive_locks::RULE,

@@ -106,6 +106,26 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME", value_parser = framework_parser())]
     pub framework: Option<Framework>,
 
+    /// Lint the files added or modified since this git revision (compared from its merge
+    /// base with HEAD, uncommitted and untracked files included) as one change set: objects
+    /// they create are new, and only they are reported. The other files are history.
+    #[arg(long, value_name = "REV", conflicts_with = "changed")]
+    pub changed_since: Option<String>,
+
+    /// A file of the change set (repeatable), for CI systems without git history; see
+    /// `--changed-since`.
+    #[arg(long, value_name = "PATH")]
+    pub changed: Vec<PathBuf>,
+
+    /// Lint each file alone, without replaying the earlier migrations of its directory.
+    #[arg(long)]
+    pub no_history: bool,
+
+    /// The highest severity a finding in a down (revert) migration is reported at
+    /// [default: warning].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub down_severity: Option<SeverityLevel>,
+
     /// Lowest severity that makes the run fail with exit status 1 [default: warning].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -179,6 +199,24 @@ impl FailOn {
         match self {
             FailOn::Error => Severity::Error,
             FailOn::Warning => Severity::Warning,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityLevel {
+    Error,
+    Warning,
+    Note,
+}
+
+impl SeverityLevel {
+    pub fn severity(self) -> Severity {
+        match self {
+            SeverityLevel::Error => Severity::Error,
+            SeverityLevel::Warning => Severity::Warning,
+            SeverityLevel::Note => Severity::Note,
         }
     }
 }

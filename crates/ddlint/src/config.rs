@@ -4,7 +4,7 @@
 //! command line enables is enabled even if the file disables it, and `--include`/`--exclude`
 //! replace the file's lists.
 
-use crate::cli::{CheckArgs, FailOn};
+use crate::cli::{CheckArgs, FailOn, SeverityLevel};
 use crate::discover::{Filter, GlobList};
 use crate::report::Format;
 use ddlint_core::framework::Framework;
@@ -27,6 +27,10 @@ pub struct Config {
     pub format: Option<Format>,
     /// A framework name, as `--framework` takes it.
     pub framework: Option<String>,
+    /// Replay the earlier migrations of each file's directory (the default).
+    pub history: Option<bool>,
+    /// The highest severity a finding in a down migration is reported at.
+    pub down_severity: Option<SeverityLevel>,
     #[serde(default)]
     pub enable: Vec<String>,
     #[serde(default)]
@@ -66,6 +70,8 @@ pub struct Resolved {
     pub fail_on: FailOn,
     pub format: Format,
     pub filter: Filter,
+    /// Replay each file's migration history.
+    pub history: bool,
 }
 
 /// The nearest `ddlint.toml` in `start` or one of its ancestors.
@@ -83,9 +89,9 @@ pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, String> {
     Ok(Loaded { shown, dir, config })
 }
 
-/// Parses and validates a config file's text. Errors start with `:line:column: ` or `: `,
-/// ready to follow the file name.
-fn parse(text: &str) -> Result<Config, String> {
+/// Parses and validates a config file's text, without reading any file. Errors start with
+/// `:line:column: ` or `: `, ready to follow the file name.
+pub fn parse(text: &str) -> Result<Config, String> {
     let config: Config = toml::from_str(text).map_err(|e| {
         let message = e.message().trim_end().trim_end_matches('.');
         match e.span() {
@@ -181,7 +187,10 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         disabled,
         severities,
         framework: args.framework.or_else(|| config.framework.as_deref().and_then(Framework::from_name)),
-        ..Settings::default()
+        down_severity_cap: args
+            .down_severity
+            .or(config.down_severity)
+            .map_or(Settings::default().down_severity_cap, SeverityLevel::severity),
     };
     settings.validate()?;
 
@@ -201,6 +210,7 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Warning),
         format: args.format.or(config.format).unwrap_or(Format::Human),
         filter: Filter { include, exclude },
+        history: !args.no_history && config.history.unwrap_or(true),
     })
 }
 

@@ -90,6 +90,12 @@ impl Filter {
     fn skips_dir(&self, absolute: &Path) -> bool {
         self.exclude.as_ref().is_some_and(|g| g.is_match(absolute))
     }
+
+    /// Whether `--exclude` (or the config's `exclude`) names the path, given relative to `cwd`.
+    pub fn excludes(&self, path: &Path, cwd: &Path) -> bool {
+        let absolute = normalize(&cwd.join(path));
+        absolute.ancestors().any(|a| self.skips_dir(a))
+    }
 }
 
 /// Expands the command line's paths into the files to lint.

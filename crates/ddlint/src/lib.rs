@@ -1,9 +1,12 @@
 //! The `ddlint` command line as a library: argument parsing, configuration, file discovery
 //! and the reporters, so that tests, benchmarks and fuzz targets reach them directly.
 
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod history;
+pub mod pipeline;
 pub mod report;
 
 use std::io::{self, Write};

@@ -6,12 +6,11 @@
 
 use clap::Parser;
 use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
-use ddlint::discover::{self, Input, Source};
+use ddlint::discover;
 use ddlint::report::{self, Format, Run};
-use ddlint::{config, describe_io, print_error};
-use ddlint_core::{registry, FileReport};
-use rayon::prelude::*;
-use std::io::{self, BufWriter, Read, Write};
+use ddlint::{changes, config, describe_io, history, pipeline, print_error};
+use ddlint_core::registry;
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 /// No finding reached `--fail-on`.
@@ -91,19 +90,29 @@ fn check(args: &CheckArgs) -> u8 {
         print_error(message);
     }
 
-    // Inputs are sorted by path and rayon's `collect` keeps their order, so the output does
-    // not depend on the number of threads.
+    let change_set = if let Some(rev) = &args.changed_since {
+        changes::since(rev, &cwd).map(Some)
+    } else if !args.changed.is_empty() {
+        changes::listed(&args.changed, &cwd).map(Some)
+    } else {
+        Ok(None)
+    };
+    let change_set = match change_set {
+        Ok(change_set) => change_set,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
     let settings = &resolved.settings;
-    let lint = |input: &Input| read(input).map(|bytes| ddlint_core::lint_file(&input.shown, &bytes, settings));
+    let scope = history::Scope { history: resolved.history, change_set };
+    let jobs = history::plan(discovery.inputs, &scope, settings.framework, &resolved.filter, &cwd);
     // rayon's global pool panics when it cannot start its threads; a pool of our own
     // reports that as an error instead, and the files are then linted on this thread.
     // Parsing recurses once per level of nesting (a long `a || b || …` chain nests deeply),
     // so the workers get a larger stack than the 2 MiB threads start with.
-    let pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_SIZE).build();
-    let results: Vec<Result<FileReport, String>> = match pool {
-        Ok(pool) => pool.install(|| discovery.inputs.par_iter().map(lint).collect()),
-        Err(_) => discovery.inputs.iter().map(lint).collect(),
-    };
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_SIZE).build().ok();
+    let results = pipeline::lint(jobs, settings, scope.change_set.is_some(), pool.as_ref());
     let mut files = Vec::with_capacity(results.len());
     for result in results {
         match result {
@@ -115,6 +124,8 @@ fn check(args: &CheckArgs) -> u8 {
         }
     }
 
+    // Reports come out in path order, whatever the history order and the number of threads.
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     let threshold = resolved.fail_on.threshold();
     let status = if failed || files.iter().any(|f| f.unreadable) {
         FAILURE
@@ -138,18 +149,6 @@ fn check(args: &CheckArgs) -> u8 {
     status
 }
 
-fn read(input: &Input) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    let result = match &input.source {
-        Source::File(path) => std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes)),
-        Source::Stdin => io::stdin().lock().read_to_end(&mut bytes),
-    };
-    match result {
-        Ok(_) => Ok(bytes),
-        Err(e) => Err(format!("{}: {}", input.shown, describe_io(&e))),
-    }
-}
-
 /// `ddlint explain`: the lock model's view of each statement. Files go in path order through
 /// one catalog, so each is explained against the schema the earlier ones built.
 fn explain(args: &ExplainArgs) -> u8 {
@@ -166,17 +165,19 @@ fn explain(args: &ExplainArgs) -> u8 {
         print_error(message);
     }
     let settings = ddlint_core::Settings { pg_version: args.pg_version, ..ddlint_core::Settings::default() };
-    let mut catalog = ddlint_core::lock_model::Catalog::default();
-    let mut files = Vec::with_capacity(discovery.inputs.len());
-    for input in &discovery.inputs {
-        match read(input) {
-            Ok(bytes) => files.push(ddlint_core::explain::explain_bytes(&input.shown, &bytes, &settings, &mut catalog)),
+    let scope = history::Scope { history: true, change_set: None };
+    let jobs = history::plan(discovery.inputs, &scope, None, &discover::Filter::default(), &cwd);
+    let mut files = Vec::with_capacity(jobs.len());
+    for outcome in pipeline::explain(jobs, &settings) {
+        match outcome {
+            Ok(file) => files.push(file),
             Err(message) => {
                 failed = true;
                 print_error(&message);
             }
         }
     }
+    files.sort_by(|a, b| a.file.cmp(&b.file));
     let result = write_stdout(false, |out| match args.format {
         ExplainFormat::Human => out.write_all(ddlint_core::explain::render_table(&files).as_bytes()),
         ExplainFormat::Json => {

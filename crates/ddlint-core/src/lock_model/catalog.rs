@@ -574,31 +574,16 @@ impl Catalog {
                 }
                 _ => {}
             }
-            let existed = !self.is_new(&table);
+            self.record_change(&table, cmd, def);
             let Some(info) = self.relation_mut(&table) else { return };
             match (cmd.subtype(), def) {
                 (At::AtAddColumn, Some(N::ColumnDef(col))) => {
-                    if cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname) {
-                        continue;
-                    }
-                    add_column(info, col);
-                    if existed {
-                        let copied_from = super::column_constraints(col)
-                            .filter(|c| c.contype() == ConstrType::ConstrGenerated)
-                            .filter_map(|c| c.raw_expr.as_deref())
-                            .flat_map(column_names)
-                            .collect();
-                        let added = AddedColumn { name: col.colname.clone(), copied_from };
-                        self.change.added_columns.entry(table.key()).or_default().push(added);
+                    if !(cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname)) {
+                        add_column(info, col);
                     }
                 }
                 (At::AtAddConstraint, Some(N::Constraint(c))) => add_constraint(info, c, &table),
-                (At::AtDropColumn, _) => {
-                    info.columns.retain(|c| c.name != cmd.name);
-                    if let Some(added) = self.change.added_columns.get_mut(&table.key()) {
-                        added.retain(|c| c.name != cmd.name);
-                    }
-                }
+                (At::AtDropColumn, _) => info.columns.retain(|c| c.name != cmd.name),
                 (At::AtDropConstraint, _) => info.constraints.retain(|c| c.name != cmd.name),
                 (At::AtValidateConstraint, _) => {
                     if let Some(c) = info.constraints.iter_mut().find(|c| c.name == cmd.name) {
@@ -627,6 +612,34 @@ impl Catalog {
 }
 
 impl Catalog {
+    /// Columns added to a table that existed before the change set (known or not), and
+    /// dropped again.
+    fn record_change(&mut self, table: &RelationName, cmd: &pg::AlterTableCmd, def: Option<&N>) {
+        if self.is_new(table) {
+            return;
+        }
+        match (cmd.subtype(), def) {
+            (At::AtAddColumn, Some(N::ColumnDef(col))) => {
+                if cmd.missing_ok && self.column(table, &col.colname).is_some() {
+                    return;
+                }
+                let copied_from = super::column_constraints(col)
+                    .filter(|c| c.contype() == ConstrType::ConstrGenerated)
+                    .filter_map(|c| c.raw_expr.as_deref())
+                    .flat_map(column_names)
+                    .collect();
+                let added = AddedColumn { name: col.colname.clone(), copied_from };
+                self.change.added_columns.entry(table.key()).or_default().push(added);
+            }
+            (At::AtDropColumn, _) => {
+                if let Some(added) = self.change.added_columns.get_mut(&table.key()) {
+                    added.retain(|c| c.name != cmd.name);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `UPDATE t SET new = f(old)` on a column the change set added: a backfill from `old`.
     fn apply_update(&mut self, stmt: &pg::UpdateStmt) {
         let Some(rv) = &stmt.relation else { return };

@@ -1,0 +1,403 @@
+//! Migration history: the earlier migrations of each linted file's directory, in the order
+//! its framework applies them, and the change set under review.
+//!
+//! A file is linted against the schema that every migration before it built. [`plan`] lists
+//! those migrations (reading the directory, so naming one file still replays its
+//! predecessors) and orders them as the framework would: by version for Flyway, by
+//! `sqitch.plan` for sqitch, by numeric-aware name otherwise, each down migration right
+//! after its up migration.
+
+use crate::discover::{Filter, Input, Source};
+use ddlint_core::framework::{self, FileHints, Framework};
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// How the linted files relate to each other and to the files before them.
+#[derive(Debug)]
+pub struct Scope {
+    /// Replay the earlier migrations of each file's directory; otherwise each file is linted
+    /// alone.
+    pub history: bool,
+    /// The files (canonical paths) deployed together, of which only these are reported.
+    /// Without one, each linted file is its own deploy.
+    pub change_set: Option<HashSet<PathBuf>>,
+}
+
+/// One file of the plan, in the order the files must be folded.
+#[derive(Debug)]
+pub struct Job {
+    pub input: Input,
+    /// Files of one migration directory share a group and are contiguous in the plan.
+    pub group: usize,
+    /// Whether the file's findings are reported; the others are history only.
+    pub report: bool,
+    /// Part of the change set: its creations stay new for the files after it.
+    pub in_change_set: bool,
+}
+
+/// Orders the linted files and the history they need. `framework` is the one the run was
+/// told to assume, if any.
+pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, filter: &Filter, cwd: &Path) -> Vec<Job> {
+    let in_change_set = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
+        (Some(set), Some(path)) => set.contains(&path),
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    let mut jobs = Vec::new();
+    let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
+    let mut group_of: HashMap<(PathBuf, Layout), usize> = HashMap::new();
+    for input in inputs.into_iter().filter(|i| in_change_set(i)) {
+        let group = match &input.source {
+            Source::File(path) if scope.history => Group::of(path, framework),
+            _ => None,
+        };
+        let Some(group) = group else {
+            // Standard input and runs without history: the file alone, in a group of its own.
+            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set: true });
+            continue;
+        };
+        let key = (canonical(&group.root, cwd), group.layout);
+        let index = *group_of.entry(key).or_insert_with(|| {
+            groups.push((group, Vec::new()));
+            groups.len() - 1
+        });
+        groups[index].1.push(input);
+    }
+    let offset = jobs.len();
+    for (index, (group, linted)) in groups.into_iter().enumerate() {
+        let linted_paths: HashSet<PathBuf> = linted.iter().filter_map(|i| file_of(i, cwd)).collect();
+        let mut members: Vec<(OrderKey, Input, bool)> = Vec::new();
+        let plan_order = group.sqitch_plan();
+        for path in group.members() {
+            if linted_paths.contains(&canonical(&path, cwd)) || filter.excludes(&path, cwd) {
+                continue;
+            }
+            let key = group.order_key(&path, &plan_order);
+            let shown = path.to_string_lossy().into_owned();
+            members.push((key, Input { shown, source: Source::File(path) }, false));
+        }
+        for input in linted {
+            let key = match &input.source {
+                Source::File(path) => group.order_key(path, &plan_order),
+                Source::Stdin => OrderKey::last(),
+            };
+            members.push((key, input, true));
+        }
+        members.sort_by(|a, b| (&a.0, &a.1.shown).cmp(&(&b.0, &b.1.shown)));
+        // Files after the last linted one are not needed.
+        let needed = members.iter().rposition(|m| m.2).map_or(0, |last| last + 1);
+        for (_, input, report) in members.into_iter().take(needed) {
+            let in_change_set = report || (scope.change_set.is_some() && in_change_set(&input));
+            jobs.push(Job { input, group: offset + index, report, in_change_set });
+        }
+    }
+    jobs
+}
+
+/// What the runner needs to know of a file beyond its text: diesel's `metadata.toml`
+/// beside `up.sql` can say `run_in_transaction = false`.
+pub fn hints(input: &Input) -> FileHints {
+    let Source::File(path) = &input.source else { return FileHints::default() };
+    if !matches!(path.file_name().and_then(OsStr::to_str), Some("up.sql" | "down.sql")) {
+        return FileHints::default();
+    }
+    let Some(metadata) = path.parent().map(|dir| dir.join("metadata.toml")) else { return FileHints::default() };
+    let Ok(text) = fs::read_to_string(metadata) else { return FileHints::default() };
+    let run_in_transaction =
+        text.parse::<toml::Table>().ok().and_then(|t| t.get("run_in_transaction").and_then(toml::Value::as_bool));
+    FileHints { no_transaction: run_in_transaction == Some(false) }
+}
+
+fn file_of(input: &Input, cwd: &Path) -> Option<PathBuf> {
+    match &input.source {
+        Source::File(path) => Some(canonical(path, cwd)),
+        Source::Stdin => None,
+    }
+}
+
+pub fn canonical(path: &Path, cwd: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| cwd.join(path))
+}
+
+/// How a framework lays out its migration directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Layout {
+    /// `dir/<version>_name.sql` (and `.up.sql`/`.down.sql`, Flyway's `V1__x.sql`).
+    Files(Framework),
+    /// `dir/<timestamp>_name/up.sql` and `down.sql` (diesel) or `migration.sql` (Prisma).
+    Folders,
+    /// `dir/{deploy,revert,verify}/<change>.sql`, ordered by `dir/sqitch.plan`.
+    Sqitch,
+}
+
+struct Group {
+    root: PathBuf,
+    layout: Layout,
+}
+
+impl Group {
+    fn of(path: &Path, framework: Option<Framework>) -> Option<Self> {
+        let shown = path.to_string_lossy();
+        let framework = framework.unwrap_or_else(|| framework::detect(&shown, &[]));
+        let parent = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })?;
+        let (root, layout) = match framework {
+            Framework::Diesel | Framework::Prisma => (parent.parent()?, Layout::Folders),
+            Framework::Sqitch => {
+                let at = path
+                    .ancestors()
+                    .find(|a| matches!(a.file_name().and_then(OsStr::to_str), Some("deploy" | "revert" | "verify")))?;
+                (at.parent()?, Layout::Sqitch)
+            }
+            other => (parent, Layout::Files(other)),
+        };
+        let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        Some(Self { root: root.to_path_buf(), layout })
+    }
+
+    /// Every migration file of the directory.
+    fn members(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        match self.layout {
+            Layout::Files(_) => out.extend(sql_files(&self.root)),
+            Layout::Folders => {
+                for dir in entries(&self.root).filter(|p| p.is_dir()) {
+                    for name in ["up.sql", "down.sql", "migration.sql"] {
+                        let file = dir.join(name);
+                        if file.is_file() {
+                            out.push(file);
+                        }
+                    }
+                }
+            }
+            Layout::Sqitch => {
+                for kind in ["deploy", "revert", "verify"] {
+                    let mut todo = vec![self.root.join(kind)];
+                    // Bounded by the directory tree; symlinked directories are not followed.
+                    while let Some(dir) = todo.pop() {
+                        for entry in entries(&dir) {
+                            if entry.is_symlink() {
+                                continue;
+                            }
+                            if entry.is_dir() {
+                                todo.push(entry);
+                            } else if is_sql(&entry) {
+                                out.push(entry);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Change names in `sqitch.plan` order.
+    fn sqitch_plan(&self) -> HashMap<String, usize> {
+        if self.layout != Layout::Sqitch {
+            return HashMap::new();
+        }
+        let Ok(text) = fs::read_to_string(self.root.join("sqitch.plan")) else { return HashMap::new() };
+        let mut order = HashMap::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with(['%', '#', '@']) {
+                continue;
+            }
+            if let Some(name) = line.split_whitespace().next() {
+                let next = order.len();
+                order.entry(name.to_owned()).or_insert(next);
+            }
+        }
+        order
+    }
+
+    fn order_key(&self, path: &Path, plan: &HashMap<String, usize>) -> OrderKey {
+        let file = path.file_name().and_then(OsStr::to_str).unwrap_or("");
+        match self.layout {
+            Layout::Folders => {
+                let dir = path.parent().and_then(Path::file_name).and_then(OsStr::to_str).unwrap_or("");
+                OrderKey { class: 0, version: natural(dir), after: u8::from(file == "down.sql") }
+            }
+            Layout::Sqitch => {
+                let relative = path.strip_prefix(&self.root).unwrap_or(path);
+                let mut parts = relative.components();
+                let kind = parts.next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
+                let change = parts.as_path().with_extension("").to_string_lossy().replace('\\', "/");
+                let after = match kind.as_str() {
+                    "deploy" => 0,
+                    "verify" => 1,
+                    _ => 2,
+                };
+                match plan.get(&change) {
+                    Some(&index) => OrderKey { class: 0, version: vec![Part::Number(index)], after },
+                    None => OrderKey { class: 1, version: natural(&change), after },
+                }
+            }
+            Layout::Files(Framework::Flyway) => flyway_key(file),
+            Layout::Files(_) => {
+                let (stem, after) = if let Some(stem) = strip_suffix_ignore_case(file, ".down.sql") {
+                    (stem, 1)
+                } else if let Some(stem) = strip_suffix_ignore_case(file, ".up.sql") {
+                    (stem, 0)
+                } else {
+                    (strip_suffix_ignore_case(file, ".sql").unwrap_or(file), 0)
+                };
+                OrderKey { class: 0, version: natural(stem), after }
+            }
+        }
+    }
+}
+
+/// Where a migration falls in its directory's order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct OrderKey {
+    /// Flyway's repeatable migrations run after the versioned ones; unknown names go last.
+    class: u8,
+    version: Vec<Part>,
+    /// 0 for the up migration, then its verify and down (revert) migrations.
+    after: u8,
+}
+
+impl OrderKey {
+    fn last() -> Self {
+        Self { class: u8::MAX, version: Vec::new(), after: 0 }
+    }
+}
+
+/// A run of digits compares as a number, so `2_x` comes before `10_x`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Number(usize),
+    /// Digits beyond `usize`, compared by length, then text (leading zeros removed).
+    BigNumber(usize, String),
+    Text(String),
+}
+
+fn natural(text: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let digit = first.is_ascii_digit();
+        let end = rest.find(|c: char| c.is_ascii_digit() != digit).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        parts.push(if digit {
+            let trimmed = run.trim_start_matches('0');
+            match trimmed.parse::<usize>() {
+                Ok(n) => Part::Number(n),
+                Err(_) if trimmed.is_empty() => Part::Number(0),
+                Err(_) => Part::BigNumber(trimmed.len(), trimmed.to_owned()),
+            }
+        } else {
+            Part::Text(run.to_ascii_lowercase())
+        });
+        rest = tail;
+    }
+    parts
+}
+
+/// `V1_2__x.sql` is version 1.2; `U1_2__x.sql` undoes it; `R__x.sql` runs after them all.
+fn flyway_key(file: &str) -> OrderKey {
+    let Some((prefix, _)) = file.split_once("__") else {
+        return OrderKey { class: 2, version: natural(file), after: 0 };
+    };
+    match prefix.as_bytes().first() {
+        Some(b'V' | b'U') if prefix.len() > 1 => {
+            let version = prefix[1..].split(['.', '_']).map(|p| natural(p).into_iter().next()).collect::<Option<_>>();
+            match version {
+                Some(version) => OrderKey { class: 0, version, after: u8::from(prefix.starts_with('U')) },
+                None => OrderKey { class: 2, version: natural(file), after: 0 },
+            }
+        }
+        Some(b'R') => OrderKey { class: 1, version: natural(file), after: 0 },
+        _ => OrderKey { class: 2, version: natural(file), after: 0 },
+    }
+}
+
+fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let at = text.len().checked_sub(suffix.len())?;
+    (text.is_char_boundary(at) && text[at..].eq_ignore_ascii_case(suffix)).then(|| &text[..at])
+}
+
+fn entries(dir: &Path) -> impl Iterator<Item = PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found.into_iter()
+}
+
+fn sql_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
+    entries(dir).filter(|p| is_sql(p) && p.is_file())
+}
+
+fn is_sql(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(layout: Layout, names: &[&str]) -> Vec<String> {
+        let group = Group { root: PathBuf::from("m"), layout };
+        let mut paths: Vec<PathBuf> = names.iter().map(|n| Path::new("m").join(n)).collect();
+        paths.sort_by_key(|p| group.order_key(p, &HashMap::new()));
+        paths.iter().map(|p| p.strip_prefix("m").unwrap_or(p).to_string_lossy().replace('\\', "/")).collect()
+    }
+
+    #[test]
+    fn numbers_in_names_compare_as_numbers() {
+        let order = sorted(Layout::Files(Framework::Plain), &["10_c.sql", "2_b.sql", "1_a.sql", "002_a.sql"]);
+        assert_eq!(order, ["1_a.sql", "002_a.sql", "2_b.sql", "10_c.sql"]);
+    }
+
+    #[test]
+    fn down_migrations_follow_their_up_migration() {
+        let order = sorted(
+            Layout::Files(Framework::GolangMigrate),
+            &["2_b.down.sql", "2_b.up.sql", "1_a.down.sql", "1_a.up.sql"],
+        );
+        assert_eq!(order, ["1_a.up.sql", "1_a.down.sql", "2_b.up.sql", "2_b.down.sql"]);
+        let order = sorted(Layout::Folders, &["2024_b/down.sql", "2024_b/up.sql", "2023_a/up.sql"]);
+        assert_eq!(order, ["2023_a/up.sql", "2024_b/up.sql", "2024_b/down.sql"]);
+    }
+
+    #[test]
+    fn flyway_orders_by_version_then_repeatables() {
+        let order = sorted(
+            Layout::Files(Framework::Flyway),
+            &["R__views.sql", "V1_10__c.sql", "V1_2__b.sql", "V1__a.sql", "U1_2__undo_b.sql", "V2__d.sql"],
+        );
+        assert_eq!(
+            order,
+            ["V1__a.sql", "V1_2__b.sql", "U1_2__undo_b.sql", "V1_10__c.sql", "V2__d.sql", "R__views.sql"]
+        );
+    }
+
+    #[test]
+    fn sqitch_follows_the_plan() {
+        let group = Group { root: PathBuf::from("s"), layout: Layout::Sqitch };
+        let plan: HashMap<String, usize> = [("users".to_owned(), 1), ("appschema".to_owned(), 0)].into();
+        let mut paths = ["s/revert/users.sql", "s/deploy/users.sql", "s/deploy/appschema.sql", "s/verify/users.sql"]
+            .map(PathBuf::from)
+            .to_vec();
+        paths.sort_by_key(|p| group.order_key(p, &plan));
+        let names: Vec<_> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["s/deploy/appschema.sql", "s/deploy/users.sql", "s/verify/users.sql", "s/revert/users.sql"]);
+    }
+
+    #[test]
+    fn groups_by_framework_layout() {
+        let diesel = Group::of(Path::new("db/migrations/2024-01-01-000000_a/up.sql"), None);
+        assert_eq!(diesel.map(|g| (g.root, g.layout)), Some((PathBuf::from("db/migrations"), Layout::Folders)));
+        let sqitch = Group::of(Path::new("app/deploy/schema/users.sql"), None);
+        assert_eq!(sqitch.map(|g| (g.root, g.layout)), Some((PathBuf::from("app"), Layout::Sqitch)));
+        let plain = Group::of(Path::new("001_init.sql"), None);
+        assert_eq!(plain.map(|g| g.root), Some(PathBuf::from(".")));
+    }
+}

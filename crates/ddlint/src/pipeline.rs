@@ -1,0 +1,180 @@
+//! Lints the planned files in parallel while their history is replayed in order.
+//!
+//! Each file is parsed once. Workers read and parse files ahead of time; this thread folds
+//! each parsed file into its directory's catalog in migration order, hands a linted file's
+//! worker a snapshot of the schema before it, and keeps only a bounded window of parsed
+//! files in memory. Catalog snapshots share their relations, so taking one is cheap.
+
+use crate::history::Job;
+use ddlint_core::explain::FileExplanation;
+use ddlint_core::lock_model::Catalog;
+use ddlint_core::{FileReport, PreparedFile, Settings};
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::mpsc;
+
+use crate::discover::{Input, Source};
+
+/// The reports (or read errors) of the jobs marked `report`, in job order.
+pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<&rayon::ThreadPool>) -> Vec<Outcome> {
+    match pool {
+        Some(pool) => lint_parallel(jobs, settings, change_set, pool),
+        None => {
+            let mut replay = Replay::new(change_set);
+            let mut outcomes = Vec::new();
+            for job in jobs {
+                let prepared = prepare(&job.input, settings);
+                match replay.next(&job, prepared) {
+                    Step::Lint(prepared, history) => outcomes.push(Ok(prepared.lint(settings, &history))),
+                    Step::Failed(message) => outcomes.push(Err(message)),
+                    Step::Done => {}
+                }
+            }
+            outcomes
+        }
+    }
+}
+
+/// `ddlint explain`: each reported file explained against the history before it.
+pub fn explain(jobs: Vec<Job>, settings: &Settings) -> Vec<Result<FileExplanation, String>> {
+    let mut replay = Replay::new(false);
+    let mut outcomes = Vec::new();
+    for job in jobs {
+        let prepared = prepare(&job.input, settings);
+        match replay.next(&job, prepared) {
+            Step::Lint(prepared, history) => {
+                outcomes.push(Ok(ddlint_core::explain::explain_prepared(&prepared, settings, &history)));
+                prepared.discard();
+            }
+            Step::Failed(message) => outcomes.push(Err(message)),
+            Step::Done => {}
+        }
+    }
+    outcomes
+}
+
+/// A file's report, or why it could not be read.
+pub type Outcome = Result<FileReport, String>;
+
+fn lint_parallel(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: &rayon::ThreadPool) -> Vec<Outcome> {
+    // Enough parsed files ahead to keep every worker busy, few enough to bound memory.
+    let window = 4 * pool.current_num_threads().max(1) + 4;
+    let (parsed_tx, parsed_rx) = mpsc::channel::<(usize, Result<PreparedFile, String>)>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Outcome)>();
+    let inputs: Vec<Input> = jobs.iter().map(|j| j.input.clone()).collect();
+    let mut next_to_parse = 0;
+    let mut parsed: BTreeMap<usize, Result<PreparedFile, String>> = BTreeMap::new();
+    let mut replay = Replay::new(change_set);
+    let mut expected = 0;
+    for (index, job) in jobs.iter().enumerate() {
+        while next_to_parse < jobs.len() && next_to_parse < index + window {
+            let (tx, input, settings) = (parsed_tx.clone(), inputs[next_to_parse].clone(), settings.clone());
+            let at = next_to_parse;
+            pool.spawn(move || {
+                // The receiver lives until every job is handed out.
+                let _ = tx.send((at, prepare(&input, &settings)));
+            });
+            next_to_parse += 1;
+        }
+        let prepared = loop {
+            if let Some(prepared) = parsed.remove(&index) {
+                break prepared;
+            }
+            match parsed_rx.recv() {
+                Ok((at, prepared)) => {
+                    parsed.insert(at, prepared);
+                }
+                // Only a worker that panicked loses its file; say so rather than hang.
+                Err(_) => break Err(format!("{}: internal error while parsing", job.input.shown)),
+            }
+        };
+        match replay.next(job, prepared) {
+            Step::Lint(prepared, history) => {
+                let (tx, settings) = (done_tx.clone(), settings.clone());
+                pool.spawn(move || {
+                    let _ = tx.send((index, Ok(prepared.lint(&settings, &history))));
+                });
+                expected += 1;
+            }
+            Step::Failed(message) => {
+                let _ = done_tx.send((index, Err(message)));
+                expected += 1;
+            }
+            Step::Done => {}
+        }
+    }
+    drop(done_tx);
+    let mut outcomes: Vec<(usize, Outcome)> = done_rx.iter().take(expected).collect();
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// Folds files into their directory's catalog in order.
+struct Replay {
+    catalog: Catalog,
+    group: Option<usize>,
+    change_set: bool,
+    /// A file of the change set was folded into this group's catalog.
+    change_started: bool,
+}
+
+enum Step {
+    /// Lint this file against this history.
+    Lint(PreparedFile, Catalog),
+    /// The file to report could not be read.
+    Failed(String),
+    /// A history file, folded.
+    Done,
+}
+
+impl Replay {
+    fn new(change_set: bool) -> Self {
+        Self { catalog: Catalog::default(), group: None, change_set, change_started: false }
+    }
+
+    fn next(&mut self, job: &Job, prepared: Result<PreparedFile, String>) -> Step {
+        if self.group != Some(job.group) {
+            self.group = Some(job.group);
+            self.catalog = Catalog::default();
+            self.change_started = false;
+        }
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            // A history file that cannot be read leaves a gap in the history, nothing worse.
+            Err(message) => return if job.report { Step::Failed(message) } else { Step::Done },
+        };
+        let history = job.report.then(|| self.catalog.clone());
+        prepared.fold_into(&mut self.catalog);
+        // Outside a change set each file is its own deploy; in one, what the change set
+        // creates stays new until the end, and only the history before it is settled.
+        if !self.change_set || (!job.in_change_set && !self.change_started) {
+            self.catalog.settle();
+        }
+        self.change_started |= self.change_set && job.in_change_set;
+        match history {
+            Some(history) => Step::Lint(prepared, history),
+            None => {
+                prepared.discard();
+                Step::Done
+            }
+        }
+    }
+}
+
+fn prepare(input: &Input, settings: &Settings) -> Result<PreparedFile, String> {
+    let bytes = read(input)?;
+    Ok(ddlint_core::prepare(&input.shown, &bytes, settings, crate::history::hints(input)))
+}
+
+/// The bytes of a file or of standard input.
+pub fn read(input: &Input) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let result = match &input.source {
+        Source::File(path) => std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes)),
+        Source::Stdin => io::stdin().lock().read_to_end(&mut bytes),
+    };
+    match result {
+        Ok(_) => Ok(bytes),
+        Err(e) => Err(format!("{}: {}", input.shown, crate::describe_io(&e))),
+    }
+}
