@@ -55,6 +55,10 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if cmd.subtype() != AlterTableType::AtDropColumn || added_earlier(cx, &table, &cmd.name) {
             continue;
         }
+        // Added by an earlier file of the change set: no deployed code knows of it either.
+        if cx.with_catalog(|c| c.added_columns(&table).iter().any(|a| a.name == cmd.name)) {
+            continue;
+        }
         let mode = cx.cmd_lock_on(&table, cmd);
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
         out.push(

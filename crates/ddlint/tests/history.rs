@@ -1,0 +1,291 @@
+//! End-to-end tests of migration history, change sets and framework conventions: the
+//! earlier migrations of a directory are replayed before a file is linted, a change set is
+//! one deploy, and each framework's ordering and transaction rules hold.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddlint");
+
+struct Project {
+    dir: TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// `(path, rule)` of every finding.
+    fn findings(&self) -> BTreeSet<(String, String)> {
+        let json = self.json();
+        json["diagnostics"]
+            .as_array()
+            .expect("diagnostics array")
+            .iter()
+            .map(|d| (d["path"].as_str().unwrap_or("").to_owned(), d["rule"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    }
+
+    fn has(&self, path: &str, rule: &str) -> bool {
+        self.findings().contains(&(path.to_owned(), rule.to_owned()))
+    }
+
+    fn severity_of(&self, rule: &str) -> Vec<String> {
+        let json = self.json();
+        json["diagnostics"]
+            .as_array()
+            .expect("diagnostics array")
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .map(|d| d["severity"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    fn paths(&self) -> BTreeSet<String> {
+        self.findings().into_iter().map(|(path, _)| path).collect()
+    }
+}
+
+impl Project {
+    fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("ddlint-history").tempdir().expect("temporary directory") }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self, path: &str, contents: &str) -> &Self {
+        let path = self.path().join(path);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("create the directory");
+        fs::write(path, contents).expect("write the file");
+        self
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = Command::new(BIN)
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ddlint");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn check(&self, args: &[&str]) -> Run {
+        let mut all = vec!["check", "--no-config", "--format", "json"];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?} failed");
+    }
+}
+
+const CREATE_USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(50), email text);\n";
+const WIDEN_NAME: &str = "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN name TYPE varchar(100);\n";
+
+#[test]
+fn earlier_migrations_are_replayed_before_a_file() {
+    let project = Project::new();
+    project.file("db/001_users.sql", CREATE_USERS).file("db/002_widen.sql", WIDEN_NAME);
+
+    // The history knows `name` is varchar(50), so widening it is a catalog-only change.
+    let run = project.check(&["db"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Naming only the later file still replays the earlier one.
+    let run = project.check(&["db/002_widen.sql"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Without history the old type is unknown, so the change may rewrite the table.
+    let run = project.check(&["--no-history", "db/002_widen.sql"]);
+    assert!(run.has("db/002_widen.sql", "alter-column-type"), "{}", run.stdout);
+}
+
+#[test]
+fn each_file_is_its_own_deploy_by_default() {
+    let project = Project::new();
+    project
+        .file("db/001_users.sql", CREATE_USERS)
+        .file("db/002_index.sql", "CREATE INDEX users_email_idx ON users (email);\n");
+    // The table was created by an earlier deploy, so it may hold rows and serve traffic.
+    let run = project.check(&["db"]);
+    assert!(run.has("db/002_index.sql", "create-index-non-concurrently"), "{}", run.stdout);
+}
+
+#[test]
+fn validated_check_in_an_earlier_file_proves_not_null() {
+    let project = Project::new();
+    project
+        .file("db/001_users.sql", CREATE_USERS)
+        .file(
+            "db/002_check.sql",
+            "SET lock_timeout = '2s';\nALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;\n",
+        )
+        .file("db/003_validate.sql", "SET lock_timeout = '2s';\nALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\n")
+        .file("db/004_not_null.sql", "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n");
+    let run = project.check(&["db/004_not_null.sql"]);
+    assert!(!run.has("db/004_not_null.sql", "set-not-null"), "{}", run.stdout);
+    let run = project.check(&["--no-history", "db/004_not_null.sql"]);
+    assert!(run.has("db/004_not_null.sql", "set-not-null"), "{}", run.stdout);
+}
+
+#[test]
+fn changed_files_form_one_change_set() {
+    let project = Project::new();
+    project
+        .file("db/001_old.sql", "ALTER TABLE legacy RENAME COLUMN a TO b;\n")
+        .file("db/002_users.sql", CREATE_USERS)
+        .file("db/003_index.sql", "CREATE INDEX users_email_idx ON users (email);\n");
+    let run = project.check(&["--changed", "db/002_users.sql", "--changed", "db/003_index.sql", "db"]);
+    // The table is new in this change set, so indexing it blocks nobody; the file outside the
+    // change set is history, not reported.
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["files_checked"], 2);
+    let run = project.check(&["--changed", "db/001_old.sql", "db"]);
+    assert_eq!(run.paths(), BTreeSet::from(["db/001_old.sql".to_owned()]));
+    let run = project.check(&["--changed", "db/missing.sql", "db"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--changed db/missing.sql: no such file or directory"), "{}", run.stderr);
+}
+
+#[test]
+fn changed_since_reads_the_change_set_from_git() {
+    let project = Project::new();
+    project.file("db/001_users.sql", CREATE_USERS);
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "base"]);
+    project.git(&["checkout", "-q", "-b", "feature"]);
+    project
+        .file("db/002_accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY, owner bigint);\n")
+        .file("db/003_index.sql", "CREATE INDEX accounts_owner_idx ON accounts (owner);\n");
+    project.git(&["add", "db/002_accounts.sql"]);
+    project.git(&["commit", "-q", "-m", "accounts"]);
+    // 003 is untracked: still part of the change under review.
+    project.file("db/004_users_index.sql", "CREATE INDEX users_email_idx ON users (email);\n");
+
+    let run = project.check(&["--changed-since", "main", "db"]);
+    assert_eq!(run.json()["files_checked"], 3, "{}", run.stdout);
+    // `accounts` is created in the change set; `users` came from an earlier deploy.
+    assert!(!run.has("db/003_index.sql", "create-index-non-concurrently"), "{}", run.stdout);
+    assert!(run.has("db/004_users_index.sql", "create-index-non-concurrently"), "{}", run.stdout);
+    assert!(!run.paths().contains("db/001_users.sql"));
+
+    let run = project.check(&["--changed-since", "no-such-branch", "db"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`no-such-branch` is not a commit"), "{}", run.stderr);
+}
+
+#[test]
+fn expand_and_contract_across_the_files_of_a_change_set() {
+    let project = Project::new();
+    project
+        .file("db/001_users.sql", CREATE_USERS)
+        .file(
+            "db/002_full_name.sql",
+            "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN full_name text;\nUPDATE users SET full_name = name;\n",
+        )
+        .file("db/003_drop_name.sql", "SET lock_timeout = '2s';\nALTER TABLE users DROP COLUMN name;\n");
+    let rule = "expand-and-contract-in-one-change";
+    let run = project.check(&["--changed", "db/002_full_name.sql", "--changed", "db/003_drop_name.sql", "db"]);
+    assert!(run.has("db/003_drop_name.sql", rule), "{}", run.stdout);
+    // Deployed one by one, the drop comes after the expansion shipped.
+    let run = project.check(&["db"]);
+    assert!(!run.has("db/003_drop_name.sql", rule), "{}", run.stdout);
+    assert!(run.has("db/003_drop_name.sql", "drop-column"), "{}", run.stdout);
+}
+
+#[test]
+fn flyway_versions_are_ordered_numerically() {
+    let project = Project::new();
+    project
+        .file("sql/V2__users.sql", CREATE_USERS)
+        .file("sql/V10__widen.sql", WIDEN_NAME)
+        .file("sql/V3__unrelated.sql", "SELECT 1;\n");
+    // By name V10 sorts before V2; by version it comes after, once `users` exists.
+    let run = project.check(&["sql/V10__widen.sql"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn diesel_metadata_can_turn_the_transaction_off() {
+    let project = Project::new();
+    let up = "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+    project.file("migrations/2024-01-01-000000_index/up.sql", up);
+    let run = project.check(&["migrations"]);
+    assert!(run.has("migrations/2024-01-01-000000_index/up.sql", "concurrently-in-transaction"), "{}", run.stdout);
+    project.file("migrations/2024-01-01-000000_index/metadata.toml", "run_in_transaction = false\n");
+    let run = project.check(&["migrations"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn down_migration_severity_is_capped_and_configurable() {
+    let project = Project::new();
+    // Adding a NOT NULL column without a default is an error in an up migration.
+    let sql = "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN plan text NOT NULL;\n";
+    project.file("db/001_plan.down.sql", sql).file("db/001_plan.up.sql", "SELECT 1;\n");
+    let run = project.check(&["db"]);
+    assert_eq!(run.severity_of("add-column-not-null-without-default"), ["warning"]);
+    let run = project.check(&["--down-severity", "note", "db"]);
+    assert_eq!(run.severity_of("add-column-not-null-without-default"), ["note"]);
+    project.file("ddlint.toml", "down-severity = \"error\"\n");
+    let run = project.run(&["check", "--format", "json", "db"]);
+    assert_eq!(run.severity_of("add-column-not-null-without-default"), ["error"]);
+}
+
+#[test]
+fn a_down_migration_runs_against_its_up_migration() {
+    let project = Project::new();
+    project
+        .file("db/001_users.up.sql", CREATE_USERS)
+        .file("db/001_users.down.sql", "DROP TABLE users;\n")
+        .file("db/002_widen.up.sql", WIDEN_NAME);
+    // The down file does not remove `users` from the history of the files after it.
+    let run = project.check(&["db/002_widen.up.sql"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn explain_replays_the_history_of_the_file() {
+    let project = Project::new();
+    project.file("db/001_users.sql", CREATE_USERS).file("db/002_widen.sql", WIDEN_NAME);
+    let run = project.run(&["explain", "--format", "json", "db/002_widen.sql"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let files = json.as_array().expect("an array of files");
+    assert_eq!(files.len(), 1, "only the named file is explained");
+    let alter = &files[0]["statements"][1];
+    assert_eq!(alter["rewrites"], serde_json::json!([]));
+    assert_eq!(alter["may_rewrite"], serde_json::json!([]));
+    assert_eq!(alter["locks"][0]["mode"], "AccessExclusiveLock");
+}
