@@ -290,3 +290,28 @@ fn explain_replays_the_history_of_the_file() {
     assert_eq!(alter["may_rewrite"], serde_json::json!([]));
     assert_eq!(alter["locks"][0]["mode"], "AccessExclusiveLock");
 }
+
+#[test]
+fn the_corpus_is_linted_with_its_history() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if !corpus.is_dir() {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    }
+    let output = Command::new(BIN)
+        .args(["check", "--no-config", "--format", "json", "."])
+        .current_dir(&corpus)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ddlint");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let files = json["files_checked"].as_u64().expect("files_checked");
+    assert!(files > 6000, "{files} files");
+    // History only adds knowledge: every file is still reported once, in path order.
+    let paths: Vec<&str> =
+        json["diagnostics"].as_array().expect("diagnostics").iter().filter_map(|d| d["path"].as_str()).collect();
+    assert!(paths.windows(2).all(|w| w[0] <= w[1]), "reports are in path order");
+}

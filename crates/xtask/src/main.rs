@@ -1,4 +1,7 @@
-//! Project chores: `cargo xtask codegen` regenerates the rule pages and the README's rules table.
+//! Project chores: `cargo xtask codegen` regenerates the rule pages and the README's rules table;
+//! `cargo xtask corpus-report` counts findings over the corpus of real migrations.
+
+mod corpus_report;
 
 use ddlint_core::{docs, registry};
 use std::collections::BTreeSet;
@@ -7,10 +10,15 @@ use std::process::ExitCode;
 use std::{env, fs, io};
 
 const USAGE: &str = "usage: cargo xtask codegen
+       cargo xtask corpus-report [CORPUS] [--sample N]
 
 commands:
-  codegen  write rules/<id>.md for every rule, delete pages of removed rules, and refresh the
-           rules table between the README's `<!-- rules:start -->` and `<!-- rules:end -->`";
+  codegen        write rules/<id>.md for every rule, delete pages of removed rules, and refresh the
+                 rules table between the README's `<!-- rules:start -->` and `<!-- rules:end -->`
+  corpus-report  lint CORPUS (default ../shared/corpus) with a release build three ways: as plain
+                 files, with framework conventions, and with migration history too; print findings
+                 per rule as a Markdown table and a sample of N (default 20) findings added and
+                 removed by that awareness";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -22,6 +30,31 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        ["corpus-report", rest @ ..] => {
+            let mut corpus = repo_root().join("../shared/corpus");
+            let mut sample = 20;
+            let mut rest = rest.iter();
+            while let Some(arg) = rest.next() {
+                match (*arg, rest.clone().next()) {
+                    ("--sample", Some(n)) => {
+                        let Ok(n) = n.parse() else {
+                            eprintln!("error: --sample takes a number");
+                            return ExitCode::from(2);
+                        };
+                        sample = n;
+                        rest.next();
+                    }
+                    (path, _) => corpus = PathBuf::from(path),
+                }
+            }
+            match corpus_report::run(&repo_root(), &corpus, sample) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS

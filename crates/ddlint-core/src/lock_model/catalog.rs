@@ -575,7 +575,7 @@ impl Catalog {
                 _ => {}
             }
             self.record_change(&table, cmd, def);
-            let Some(info) = self.relation_mut(&table) else { return };
+            let Some(info) = self.relation_mut(&table) else { continue };
             match (cmd.subtype(), def) {
                 (At::AtAddColumn, Some(N::ColumnDef(col))) => {
                     if !(cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname)) {
