@@ -322,27 +322,30 @@ else
 fi
 
 targets=("${paths[@]}")
+args=(check)
 base=""
 if is_true "${INPUT_CHANGED_ONLY:-true}"; then
     base="$(event_base_sha)"
 fi
 if [ -n "$base" ]; then
-    targets=()
+    changed=0
     while IFS= read -r -d '' file; do
         if selected "$file"; then
-            targets+=("$file")
+            changed=$((changed + 1))
         fi
     done < <(changed_sql_files "$base")
-    if [ ${#targets[@]} -eq 0 ]; then
+    if [ "$changed" -eq 0 ]; then
         say "this pull request changes no .sql file under: ${paths[*]}"
         summary_line "ddlint: this pull request changes no migration."
         [ -z "${INPUT_SARIF_FILE:-}" ] || empty_sarif
         finish 0
     fi
-    say "linting the ${#targets[@]} .sql file(s) this pull request adds or changes"
+    # The pull request is one change set: what it creates is new, and the migrations
+    # before it are replayed as history.
+    args+=(--changed-since "$base")
+    say "linting the $changed .sql file(s) this pull request adds or changes"
 fi
 
-args=(check)
 [ -z "${INPUT_PG_VERSION:-}" ] || args+=(--pg-version "$INPUT_PG_VERSION")
 [ -z "${INPUT_CONFIG:-}" ] || args+=(--config "$INPUT_CONFIG")
 [ -z "${INPUT_FAIL_ON:-}" ] || args+=(--fail-on "$INPUT_FAIL_ON")

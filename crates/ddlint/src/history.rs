@@ -7,6 +7,7 @@
 //! `sqitch.plan` for sqitch, by numeric-aware name otherwise, each down migration right
 //! after its up migration.
 
+use crate::changes::ChangeSet;
 use crate::discover::{Filter, Input, Source};
 use ddlint_core::framework::{self, FileHints, Framework};
 use std::collections::{HashMap, HashSet};
@@ -20,9 +21,9 @@ pub struct Scope {
     /// Replay the earlier migrations of each file's directory; otherwise each file is linted
     /// alone.
     pub history: bool,
-    /// The files (canonical paths) deployed together, of which only these are reported.
-    /// Without one, each linted file is its own deploy.
-    pub change_set: Option<HashSet<PathBuf>>,
+    /// The files deployed together, of which only these are reported. Without one, each
+    /// linted file is its own deploy.
+    pub change_set: Option<ChangeSet>,
 }
 
 /// One file of the plan, in the order the files must be folded.
@@ -33,29 +34,35 @@ pub struct Job {
     pub group: usize,
     /// Whether the file's findings are reported; the others are history only.
     pub report: bool,
-    /// Part of the change set: its creations stay new for the files after it.
+    /// A new deploy of the change set: its creations stay new for the files after it.
     pub in_change_set: bool,
 }
 
 /// Orders the linted files and the history they need. `framework` is the one the run was
 /// told to assume, if any.
 pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, filter: &Filter, cwd: &Path) -> Vec<Job> {
-    let in_change_set = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
-        (Some(set), Some(path)) => set.contains(&path),
+    let reported = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
+        (Some(set), Some(path)) => set.files.contains(&path),
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    let is_new = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
+        (Some(set), Some(path)) => set.added.contains(&path),
         (Some(_), None) => false,
         (None, _) => true,
     };
     let mut jobs = Vec::new();
     let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
     let mut group_of: HashMap<(PathBuf, Layout), usize> = HashMap::new();
-    for input in inputs.into_iter().filter(|i| in_change_set(i)) {
+    for input in inputs.into_iter().filter(|i| reported(i)) {
         let group = match &input.source {
             Source::File(path) if scope.history => Group::of(path, framework),
             _ => None,
         };
         let Some(group) = group else {
             // Standard input and runs without history: the file alone, in a group of its own.
-            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set: true });
+            let in_change_set = is_new(&input);
+            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set });
             continue;
         };
         let key = (canonical(&group.root, cwd), group.layout);
@@ -89,7 +96,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         // Files after the last linted one are not needed.
         let needed = members.iter().rposition(|m| m.2).map_or(0, |last| last + 1);
         for (_, input, report) in members.into_iter().take(needed) {
-            let in_change_set = report || (scope.change_set.is_some() && in_change_set(&input));
+            let in_change_set = is_new(&input);
             jobs.push(Job { input, group: offset + index, report, in_change_set });
         }
     }

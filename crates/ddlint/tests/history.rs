@@ -189,17 +189,20 @@ fn changed_since_reads_the_change_set_from_git() {
     project
         .file("db/002_accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY, owner bigint);\n")
         .file("db/003_index.sql", "CREATE INDEX accounts_owner_idx ON accounts (owner);\n");
-    project.git(&["add", "db/002_accounts.sql"]);
+    // Editing a migration that already ran does not make its table new.
+    project.file("db/001_users.sql", &format!("-- reviewed\n{CREATE_USERS}"));
+    project.git(&["add", "db/002_accounts.sql", "db/001_users.sql"]);
     project.git(&["commit", "-q", "-m", "accounts"]);
-    // 003 is untracked: still part of the change under review.
+    // 003 and 004 are untracked: still part of the change under review.
     project.file("db/004_users_index.sql", "CREATE INDEX users_email_idx ON users (email);\n");
 
     let run = project.check(&["--changed-since", "main", "db"]);
-    assert_eq!(run.json()["files_checked"], 3, "{}", run.stdout);
+    assert_eq!(run.json()["files_checked"], 4, "{}", run.stdout);
     // `accounts` is created in the change set; `users` came from an earlier deploy.
     assert!(!run.has("db/003_index.sql", "create-index-non-concurrently"), "{}", run.stdout);
     assert!(run.has("db/004_users_index.sql", "create-index-non-concurrently"), "{}", run.stdout);
-    assert!(!run.paths().contains("db/001_users.sql"));
+    let run = project.check(&["--changed-since", "HEAD", "db"]);
+    assert_eq!(run.json()["files_checked"], 2, "only the untracked files: {}", run.stdout);
 
     let run = project.check(&["--changed-since", "no-such-branch", "db"]);
     assert_eq!(run.code, 2);
