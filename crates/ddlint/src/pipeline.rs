@@ -18,7 +18,19 @@ use crate::discover::{Input, Source};
 /// The reports (or read errors) of the jobs marked `report`, in job order.
 pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<&rayon::ThreadPool>) -> Vec<Outcome> {
     match pool {
-        Some(pool) => lint_parallel(jobs, settings, change_set, pool),
+        // Folding walks parse trees, so the coordinating thread gets the deep stack the
+        // workers have, rather than growing one for every file.
+        Some(pool) => std::thread::scope(|scope| {
+            let coordinator = std::thread::Builder::new()
+                .name("ddlint-history".to_owned())
+                .stack_size(ddlint_core::DEEP_STACK_SIZE)
+                .spawn_scoped(scope, || lint_parallel(jobs, settings, change_set, pool));
+            match coordinator.map(std::thread::ScopedJoinHandle::join) {
+                Ok(Ok(outcomes)) => outcomes,
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(e) => vec![Err(format!("cannot start a thread: {}", crate::describe_io(&e)))],
+            }
+        }),
         None => {
             let mut replay = Replay::new(change_set);
             let mut outcomes = Vec::new();
