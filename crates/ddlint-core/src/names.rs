@@ -48,6 +48,13 @@ impl RelationName {
         self.name == other.name && self.resolved_schema() == other.resolved_schema()
     }
 
+    /// Whether `rv` denotes this relation: `same_as` without building a name for `rv`, for
+    /// loops over many statements.
+    pub fn is_named_by(&self, rv: &pg::RangeVar) -> bool {
+        let schema = if rv.schemaname.is_empty() { "public" } else { rv.schemaname.as_str() };
+        self.name == rv.relname && self.resolved_schema() == schema
+    }
+
     /// A key under which `same_as` names collide.
     pub fn key(&self) -> (String, String) {
         (self.resolved_schema().to_owned(), self.name.clone())
@@ -74,5 +81,20 @@ mod tests {
         assert!(a.same_as(&b));
         assert!(!a.same_as(&RelationName::new(Some("audit"), "users")));
         assert_eq!(a.key(), b.key());
+    }
+
+    #[test]
+    fn is_named_by_agrees_with_same_as() {
+        let rv = |schema: &str, name: &str| pg::RangeVar {
+            schemaname: schema.to_owned(),
+            relname: name.to_owned(),
+            ..pg::RangeVar::default()
+        };
+        for (schema, name) in [("", "users"), ("public", "users"), ("audit", "users"), ("", "orders")] {
+            for other in [RelationName::new(None, "users"), RelationName::new(Some("audit"), "users")] {
+                let rv = rv(schema, name);
+                assert_eq!(other.is_named_by(&rv), RelationName::from_range_var(&rv).same_as(&other));
+            }
+        }
     }
 }

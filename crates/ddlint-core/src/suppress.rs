@@ -2,12 +2,16 @@
 //!
 //! `-- ddlint-ignore id[, id…] [-- reason]` on a statement's line, or the line before it,
 //! silences those rules there; `-- ddlint-ignore-file id…` silences them in the whole file.
+//! A directive for a `DO` statement also covers the statements nested in its body.
 
 use crate::diagnostic::Diagnostic;
+use crate::parse;
+use crate::pg_ffi::{self, RawToken};
 use crate::registry;
 use crate::rules::engine::{UNKNOWN_RULE, UNUSED_IGNORE};
 use crate::settings::Settings;
 use crate::source::{LineIndex, Span};
+use pg_query::protobuf::Token;
 
 #[derive(Debug)]
 struct Directive {
@@ -32,23 +36,21 @@ pub fn apply(
         return diagnostics;
     }
     let mut kept = Vec::with_capacity(diagnostics.len());
+    // Scanned for at most once, and only when a diagnostic outlives the directives on its lines.
+    let mut do_blocks: Option<Vec<DoBlock>> = None;
     for diagnostic in diagnostics {
-        let lines = diagnostic_lines(index, &diagnostic);
-        let mut suppressed = false;
-        for directive in &mut directives {
-            let applies = directive.whole_file || lines.iter().any(|&l| l == directive.line || l == directive.line + 1);
-            if !applies {
+        let mut lines = diagnostic_lines(index, &diagnostic);
+        if !suppress(&mut directives, &lines, &diagnostic) {
+            let at = diagnostic.statement.unwrap_or(diagnostic.span).start;
+            let blocks = do_blocks.get_or_insert_with(|| find_do_blocks(text, index));
+            let Some(block) = blocks.iter().find(|b| b.body.start < at && at < b.body.end) else {
+                kept.push(diagnostic);
                 continue;
+            };
+            lines.push(block.line);
+            if !suppress(&mut directives, &lines, &diagnostic) {
+                kept.push(diagnostic);
             }
-            for (i, (id, _)) in directive.ids.iter().enumerate() {
-                if registry::canonical_id(id) == Some(diagnostic.rule) {
-                    directive.used[i] = true;
-                    suppressed = true;
-                }
-            }
-        }
-        if !suppressed {
-            kept.push(diagnostic);
         }
     }
     for directive in &directives {
@@ -72,6 +74,59 @@ pub fn apply(
         }
     }
     kept
+}
+
+/// Applies the directives that cover one of `lines` to the diagnostic, and says whether one
+/// suppressed it.
+fn suppress(directives: &mut [Directive], lines: &[usize], diagnostic: &Diagnostic) -> bool {
+    let mut suppressed = false;
+    for directive in directives {
+        let applies = directive.whole_file || lines.iter().any(|&l| l == directive.line || l == directive.line + 1);
+        if !applies {
+            continue;
+        }
+        for (i, (id, _)) in directive.ids.iter().enumerate() {
+            if registry::canonical_id(id) == Some(diagnostic.rule) {
+                directive.used[i] = true;
+                suppressed = true;
+            }
+        }
+    }
+    suppressed
+}
+
+/// A `DO` statement: the string constant that holds its body, where the statements nested in
+/// it are, and the 0-based line of its `DO` keyword, where a directive for it points.
+struct DoBlock {
+    body: Span,
+    line: usize,
+}
+
+/// The file's `DO` blocks, from the scanner's tokens of the text as the parser reads it
+/// (`DO [LANGUAGE name] 'body'`). Up to a scanner error, as far as the parser got.
+fn find_do_blocks(text: &str, index: &LineIndex) -> Vec<DoBlock> {
+    let masked = crate::preprocess::mask(text);
+    let tokens = match pg_ffi::scan(&masked.text) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let at = err.offset.unwrap_or(0).min(masked.text.len());
+            masked.text.get(..at).and_then(|head| pg_ffi::scan(head).ok()).unwrap_or_default()
+        }
+    };
+    let code: Vec<&RawToken> = tokens.iter().filter(|t| !parse::is_comment(t.token)).collect();
+    let mut blocks = Vec::new();
+    for (i, token) in code.iter().enumerate() {
+        if token.token != Token::Do {
+            continue;
+        }
+        let body = match code.get(i + 1..) {
+            Some([first, ..]) if first.token == Token::Sconst => first,
+            Some([language, _, body, ..]) if language.token == Token::Language && body.token == Token::Sconst => body,
+            _ => continue,
+        };
+        blocks.push(DoBlock { body: Span::new(body.start, body.end), line: index.line_of(token.start) });
+    }
+    blocks
 }
 
 /// The lines a diagnostic can be suppressed from: its own first line and its statement's.
@@ -111,4 +166,50 @@ fn parse_directive(text: &str, index: &LineIndex, comment: Span) -> Option<Direc
     }
     let used = vec![false; ids.len()];
     Some(Directive { line: index.line_of(comment.start), whole_file, ids, used })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{lint_file, Settings};
+
+    /// `(1-based line, rule)` of every finding.
+    fn findings(sql: &str) -> Vec<(usize, &'static str)> {
+        let report = lint_file("t.sql", sql.as_bytes(), &Settings::default());
+        report.diagnostics.iter().map(|d| (report.line_index.line_of(d.span.start) + 1, d.rule)).collect()
+    }
+
+    const BODY: &str = "$$\nBEGIN\n  ALTER TABLE users ALTER COLUMN email SET NOT NULL;\nEND\n$$;";
+
+    #[test]
+    fn a_directive_for_a_do_statement_covers_its_nested_statements() {
+        let sql = format!("SET lock_timeout = '1s';\n-- ddlint-ignore set-not-null\nDO {BODY}");
+        assert_eq!(findings(&sql), []);
+        let sql = format!(
+            "SET lock_timeout = '1s';\n-- ddlint-ignore set-not-null -- checked by hand\nDO LANGUAGE plpgsql {BODY}"
+        );
+        assert_eq!(findings(&sql), []);
+        // On the `DO` line itself, as for any statement.
+        let sql = format!("SET lock_timeout = '1s';\nDO /* ddlint-ignore set-not-null */ {BODY}");
+        assert_eq!(findings(&sql), []);
+    }
+
+    #[test]
+    fn the_directive_still_names_the_rules_and_the_line() {
+        let without = format!("SET lock_timeout = '1s';\nDO {BODY}");
+        assert_eq!(findings(&without), [(4, "set-not-null")]);
+        let other_rule = format!("SET lock_timeout = '1s';\n-- ddlint-ignore drop-table\nDO {BODY}");
+        assert_eq!(findings(&other_rule), [(2, "unused-ignore"), (5, "set-not-null")]);
+        let too_far = format!("SET lock_timeout = '1s';\n-- ddlint-ignore set-not-null\n\nDO {BODY}");
+        assert_eq!(findings(&too_far), [(2, "unused-ignore"), (6, "set-not-null")]);
+        // A directive for an earlier statement does not reach into a later block.
+        let earlier = format!("-- ddlint-ignore set-not-null\nSET lock_timeout = '1s';\nDO {BODY}");
+        assert_eq!(findings(&earlier), [(1, "unused-ignore"), (5, "set-not-null")]);
+    }
+
+    #[test]
+    fn directives_inside_the_body_keep_working() {
+        let sql = "SET lock_timeout = '1s';\nDO $$\nBEGIN\n  -- ddlint-ignore set-not-null\n  \
+                   ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n  ALTER TABLE users RENAME COLUMN name TO full_name;\nEND\n$$;";
+        assert_eq!(findings(sql), [(6, "rename-column")]);
+    }
 }

@@ -37,7 +37,10 @@ pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<
             for job in jobs {
                 let prepared = prepare(&job.input, settings);
                 match replay.next(&job, prepared) {
-                    Step::Lint(prepared, history) => outcomes.push(Ok(prepared.lint(settings, &history))),
+                    Step::Lint(job) => {
+                        let (prepared, history) = *job;
+                        outcomes.push(Ok(prepared.lint(settings, &history)));
+                    }
                     Step::Failed(message) => outcomes.push(Err(message)),
                     Step::Done => {}
                 }
@@ -54,7 +57,8 @@ pub fn explain(jobs: Vec<Job>, settings: &Settings) -> Vec<Result<FileExplanatio
     for job in jobs {
         let prepared = prepare(&job.input, settings);
         match replay.next(&job, prepared) {
-            Step::Lint(prepared, history) => {
+            Step::Lint(job) => {
+                let (prepared, history) = *job;
                 outcomes.push(Ok(ddlint_core::explain::explain_prepared(&prepared, settings, &history)));
                 prepared.discard();
             }
@@ -101,9 +105,10 @@ fn lint_parallel(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: &r
             }
         };
         match replay.next(job, prepared) {
-            Step::Lint(prepared, history) => {
+            Step::Lint(job) => {
                 let (tx, settings) = (done_tx.clone(), settings.clone());
                 pool.spawn(move || {
+                    let (prepared, history) = *job;
                     let _ = tx.send((index, Ok(prepared.lint(&settings, &history))));
                 });
                 expected += 1;
@@ -132,7 +137,7 @@ struct Replay {
 
 enum Step {
     /// Lint this file against this history.
-    Lint(PreparedFile, Catalog),
+    Lint(Box<(PreparedFile, Catalog)>),
     /// The file to report could not be read.
     Failed(String),
     /// A history file, folded.
@@ -164,7 +169,7 @@ impl Replay {
         }
         self.change_started |= self.change_set && job.in_change_set;
         match history {
-            Some(history) => Step::Lint(prepared, history),
+            Some(history) => Step::Lint(Box::new((prepared, history))),
             None => {
                 prepared.discard();
                 Step::Done

@@ -5,12 +5,13 @@
 //! fed to its catalog); the suite runs the statement on every server and asserts that the
 //! server did exactly that: the same relation locks (strongest mode per relation), the same
 //! rewritten tables (`relfilenode` changed) and the same scanned tables (sequential scans
-//! counted by the statistics system). See `verify/README.md`.
+//! counted by the statistics system); the schema and type locks the model names; and, for
+//! `ordered` cases, the order of the locks. See `verify/README.md`.
 
 mod measure;
 
 use ddlint_core::explain::{explain_source, StatementExplanation};
-use ddlint_core::lock_model::Catalog;
+use ddlint_core::lock_model::{statement_effects, Catalog, LockedObject, StatementEffects};
 use ddlint_core::Settings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -56,6 +57,10 @@ pub struct Case {
     /// For `blocked`: SQL a second session runs in an open REPEATABLE READ transaction.
     #[serde(default)]
     pub blocker: String,
+    /// For `blocked`: the statement takes its locks in the order the model lists them, so the
+    /// one it waits for (the blocker's) must be the last the model names.
+    #[serde(default)]
+    pub ordered: bool,
     #[serde(default = "min_version")]
     pub min_version: u32,
     #[serde(default = "max_version")]
@@ -90,6 +95,9 @@ impl Catalogue {
             if case.method == Method::Blocked && case.blocker.trim().is_empty() {
                 return Err(format!("case `{}` is blocked but has no blocker", case.name));
             }
+            if case.ordered && case.method != Method::Blocked {
+                return Err(format!("case `{}` is ordered but not blocked", case.name));
+            }
         }
         Ok(catalogue)
     }
@@ -106,15 +114,70 @@ impl Catalogue {
     }
 }
 
+/// What the model predicts for a case: the explanation `ddlint explain` gives, and the locks on
+/// schemas and types, which it does not show.
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    pub explanation: StatementExplanation,
+    /// Strongest `pg_locks` mode per schema or type, keyed `schema NAME` or `type NAME`.
+    pub objects: Vec<(String, &'static str)>,
+    /// Schemas whose every relation is locked in the mode given, and whether the model names
+    /// those relations and what they tie to elsewhere.
+    pub schema_contents: Vec<(String, &'static str, bool)>,
+}
+
+impl Prediction {
+    fn new(explanation: StatementExplanation, effects: &StatementEffects) -> Self {
+        let objects = effects
+            .objects
+            .iter()
+            .map(|l| {
+                let key = match &l.object {
+                    LockedObject::Schema(name) => format!("schema {name}"),
+                    LockedObject::Type(name) => format!("type {}", name.name),
+                };
+                (key, l.mode.pg_locks_name())
+            })
+            .collect();
+        let schema_contents =
+            effects.schema_contents.iter().map(|s| (s.schema.clone(), s.mode.pg_locks_name(), s.listed)).collect();
+        Self { explanation, objects, schema_contents }
+    }
+
+    /// The mode in which the model says the schema holding `relation` has all its relations
+    /// locked.
+    fn schema_mode(&self, server: &Observation, relation: &str) -> Option<&'static str> {
+        let schema = server.schemas.get(relation)?;
+        self.schema_contents.iter().find(|(s, _, _)| s == schema).map(|(_, mode, _)| *mode)
+    }
+
+    /// Whether the model leaves unnamed the relations elsewhere that a schema's contents tie
+    /// to, locking them in `mode`.
+    fn leaves_unnamed(&self, mode: &str) -> bool {
+        self.schema_contents.iter().any(|(_, m, listed)| !listed && *m == mode)
+    }
+}
+
 /// The model's prediction for a case on a version: the case's statement explained with the
 /// setup fed to the catalog first.
-pub fn predict(catalogue: &Catalogue, case: &Case, pg_version: u32) -> Result<StatementExplanation, String> {
+pub fn predict(catalogue: &Catalogue, case: &Case, pg_version: u32) -> Result<Prediction, String> {
     let settings = Settings { pg_version, ..Settings::default() };
     let mut catalog = Catalog::default();
     explain_source("setup.sql", &catalogue.setup_sql(case), &settings, &mut catalog);
+    let before = catalog.clone();
     let explained = explain_source("case.sql", &case.sql, &settings, &mut catalog);
     match explained.statements.as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok(Prediction::new(one.clone(), &effects(case, pg_version, &before)?)),
+        other => Err(format!("case `{}` must be one statement, found {}", case.name, other.len())),
+    }
+}
+
+/// The lock model's effects for the case's one statement.
+fn effects(case: &Case, pg_version: u32, catalog: &Catalog) -> Result<StatementEffects, String> {
+    let parsed = ddlint_core::parse::parse_file(&case.sql);
+    let statements: Vec<_> = parsed.statements().collect();
+    match statements.as_slice() {
+        [one] => Ok(statement_effects(&one.node, pg_version, catalog)),
         other => Err(format!("case `{}` must be one statement, found {}", case.name, other.len())),
     }
 }
@@ -133,7 +196,8 @@ pub struct Mismatch {
 }
 
 /// Compares a prediction with what the server did.
-pub fn compare(case: &str, version: u32, model: &StatementExplanation, server: &Observation) -> Vec<Mismatch> {
+pub fn compare(case: &str, version: u32, prediction: &Prediction, server: &Observation) -> Vec<Mismatch> {
+    let model = &prediction.explanation;
     let mut out = Vec::new();
     let mismatch = |aspect, relation: &str, model: String, server: String| Mismatch {
         case: case.to_owned(),
@@ -162,11 +226,22 @@ pub fn compare(case: &str, version: u32, model: &StatementExplanation, server: &
     let mut relations: Vec<&str> =
         model.locks.iter().map(|l| l.relation.as_str()).filter(|r| server.existed(r)).collect();
     relations.extend(server.locks.keys().map(String::as_str).filter(|r| compared(r)));
+    // Every relation of a schema the model says is locked whole, whatever its kind.
+    relations
+        .extend(server.existing.iter().map(String::as_str).filter(|r| prediction.schema_mode(server, r).is_some()));
     relations.sort_unstable();
     relations.dedup();
     for relation in relations {
-        let predicted = model.locks.iter().find(|l| l.relation == relation).map(|l| l.mode);
+        let predicted = model
+            .locks
+            .iter()
+            .find(|l| l.relation == relation)
+            .map(|l| l.mode)
+            .or_else(|| prediction.schema_mode(server, relation));
         let observed = server.locks.get(relation).map(String::as_str);
+        if predicted.is_none() && observed.is_some_and(|o| prediction.leaves_unnamed(o)) {
+            continue;
+        }
         if predicted != observed {
             out.push(mismatch(
                 "lock",
@@ -192,13 +267,63 @@ pub fn compare(case: &str, version: u32, model: &StatementExplanation, server: &
     };
     check("rewrite", &model.rewrites, &model.may_rewrite, &server.rewrites);
     check("scan", &model.scans, &model.may_scan, &server.scans);
+    out.extend(compare_objects(case, version, "object", prediction, server));
     out
+}
+
+/// Compares the schema and type locks the model names with the server's. Those it does not
+/// name are not compared: creating anything in a schema takes `ACCESS SHARE` on it, and
+/// PostgreSQL 18 locks the types a new dependency points at, which the model leaves out.
+fn compare_objects(
+    case: &str,
+    version: u32,
+    aspect: &'static str,
+    prediction: &Prediction,
+    server: &Observation,
+) -> Vec<Mismatch> {
+    prediction
+        .objects
+        .iter()
+        .filter(|(key, _)| server.object_existed(key))
+        .filter_map(|(key, mode)| {
+            let observed = server.objects.get(key).map_or("-", String::as_str);
+            (observed != *mode).then(|| Mismatch {
+                case: case.to_owned(),
+                version,
+                aspect,
+                relation: key.clone(),
+                model: (*mode).to_owned(),
+                server: observed.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// For an `ordered` case: the relation the statement waits for must be the last the model
+/// names, since the statement took every other lock before it.
+pub fn compare_order(case: &str, version: u32, prediction: &Prediction, server: &Observation) -> Vec<Mismatch> {
+    let last = prediction.explanation.locks.last().map_or("-", |l| l.relation.as_str());
+    if server.waiting.len() == 1 && server.waiting[0] == last {
+        return Vec::new();
+    }
+    vec![Mismatch {
+        case: case.to_owned(),
+        version,
+        aspect: "order",
+        relation: String::new(),
+        model: format!("waits for {last} last"),
+        server: format!(
+            "waits for {}",
+            if server.waiting.is_empty() { "-".to_owned() } else { server.waiting.join(" ") }
+        ),
+    }]
 }
 
 /// Compares the prediction made without any catalog (what `ddlint check` sees for a lone
 /// statement) with the server: it may know fewer relations, and say "may" more often, but
 /// every lock mode it names and every definite rewrite or scan must hold.
-pub fn compare_blind(case: &str, version: u32, model: &StatementExplanation, server: &Observation) -> Vec<Mismatch> {
+pub fn compare_blind(case: &str, version: u32, prediction: &Prediction, server: &Observation) -> Vec<Mismatch> {
+    let model = &prediction.explanation;
     let mut out = Vec::new();
     let mismatch = |aspect, relation: &str, model: String, server: String| Mismatch {
         case: case.to_owned(),
@@ -232,15 +357,16 @@ pub fn compare_blind(case: &str, version: u32, model: &StatementExplanation, ser
             }
         }
     }
+    out.extend(compare_objects(case, version, "blind object", prediction, server));
     out
 }
 
 /// The model's prediction for a case's statement alone, with an empty catalog.
-pub fn predict_blind(case: &Case, pg_version: u32) -> Result<StatementExplanation, String> {
+pub fn predict_blind(case: &Case, pg_version: u32) -> Result<Prediction, String> {
     let settings = Settings { pg_version, ..Settings::default() };
     let explained = explain_source("case.sql", &case.sql, &settings, &mut Catalog::default());
     match explained.statements.as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok(Prediction::new(one.clone(), &effects(case, pg_version, &Catalog::default())?)),
         other => Err(format!("case `{}` must be one statement, found {}", case.name, other.len())),
     }
 }
@@ -291,9 +417,11 @@ pub fn run_cluster(catalogue: &Catalogue, cluster: &Cluster, filter: Option<&str
         });
         let mismatches = match result {
             Ok((model, blind, observed)) => {
-                for (aspect, may, seen) in
-                    [("rewrite", &model.may_rewrite, &observed.rewrites), ("scan", &model.may_scan, &observed.scans)]
-                {
+                let mays = [
+                    ("rewrite", &model.explanation.may_rewrite, &observed.rewrites),
+                    ("scan", &model.explanation.may_scan, &observed.scans),
+                ];
+                for (aspect, may, seen) in mays {
                     for relation in may {
                         let did = if seen.contains(relation) { "yes" } else { "no" };
                         report
@@ -303,6 +431,9 @@ pub fn run_cluster(catalogue: &Catalogue, cluster: &Cluster, filter: Option<&str
                 }
                 let mut found = compare(&case.name, cluster.version, &model, &observed);
                 found.extend(compare_blind(&case.name, cluster.version, &blind, &observed));
+                if case.ordered {
+                    found.extend(compare_order(&case.name, cluster.version, &model, &observed));
+                }
                 found
             }
             Err(e) => vec![Mismatch {
@@ -367,4 +498,88 @@ pub fn render_mismatches(mismatches: &[Mismatch]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ddlint_core::explain::LockExplanation;
+
+    const AE: &str = "AccessExclusiveLock";
+
+    fn prediction(locks: &[&str], objects: &[&str], schema_contents: &[(&str, bool)]) -> Prediction {
+        let locks =
+            locks.iter().map(|r| LockExplanation { relation: (*r).to_owned(), mode: AE, blocks: Vec::new() }).collect();
+        let explanation = StatementExplanation {
+            line: 1,
+            end_line: 1,
+            sql: String::new(),
+            locks,
+            rewrites: Vec::new(),
+            scans: Vec::new(),
+            may_rewrite: Vec::new(),
+            may_scan: Vec::new(),
+        };
+        Prediction {
+            explanation,
+            objects: objects.iter().map(|o| ((*o).to_owned(), AE)).collect(),
+            schema_contents: schema_contents.iter().map(|(s, listed)| ((*s).to_owned(), AE, *listed)).collect(),
+        }
+    }
+
+    /// A server that held `locked` (in `lv2` when the name says so) of `existing`.
+    fn server(existing: &[&str], locked: &[&str], objects: &[&str]) -> Observation {
+        let schema = |r: &str| if r.starts_with("s2_") { "lv2" } else { "lv" };
+        Observation {
+            locks: locked.iter().map(|r| ((*r).to_owned(), AE.to_owned())).collect(),
+            tables: existing.iter().map(|r| (*r).to_owned()).collect(),
+            existing: existing.iter().map(|r| (*r).to_owned()).collect(),
+            schemas: existing.iter().map(|r| ((*r).to_owned(), schema(r).to_owned())).collect(),
+            objects: objects.iter().map(|o| ((*o).to_owned(), AE.to_owned())).collect(),
+            existing_objects: vec!["schema lv".to_owned(), "schema lv2".to_owned()],
+            ..Observation::default()
+        }
+    }
+
+    fn aspects(found: &[Mismatch]) -> Vec<(&str, &str)> {
+        found.iter().map(|m| (m.aspect, m.relation.as_str())).collect()
+    }
+
+    #[test]
+    fn a_schema_locked_whole_covers_its_relations_and_no_more() {
+        let existing = ["s2_a", "s2_seq", "users", "other"];
+        let model = prediction(&[], &["schema lv2"], &[("lv2", true)]);
+        let all = server(&existing, &["s2_a", "s2_seq"], &["schema lv2"]);
+        assert_eq!(aspects(&compare("c", 17, &model, &all)), []);
+        // A relation of the schema that the server left alone is a mismatch, whatever its kind.
+        let missed = server(&existing, &["s2_a"], &["schema lv2"]);
+        assert_eq!(aspects(&compare("c", 17, &model, &missed)), [("lock", "s2_seq")]);
+        // A table elsewhere counts against a listing model, not against one that lists nothing.
+        let elsewhere = server(&existing, &["s2_a", "s2_seq", "users"], &["schema lv2"]);
+        assert_eq!(aspects(&compare("c", 17, &model, &elsewhere)), [("lock", "users")]);
+        let unlisted = prediction(&[], &["schema lv2"], &[("lv2", false)]);
+        assert_eq!(aspects(&compare("c", 17, &unlisted, &elsewhere)), []);
+    }
+
+    #[test]
+    fn named_objects_must_be_locked() {
+        let model = prediction(&[], &["schema lv2", "schema nope"], &[]);
+        let found = compare("c", 17, &model, &server(&[], &[], &[]));
+        // `nope` did not exist, so no one could have waited for it.
+        assert_eq!(aspects(&found), [("object", "schema lv2")]);
+        assert_eq!(aspects(&compare_blind("c", 17, &model, &server(&[], &[], &[]))), [("blind object", "schema lv2")]);
+        assert_eq!(aspects(&compare("c", 17, &model, &server(&[], &[], &["schema lv2"]))), []);
+    }
+
+    #[test]
+    fn the_awaited_relation_is_the_last_the_model_names() {
+        let model = prediction(&["users", "orders"], &[], &[]);
+        let mut observed = server(&["users", "orders"], &["users", "orders"], &[]);
+        observed.waiting = vec!["orders".to_owned()];
+        assert_eq!(aspects(&compare_order("c", 17, &model, &observed)), []);
+        observed.waiting = vec!["users".to_owned()];
+        assert_eq!(aspects(&compare_order("c", 17, &model, &observed)), [("order", "")]);
+        observed.waiting.clear();
+        assert_eq!(aspects(&compare_order("c", 17, &model, &observed)), [("order", "")]);
+    }
 }

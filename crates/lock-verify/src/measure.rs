@@ -28,8 +28,17 @@ pub struct Observation {
     pub tables: Vec<String>,
     /// Every relation in the case's schemas before the statement.
     pub existing: Vec<String>,
-    /// The partitioned tables among them, which have no storage of their own.
+    /// The partitioned tables and indexes among them, which have no storage of their own.
     pub partitioned: Vec<String>,
+    /// The schema of each relation that existed before.
+    pub schemas: BTreeMap<String, String>,
+    /// Strongest mode per schema or type, held or waited for, keyed `schema NAME` or
+    /// `type NAME`.
+    pub objects: BTreeMap<String, String>,
+    /// The schemas and types that existed before, keyed as in `objects`.
+    pub existing_objects: Vec<String>,
+    /// The relations whose lock the statement was still waiting for (blocked cases).
+    pub waiting: Vec<String>,
 }
 
 impl Observation {
@@ -40,6 +49,10 @@ impl Observation {
     pub fn existed(&self, relation: &str) -> bool {
         self.existing.iter().any(|t| t == relation)
     }
+
+    pub fn object_existed(&self, key: &str) -> bool {
+        self.existing_objects.iter().any(|o| o == key)
+    }
 }
 
 /// The schemas every case lives in; both are dropped and made anew before each case.
@@ -48,6 +61,10 @@ const SCHEMAS: &str = "('lv', 'lv2')";
 const RESET: &str = "DROP SCHEMA IF EXISTS lv CASCADE; DROP SCHEMA IF EXISTS lv2 CASCADE; \
      CREATE SCHEMA lv; CREATE SCHEMA lv2; SET search_path = lv";
 
+/// A tablespace for the `SET TABLESPACE` cases. Tablespaces are cluster-wide, so it outlives the
+/// schemas; in place (a directory under `pg_tblspc`), so that no directory must be made for it.
+const TABLESPACE: &str = "lv_space";
+
 #[derive(Clone, Debug)]
 struct Relation {
     oid: u32,
@@ -55,6 +72,24 @@ struct Relation {
     kind: String,
     filenode: u32,
     scans: i64,
+    schema: String,
+}
+
+/// A schema or type, as the object locks name them.
+#[derive(Clone, Debug)]
+struct Object {
+    class: String,
+    oid: u32,
+    key: String,
+}
+
+/// One row of `pg_locks`: `class` is `relation`, `schema` or `type`.
+#[derive(Clone, Debug)]
+struct Lock {
+    class: String,
+    oid: u32,
+    mode: String,
+    granted: bool,
 }
 
 /// Three sessions on one server: A runs the statement, B blocks it, C watches.
@@ -101,6 +136,7 @@ impl Sessions {
             "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lv_reader') THEN CREATE ROLE lv_reader; END IF; END $$",
         )
         .map_err(err)?;
+        create_tablespace(&mut a)?;
         Ok(Self { version: cluster.version, a, a_pid, b, c })
     }
 
@@ -118,10 +154,11 @@ impl Sessions {
         self.a.batch_execute("BEGIN").map_err(err)?;
         let result = (|| {
             let before = relations(&mut self.a, "pg_stat_get_xact_numscans")?;
+            let objects = objects(&mut self.a)?;
             self.a.batch_execute(sql).map_err(|e| format!("statement failed: {}", err(e)))?;
             let held = locks(&mut self.a, self.a_pid)?;
             let after = relations(&mut self.a, "pg_stat_get_xact_numscans")?;
-            Ok(observation(&before, &after, &held))
+            Ok(observation(&before, &objects, &after, &held))
         })();
         self.a.batch_execute("ROLLBACK").map_err(err)?;
         result
@@ -130,6 +167,7 @@ impl Sessions {
     fn blocked(&mut self, sql: &str, blocker: &str) -> Result<Observation, String> {
         self.flush_stats()?;
         let before = self.cumulative()?;
+        let objects = objects(&mut self.c)?;
         self.b
             .batch_execute(&format!("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1; {blocker}"))
             .map_err(|e| format!("blocker failed: {}", err(e)))?;
@@ -146,7 +184,7 @@ impl Sessions {
         let held = held?;
         self.flush_stats()?;
         let after = self.cumulative()?;
-        Ok(observation(&before, &after, &held))
+        Ok(observation(&before, &objects, &after, &held))
     }
 
     /// Makes session A send its pending statistics, so session C sees its scans.
@@ -183,9 +221,32 @@ impl Sessions {
     }
 }
 
+/// Creates the `SET TABLESPACE` cases' tablespace unless it exists (made by an earlier run, or
+/// by a run beside this one).
+fn create_tablespace(client: &mut Client) -> Result<(), String> {
+    let exists = |client: &mut Client| {
+        client
+            .query_opt("SELECT 1 FROM pg_tablespace WHERE spcname = $1", &[&TABLESPACE])
+            .map(|row| row.is_some())
+            .map_err(|e| format!("cannot look for the tablespace: {}", err(e)))
+    };
+    if exists(client)? {
+        return Ok(());
+    }
+    // CREATE TABLESPACE refuses to run in a transaction block or a multi-statement string.
+    client.batch_execute("SET allow_in_place_tablespaces = on").map_err(err)?;
+    let created = client.batch_execute(&format!("CREATE TABLESPACE {TABLESPACE} LOCATION ''"));
+    client.batch_execute("RESET allow_in_place_tablespaces").map_err(err)?;
+    match created {
+        Ok(()) => Ok(()),
+        Err(_) if exists(client)? => Ok(()),
+        Err(e) => Err(format!("cannot create the tablespace: {}", err(e))),
+    }
+}
+
 /// Polls until the statement waits for a lock, then returns the relation locks it holds or
 /// requests.
-fn wait_until_blocked(c: &mut Client, pid: i32, finished: impl Fn() -> bool) -> Result<Vec<(u32, String)>, String> {
+fn wait_until_blocked(c: &mut Client, pid: i32, finished: impl Fn() -> bool) -> Result<Vec<Lock>, String> {
     let start = Instant::now();
     loop {
         let row = c.query_one("SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", &[&pid]).map_err(err)?;
@@ -204,42 +265,90 @@ fn wait_until_blocked(c: &mut Client, pid: i32, finished: impl Fn() -> bool) -> 
 
 fn relations(client: &mut Client, counter: &str) -> Result<Vec<Relation>, String> {
     let sql = format!(
-        "SELECT c.oid, c.relname::text, c.relkind::text, c.relfilenode, {counter}(c.oid) \
+        "SELECT c.oid, c.relname::text, c.relkind::text, c.relfilenode, {counter}(c.oid), n.nspname::text \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname IN {SCHEMAS} ORDER BY c.oid"
     );
     let rows = client.query(&sql, &[]).map_err(err)?;
     Ok(rows
         .iter()
-        .map(|r| Relation { oid: r.get(0), name: r.get(1), kind: r.get(2), filenode: r.get(3), scans: r.get(4) })
+        .map(|r| Relation {
+            oid: r.get(0),
+            name: r.get(1),
+            kind: r.get(2),
+            filenode: r.get(3),
+            scans: r.get(4),
+            schema: r.get(5),
+        })
         .collect())
 }
 
-fn locks(client: &mut Client, pid: i32) -> Result<Vec<(u32, String)>, String> {
+/// The case's schemas and the types in them, read before the statement: a schema or type it
+/// drops has no name afterwards.
+fn objects(client: &mut Client) -> Result<Vec<Object>, String> {
+    let sql = format!(
+        "SELECT 'schema', n.oid, n.nspname::text FROM pg_namespace n WHERE n.nspname IN {SCHEMAS} \
+         UNION ALL \
+         SELECT 'type', t.oid, t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname IN {SCHEMAS}"
+    );
+    let rows = client.query(&sql, &[]).map_err(err)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let class: String = r.get(0);
+            let name: String = r.get(2);
+            Object { key: format!("{class} {name}"), class, oid: r.get(1) }
+        })
+        .collect())
+}
+
+/// The relation locks and the schema and type locks of a backend, held or requested.
+fn locks(client: &mut Client, pid: i32) -> Result<Vec<Lock>, String> {
     let rows = client
         .query(
-            "SELECT relation, mode FROM pg_locks WHERE locktype = 'relation' AND pid = $1 \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            "SELECT CASE WHEN l.locktype = 'relation' THEN 'relation' \
+                         WHEN l.classid = 'pg_namespace'::regclass THEN 'schema' ELSE 'type' END, \
+                    coalesce(l.relation, l.objid), l.mode, l.granted \
+             FROM pg_locks l WHERE l.pid = $1 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND (l.locktype = 'relation' OR (l.locktype = 'object' \
+                  AND l.classid IN ('pg_namespace'::regclass, 'pg_type'::regclass)))",
             &[&pid],
         )
         .map_err(err)?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| Lock { class: r.get(0), oid: r.get(1), mode: r.get(2), granted: r.get(3) }).collect())
 }
 
-fn observation(before: &[Relation], after: &[Relation], held: &[(u32, String)]) -> Observation {
+/// Keeps the stronger of two `pg_locks` modes in `entry`.
+fn strongest(entry: &mut String, mode: LockMode) {
+    if LockMode::from_pg_locks_name(entry).is_some_and(|m| m < mode) {
+        *entry = mode.pg_locks_name().to_owned();
+    }
+}
+
+fn observation(before: &[Relation], objects: &[Object], after: &[Relation], held: &[Lock]) -> Observation {
     let mut out = Observation::default();
-    for (oid, mode) in held {
-        // Relations the statement created are invisible to everyone else: left out.
-        let Some(rel) = before.iter().find(|r| r.oid == *oid) else { continue };
-        let Some(mode) = LockMode::from_pg_locks_name(mode) else { continue };
-        let entry = out.locks.entry(rel.name.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
-        if LockMode::from_pg_locks_name(entry).is_some_and(|m| m < mode) {
-            *entry = mode.pg_locks_name().to_owned();
+    for lock in held {
+        let Some(mode) = LockMode::from_pg_locks_name(&lock.mode) else { continue };
+        if lock.class == "relation" {
+            // Relations the statement created are invisible to everyone else: left out.
+            let Some(rel) = before.iter().find(|r| r.oid == lock.oid) else { continue };
+            let entry = out.locks.entry(rel.name.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
+            strongest(entry, mode);
+            if !lock.granted && !out.waiting.contains(&rel.name) {
+                out.waiting.push(rel.name.clone());
+            }
+        } else if let Some(object) = objects.iter().find(|o| o.class == lock.class && o.oid == lock.oid) {
+            let entry = out.objects.entry(object.key.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
+            strongest(entry, mode);
         }
     }
+    out.existing_objects = objects.iter().map(|o| o.key.clone()).collect();
     for rel in before {
         out.existing.push(rel.name.clone());
-        if rel.kind == "p" {
+        out.schemas.insert(rel.name.clone(), rel.schema.clone());
+        if matches!(rel.kind.as_str(), "p" | "I") {
             out.partitioned.push(rel.name.clone());
         }
         if matches!(rel.kind.as_str(), "r" | "p" | "m" | "v" | "f") {

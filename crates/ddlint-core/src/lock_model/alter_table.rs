@@ -127,8 +127,16 @@ pub(super) fn alter_table(e: &mut Effects, stmt: &pg::AlterTableStmt, v: u32, ca
     }
 }
 
+/// Whether the relation has storage of its own: not a partitioned table, a view, or an index
+/// of a partitioned table (a partitioned index).
 fn has_storage(cat: &Catalog, rel: &RelationName) -> bool {
-    !matches!(cat.kind(rel), Some(RelKind::PartitionedTable | RelKind::View))
+    match cat.kind(rel) {
+        Some(RelKind::PartitionedTable | RelKind::View) => false,
+        Some(RelKind::Index) => {
+            cat.table_of_index(rel).is_none_or(|table| cat.kind(&table) != Some(RelKind::PartitionedTable))
+        }
+        _ => true,
+    }
 }
 
 fn subcommand(e: &mut Effects, table: &RelationName, cmd: &pg::AlterTableCmd, v: u32, cat: &Catalog) {
@@ -226,6 +234,13 @@ fn subcommand(e: &mut Effects, table: &RelationName, cmd: &pg::AlterTableCmd, v:
         At::AtSetLogged | At::AtSetUnLogged | At::AtSetExpression if storage => {
             e.rewrite_if(table, Certainty::Yes);
             e.scan_if(table, Certainty::Yes);
+        }
+        // The relation's files are copied block by block into the new tablespace: new
+        // storage, but no scan. The indexes of a table stay where they are. Moving to the
+        // tablespace the relation is in does nothing, and `pg_default` is where most are.
+        At::AtSetTableSpace if storage => {
+            let rewrite = if cmd.name == "pg_default" { Certainty::Maybe } else { Certainty::Yes };
+            e.rewrite_if(table, rewrite);
         }
         At::AtSetAccessMethod => {
             // The table's own access method again is a no-op.

@@ -577,10 +577,10 @@ impl Catalog {
             self.record_change(&table, cmd, def);
             let Some(info) = self.relation_mut(&table) else { continue };
             match (cmd.subtype(), def) {
-                (At::AtAddColumn, Some(N::ColumnDef(col))) => {
-                    if !(cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname)) {
-                        add_column(info, col);
-                    }
+                (At::AtAddColumn, Some(N::ColumnDef(col)))
+                    if !(cmd.missing_ok && info.columns.iter().any(|c| c.name == col.colname)) =>
+                {
+                    add_column(info, col);
                 }
                 (At::AtAddConstraint, Some(N::Constraint(c))) => add_constraint(info, c, &table),
                 (At::AtDropColumn, _) => info.columns.retain(|c| c.name != cmd.name),

@@ -8,8 +8,11 @@
 //! Terms, as the verification suite measures them:
 //! - a *lock* is a relation lock the statement's backend holds or waits for (`pg_locks`),
 //!   strongest mode per relation; relations the statement creates are left out;
+//! - an *object lock* is the same for a schema or a type (`pg_locks` rows of type `object`),
+//!   named where the statement is about that schema or type;
 //! - a table is *rewritten* when its `relfilenode` changes (new storage, old rows copied or
-//!   thrown away, as with `TRUNCATE`);
+//!   thrown away, as with `TRUNCATE`, or its files copied block by block, as with
+//!   `SET TABLESPACE`);
 //! - a table is *scanned* when the statement reads all of it sequentially under its lock
 //!   (`pg_stat_get_xact_numscans`): validation scans, index builds, rewrites.
 //!
@@ -38,11 +41,52 @@ pub struct RelationLock {
     pub mode: LockMode,
 }
 
+/// A database object other than a relation that a statement locks: `pg_locks` rows of type
+/// `object`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockedObject {
+    Schema(String),
+    /// An enum, domain or other type, named the way relations are.
+    Type(RelationName),
+}
+
+impl LockedObject {
+    fn same_as(&self, other: &LockedObject) -> bool {
+        match (self, other) {
+            (LockedObject::Schema(a), LockedObject::Schema(b)) => a == b,
+            (LockedObject::Type(a), LockedObject::Type(b)) => a.same_as(b),
+            _ => false,
+        }
+    }
+}
+
+/// One lock on a database object other than a relation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectLock {
+    pub object: LockedObject,
+    pub mode: LockMode,
+}
+
+/// Every relation of a schema locked in one mode, as `DROP SCHEMA … CASCADE` locks them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaContentsLock {
+    pub schema: String,
+    pub mode: LockMode,
+    /// Whether [`StatementEffects::locks`] lists the schema's relations and the relations
+    /// elsewhere that depend on them or that their foreign keys point at. When the catalog does
+    /// not know what the schema holds, it does not: those are locked all the same, unnamed.
+    pub listed: bool,
+}
+
 /// Everything the model predicts for one statement.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatementEffects {
     /// Strongest mode per relation, in the order the relations come up.
     pub locks: Vec<RelationLock>,
+    /// Strongest mode per schema or type the statement locks, in the order they come up.
+    pub objects: Vec<ObjectLock>,
+    /// Schemas whose every relation the statement locks, whether `locks` names them or not.
+    pub schema_contents: Vec<SchemaContentsLock>,
     /// Tables whose storage is replaced.
     pub rewrites: Vec<RelationName>,
     /// Tables read in full under the statement's lock; includes every rewritten table whose
@@ -58,6 +102,8 @@ pub struct StatementEffects {
 #[derive(Default)]
 pub(crate) struct Effects {
     locks: Vec<RelationLock>,
+    objects: Vec<ObjectLock>,
+    schema_contents: Vec<SchemaContentsLock>,
     rewrites: Vec<RelationName>,
     scans: Vec<RelationName>,
     may_rewrite: Vec<RelationName>,
@@ -69,6 +115,13 @@ impl Effects {
         match self.locks.iter_mut().find(|l| l.relation.same_as(relation)) {
             Some(existing) => existing.mode = existing.mode.max(mode),
             None => self.locks.push(RelationLock { relation: relation.clone(), mode }),
+        }
+    }
+
+    pub(crate) fn lock_object(&mut self, object: LockedObject, mode: LockMode) {
+        match self.objects.iter_mut().find(|l| l.object.same_as(&object)) {
+            Some(existing) => existing.mode = existing.mode.max(mode),
+            None => self.objects.push(ObjectLock { object, mode }),
         }
     }
 
@@ -95,6 +148,8 @@ impl Effects {
         self.may_scan.retain(|r| !scans.iter().any(|d| d.same_as(r)));
         StatementEffects {
             locks: self.locks,
+            objects: self.objects,
+            schema_contents: self.schema_contents,
             rewrites: self.rewrites,
             scans: self.scans,
             may_rewrite: self.may_rewrite,
@@ -168,29 +223,7 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
                 e.lock(&RelationName::from_range_var(rv), AccessExclusive);
             }
         }
-        N::TruncateStmt(stmt) => {
-            let cascade = stmt.behavior() == pg::DropBehavior::DropCascade;
-            let mut todo: Vec<(RelationName, bool)> =
-                range_vars(&stmt.relations).map(|rv| (RelationName::from_range_var(rv), rv.inh)).collect();
-            let mut seen: Vec<RelationName> = Vec::new();
-            while let Some((table, recurse)) = todo.pop() {
-                if seen.iter().any(|s| s.same_as(&table)) {
-                    continue;
-                }
-                seen.push(table.clone());
-                e.lock(&table, AccessExclusive);
-                if has_storage(cat, &table) {
-                    e.rewrite_if(&table, Certainty::Yes);
-                    rebuilds_indexes(e, cat, &table);
-                }
-                if recurse {
-                    todo.extend(cat.descendants(&table).unwrap_or_default().into_iter().map(|c| (c, true)));
-                }
-                if cascade {
-                    todo.extend(cat.referenced_by(&table).unwrap_or_default().into_iter().map(|c| (c, true)));
-                }
-            }
-        }
+        N::TruncateStmt(stmt) => truncate(e, stmt, cat),
         N::CreateTrigStmt(stmt) => {
             let Some(rv) = &stmt.relation else { return };
             let table = RelationName::from_range_var(rv);
@@ -220,13 +253,7 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
             }
         }
         N::VacuumStmt(stmt) => {
-            let option = |name: &str| {
-                stmt.options.iter().any(|o| {
-                    matches!(&o.node, Some(N::DefElem(d)) if d.defname == name
-                        && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(N::Boolean(b)) if !b.boolval))
-                })
-            };
-            let full = stmt.is_vacuumcmd && option("full");
+            let full = vacuum_full(stmt);
             let mode = if full { AccessExclusive } else { ShareUpdateExclusive };
             for rel in &stmt.rels {
                 let Some(N::VacuumRelation(vr)) = &rel.node else { continue };
@@ -390,6 +417,13 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
                 e.scan_if(&table, Certainty::Yes);
             }
         }
+        N::AlterEnumStmt(stmt) => {
+            // Adding or renaming a label takes EXCLUSIVE on the type (`AddEnumLabel`,
+            // `RenameEnumLabel`), and no lock on the tables that use it.
+            if let Some(name) = RelationName::from_name_list(&stmt.type_name) {
+                e.lock_object(LockedObject::Type(name), Exclusive);
+            }
+        }
         N::GrantStmt(stmt) => {
             // From PostgreSQL 18 on, GRANT and REVOKE lock each table they change.
             if v < 18 || stmt.targtype() != pg::GrantTargetType::AclTargetObject {
@@ -442,38 +476,13 @@ fn drop_stmt(e: &mut Effects, stmt: &pg::DropStmt, cat: &Catalog) {
         | ObjectType::ObjectSequence
         | ObjectType::ObjectForeignTable => {
             for name in names().filter_map(RelationName::from_name_list) {
-                e.lock(&name, AccessExclusive);
-                // Its foreign keys' triggers on the referenced tables go too.
-                for parent in cat.references(&name).unwrap_or_default() {
-                    e.lock(&parent, AccessExclusive);
-                }
-                for child in cat.descendants(&name).unwrap_or_default() {
-                    e.lock(&child, AccessExclusive);
-                }
-                // A partition leaves its parent's partition descriptor, and the default
-                // partition's implicit constraint changes.
-                if let Some(parent) = cat.relation(&name).and_then(|r| r.parent.clone()) {
-                    if cat.kind(&parent) == Some(catalog::RelKind::PartitionedTable) {
-                        e.lock(&parent, AccessExclusive);
-                        if let Some(Some(default)) = cat.default_partition(&parent) {
-                            e.lock(&default, AccessExclusive);
-                        }
-                    }
-                }
-                if cascade {
-                    for child in cat.referenced_by(&name).unwrap_or_default() {
-                        e.lock(&child, AccessExclusive);
-                    }
-                }
+                drop_relation(e, &name, cascade, cat);
             }
         }
         ObjectType::ObjectIndex => {
             let mode = if stmt.concurrent { ShareUpdateExclusive } else { AccessExclusive };
             for name in names().filter_map(RelationName::from_name_list) {
-                e.lock(&name, mode);
-                if let Some(table) = cat.table_of_index(&name) {
-                    e.lock(&table, mode);
-                }
+                drop_index(e, &name, mode, cat);
             }
         }
         ObjectType::ObjectTrigger | ObjectType::ObjectRule | ObjectType::ObjectPolicy => {
@@ -484,16 +493,87 @@ fn drop_stmt(e: &mut Effects, stmt: &pg::DropStmt, cat: &Catalog) {
                 }
             }
         }
+        ObjectType::ObjectSchema => {
+            // A schema's name is a bare string, not a name list.
+            for object in &stmt.objects {
+                let Some(N::String(schema)) = &object.node else { continue };
+                e.lock_object(LockedObject::Schema(schema.sval.clone()), AccessExclusive);
+                // Without CASCADE the schema must be empty, or the statement fails.
+                if cascade {
+                    drop_schema_contents(e, &schema.sval, relations_in_schema(cat, &schema.sval).as_deref(), cat);
+                }
+            }
+        }
         _ => {}
     }
 }
 
+/// Dropping a table, view, materialized view or sequence, or, for a known index, the index.
+fn drop_relation(e: &mut Effects, name: &RelationName, cascade: bool, cat: &Catalog) {
+    use LockMode::*;
+    if cat.kind(name) == Some(catalog::RelKind::Index) {
+        drop_index(e, name, AccessExclusive, cat);
+        return;
+    }
+    e.lock(name, AccessExclusive);
+    // Its foreign keys' triggers on the referenced tables go too.
+    for parent in cat.references(name).unwrap_or_default() {
+        e.lock(&parent, AccessExclusive);
+    }
+    for child in cat.descendants(name).unwrap_or_default() {
+        e.lock(&child, AccessExclusive);
+    }
+    // A partition leaves its parent's partition descriptor, and the default partition's
+    // implicit constraint changes.
+    if let Some(parent) = cat.relation(name).and_then(|r| r.parent.clone()) {
+        if cat.kind(&parent) == Some(catalog::RelKind::PartitionedTable) {
+            e.lock(&parent, AccessExclusive);
+            if let Some(Some(default)) = cat.default_partition(&parent) {
+                e.lock(&default, AccessExclusive);
+            }
+        }
+    }
+    if cascade {
+        for child in cat.referenced_by(name).unwrap_or_default() {
+            e.lock(&child, AccessExclusive);
+        }
+    }
+}
+
+fn drop_index(e: &mut Effects, name: &RelationName, mode: LockMode, cat: &Catalog) {
+    e.lock(name, mode);
+    if let Some(table) = cat.table_of_index(name) {
+        e.lock(&table, mode);
+    }
+}
+
+/// `DROP SCHEMA … CASCADE` locks the schema's every relation with ACCESS EXCLUSIVE, as it
+/// drops each; and with each, what dropping it locks elsewhere: the tables its foreign keys
+/// point at and those whose foreign keys point at it. `relations` is what the catalog knows
+/// the schema holds, `None` when it cannot tell: then those relations go unnamed.
+fn drop_schema_contents(e: &mut Effects, schema: &str, relations: Option<&[RelationName]>, cat: &Catalog) {
+    for relation in relations.unwrap_or_default() {
+        drop_relation(e, relation, true, cat);
+    }
+    if !e.schema_contents.iter().any(|s| s.schema == schema) {
+        e.schema_contents.push(SchemaContentsLock {
+            schema: schema.to_owned(),
+            mode: LockMode::AccessExclusive,
+            listed: relations.is_some(),
+        });
+    }
+}
+
+/// The relations the catalog knows in `schema`, if it knows what the schema holds.
+// FIXME: `Catalog` cannot list the relations of a schema yet (it needs an accessor such as
+// `relations_in_schema`), so a dropped schema's contents stay unnamed.
+fn relations_in_schema(_cat: &Catalog, _schema: &str) -> Option<Vec<RelationName>> {
+    None
+}
+
 fn reindex(e: &mut Effects, stmt: &pg::ReindexStmt, cat: &Catalog) {
     use LockMode::*;
-    let concurrent = stmt.params.iter().any(|o| {
-        matches!(&o.node, Some(N::DefElem(d)) if d.defname == "concurrently"
-            && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(N::Boolean(b)) if !b.boolval))
-    });
+    let concurrent = reindex_concurrently(stmt);
     let Some(rv) = &stmt.relation else { return };
     let named = RelationName::from_range_var(rv);
     let (table, indexes) = match stmt.kind() {
@@ -509,6 +589,56 @@ fn reindex(e: &mut Effects, stmt: &pg::ReindexStmt, cat: &Catalog) {
     for index in &indexes {
         e.lock(index, index_mode);
         e.rewrite_if(index, Certainty::Yes);
+    }
+}
+
+/// `TRUNCATE` locks the tables it names in order, each followed by its partitions or
+/// inheritance children unless `ONLY` (`ExecuteTruncate`). With `CASCADE` it then adds, round
+/// by round, the tables whose foreign keys point at those truncated so far
+/// (`heap_truncate_find_FKs`): a partitioned one comes with its partitions, which carry clones of
+/// its foreign keys, but not an inheritance child, which has none.
+fn truncate(e: &mut Effects, stmt: &pg::TruncateStmt, cat: &Catalog) {
+    fn add(e: &mut Effects, truncated: &mut Vec<RelationName>, cat: &Catalog, table: RelationName) {
+        if truncated.iter().any(|t| t.same_as(&table)) {
+            return;
+        }
+        e.lock(&table, LockMode::AccessExclusive);
+        if has_storage(cat, &table) {
+            e.rewrite_if(&table, Certainty::Yes);
+            rebuilds_indexes(e, cat, &table);
+        }
+        truncated.push(table);
+    }
+    let mut truncated: Vec<RelationName> = Vec::new();
+    for rv in range_vars(&stmt.relations) {
+        let table = RelationName::from_range_var(rv);
+        let children = if rv.inh { cat.descendants(&table).unwrap_or_default() } else { Vec::new() };
+        add(e, &mut truncated, cat, table);
+        for child in children {
+            add(e, &mut truncated, cat, child);
+        }
+    }
+    if stmt.behavior() != pg::DropBehavior::DropCascade {
+        return;
+    }
+    // Tables before `looked_up` have had their referencing tables added.
+    let mut looked_up = 0;
+    while looked_up < truncated.len() {
+        let frontier = truncated[looked_up..].to_vec();
+        looked_up = truncated.len();
+        for table in &frontier {
+            for referencing in cat.referenced_by(table).unwrap_or_default() {
+                let partitions = if cat.kind(&referencing) == Some(catalog::RelKind::PartitionedTable) {
+                    cat.descendants(&referencing).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                add(e, &mut truncated, cat, referencing);
+                for partition in partitions {
+                    add(e, &mut truncated, cat, partition);
+                }
+            }
+        }
     }
 }
 
@@ -647,6 +777,35 @@ fn range_vars(nodes: &[pg::Node]) -> impl Iterator<Item = &pg::RangeVar> {
         Some(N::RangeVar(rv)) => Some(rv),
         _ => None,
     })
+}
+
+/// Whether a boolean option of a parenthesised option list (`VACUUM (FULL)`, `REINDEX
+/// (CONCURRENTLY false)`) is on, as PostgreSQL's `defGetBoolean` reads it: on with no value,
+/// with `true`, `on` or `1`, off with `false`, `off` or `0`. The grammar keeps those words
+/// as strings (keywords or quoted) and the digits as integers. The last mention wins.
+pub fn option_enabled(options: &[pg::Node], name: &str) -> bool {
+    let Some(option) = options.iter().rev().find_map(|o| match &o.node {
+        Some(N::DefElem(d)) if d.defname == name => Some(d),
+        _ => None,
+    }) else {
+        return false;
+    };
+    match option.arg.as_deref().and_then(|a| a.node.as_ref()) {
+        Some(N::Boolean(b)) => b.boolval,
+        Some(N::Integer(i)) => i.ival != 0,
+        Some(N::String(s)) => !(s.sval.eq_ignore_ascii_case("false") || s.sval.eq_ignore_ascii_case("off")),
+        _ => true,
+    }
+}
+
+/// Whether a `VACUUM` is `VACUUM FULL`.
+pub fn vacuum_full(stmt: &pg::VacuumStmt) -> bool {
+    stmt.is_vacuumcmd && option_enabled(&stmt.options, "full")
+}
+
+/// Whether a `REINDEX` runs `CONCURRENTLY`.
+pub fn reindex_concurrently(stmt: &pg::ReindexStmt) -> bool {
+    option_enabled(&stmt.params, "concurrently")
 }
 
 pub fn lock_stmt_mode(mode: i32) -> LockMode {

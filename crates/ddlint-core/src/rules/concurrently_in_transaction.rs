@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::lock_model::reindex_concurrently;
 use pg_query::protobuf::{node::Node as N, AlterTableType, Token};
 
 declare_rule! {
@@ -43,11 +44,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let what = match cx.node() {
         N::IndexStmt(s) if s.concurrent => "CREATE INDEX CONCURRENTLY",
         N::DropStmt(s) if s.concurrent => "DROP INDEX CONCURRENTLY",
-        N::ReindexStmt(s)
-            if s.params.iter().any(|p| matches!(&p.node, Some(N::DefElem(d)) if d.defname == "concurrently")) =>
-        {
-            "REINDEX CONCURRENTLY"
-        }
+        N::ReindexStmt(s) if reindex_concurrently(s) => "REINDEX CONCURRENTLY",
         N::AlterTableStmt(s)
             if s.cmds.iter().any(|c| {
                 matches!(&c.node, Some(N::AlterTableCmd(cmd))
@@ -94,6 +91,12 @@ mod tests {
         let sql = "DROP INDEX CONCURRENTLY i;\nCOMMIT;\nREINDEX INDEX CONCURRENTLY i;";
         assert_eq!(lines_with(sql, ID, &settings), vec![1]);
         assert!(lines(sql, ID).is_empty());
+    }
+
+    #[test]
+    fn reindex_with_concurrently_off_runs_in_a_transaction() {
+        let sql = "BEGIN;\nREINDEX (CONCURRENTLY false) INDEX i;\nREINDEX (CONCURRENTLY) INDEX i;\nCOMMIT;";
+        assert_eq!(lines(sql, ID), vec![3]);
     }
 
     #[test]

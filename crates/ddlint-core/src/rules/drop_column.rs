@@ -4,6 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_def_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::rules::earlier_alter_tables;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -80,9 +81,9 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 /// Whether an earlier statement of the file added the column to the table, so no deployed code
 /// can know of it.
 fn added_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str) -> bool {
-    cx.file.statements[..cx.index].iter().any(|stmt| {
+    earlier_alter_tables(cx, table).iter().any(|stmt| {
         let N::AlterTableStmt(alter) = &stmt.node else { return false };
-        alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table))
+        alter.relation.as_ref().is_some_and(|rv| table.is_named_by(rv))
             && alter_cmds(alter)
                 .filter(|c| c.subtype() == AlterTableType::AtAddColumn)
                 .filter_map(column_def_of)

@@ -30,7 +30,9 @@ declare_rule! {
     /// after dropping the schema's objects one by one, each after the code that used it is gone.
     ///
     /// ## Locks
-    /// `ACCESS EXCLUSIVE` on every table dropped.
+    /// `ACCESS EXCLUSIVE` on the schema and on every relation in it, and on the tables elsewhere
+    /// that its tables reference or are referenced by and the views elsewhere that read them,
+    /// all of which lose a trigger, a constraint or their existence.
     ///
     /// ## References
     /// - [DROP SCHEMA](https://www.postgresql.org/docs/current/sql-dropschema.html)
@@ -62,15 +64,18 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 return;
             }
             let span = cx.find_tokens(&[Token::Drop, Token::Schema]).unwrap_or(cx.stmt.span);
-            // The lock model does not list a schema's tables; each is dropped as `DROP TABLE`
-            // drops it.
-            let lock = LockMode::AccessExclusive;
             for object in &stmt.objects {
                 let Some(N::String(name)) = &object.node else { continue };
                 let name = &name.sval;
                 if created_earlier(cx, |n| matches!(n, N::CreateSchemaStmt(c) if &c.schemaname == name)) {
                     continue;
                 }
+                let lock = cx
+                    .effects()
+                    .schema_contents
+                    .iter()
+                    .find(|s| &s.schema == name)
+                    .map_or(LockMode::AccessExclusive, |s| s.mode);
                 out.push(
                     cx.diagnostic(
                         &RULE,

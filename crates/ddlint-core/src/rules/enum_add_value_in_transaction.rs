@@ -35,7 +35,8 @@ declare_rule! {
     /// the `UPDATE` in a later migration.
     ///
     /// ## Locks
-    /// Adding a value locks the type, not any table.
+    /// Adding a value takes an `EXCLUSIVE` lock on the type, which only other changes to the type
+    /// wait for, and locks no table.
     ///
     /// ## PostgreSQL versions
     /// Before 12, the `ADD VALUE` itself is flagged inside a transaction; from 12, only a use of the

@@ -32,6 +32,7 @@ declare_rule! {
     /// Use instead:
     /// ```sql
     /// -- this change: expand, and write both columns from the application
+    /// SET lock_timeout = '2s';
     /// ALTER TABLE users ADD COLUMN full_name text;
     /// ```
     ///

@@ -62,10 +62,17 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     // transaction is analysed when its first statement is checked, and remembered.
     let start = cx.state.transaction_start.min(cx.index);
     let finding = cx.file.with_rule_state(RULE.id, |state: &mut FileState| {
-        let created = state.created_views_or_sequences.get_or_insert_with(|| views_and_sequences(cx)).clone();
-        state.transactions.entry(start).or_insert_with(|| analyse(cx, start, &created)).clone()
+        let FileState { created_views_or_sequences, transactions } = state;
+        let created = created_views_or_sequences.get_or_insert_with(|| views_and_sequences(cx));
+        // Only the statement the finding sits on takes a copy of it.
+        transactions
+            .entry(start)
+            .or_insert_with(|| analyse(cx, start, created))
+            .as_ref()
+            .filter(|f| f.at == cx.index)
+            .cloned()
     });
-    let Some(finding) = finding.filter(|f| f.at == cx.index) else { return };
+    let Some(finding) = finding else { return };
     let more = match finding.total {
         2 => String::new(),
         n => format!(" ({n} tables in all by its end)"),

@@ -5,6 +5,7 @@ use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::parse::Statement;
+use crate::rules::earlier_alter_tables;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
 
 declare_rule! {
@@ -62,7 +63,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         // also be a conjunct of a larger CHECK, which only the statements show.
         if cx.pg_version() >= 12
             && (cx.with_catalog(|c| c.not_null_proven(&table, &cmd.name) == Some(true))
-                || proven_not_null(&cx.file.statements[..cx.index], &table, &cmd.name))
+                || proven_not_null(&earlier_alter_tables(cx, &table), &table, &cmd.name))
         {
             continue;
         }
@@ -92,7 +93,7 @@ fn proven_not_null(earlier: &[&Statement], table: &RelationName, column: &str) -
     for stmt in earlier {
         let N::AlterTableStmt(alter) = &stmt.node else { continue };
         let Some(rv) = &alter.relation else { continue };
-        if !RelationName::from_range_var(rv).same_as(table) {
+        if !table.is_named_by(rv) {
             continue;
         }
         for cmd in alter_cmds(alter) {

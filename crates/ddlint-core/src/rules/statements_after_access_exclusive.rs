@@ -1,17 +1,19 @@
-use crate::context::StatementCx;
+use crate::context::{FileContext, StatementCx};
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::validate_in_same_transaction::added_not_valid_earlier;
+use crate::source::LineIndex;
 use pg_query::protobuf::{node::Node as N, AlterTableType, ObjectType};
 
 declare_rule! {
     /// ## What it does
-    /// Flags a statement that can take long, because it reads or rewrites an existing table or may
-    /// wait for a lock, when an earlier statement of the same transaction took an
-    /// `ACCESS EXCLUSIVE` lock on an existing table.
+    /// Flags the first statement that can take long, because it reads or rewrites an existing
+    /// table or may wait for a lock, after an earlier statement of the same transaction took an
+    /// `ACCESS EXCLUSIVE` lock on an existing table. One finding per transaction: it counts the
+    /// slow statements that follow before the transaction ends and names their lines.
     ///
     /// ## Why is this bad?
     /// A lock is held until the transaction ends, not the statement that took it. Everything the
@@ -47,7 +49,8 @@ declare_rule! {
     /// ```
     ///
     /// Commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and run the slow
-    /// work in a later transaction or migration.
+    /// work in a later transaction or migration. The finding sits on the first slow statement;
+    /// moving it out of the transaction moves the finding to the next one, if any.
     ///
     /// ## Locks
     /// The earlier `ACCESS EXCLUSIVE` lock, held until the transaction commits.
@@ -61,67 +64,121 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if !cx.state.in_transaction {
         return;
     }
-    let found = with_held_locks(cx, |held| {
-        let exclusive: Vec<&RelationName> =
-            held.iter().filter(|(_, mode)| *mode == LockMode::AccessExclusive).map(|(r, _)| r).collect();
-        let first = *exclusive.first()?;
-        if reported_elsewhere(cx) {
-            return None;
+    let start = cx.state.transaction_start.min(cx.index);
+    let found = cx.file.with_rule_state(RULE.id, |findings: &mut TransactionFindings| {
+        if findings.start != Some(start) {
+            *findings = TransactionFindings::of(cx.file, start);
         }
-        let (reason, relation) = slow_because(cx, held)?;
-        let locked = exclusive.iter().copied().find(|r| r.same_as(&relation)).unwrap_or(first);
-        Some((reason, locked.clone()))
+        let (first, later) = findings.slow.split_first()?;
+        (first.index == cx.index).then(|| (first.clone(), later.iter().map(|f| f.index).collect::<Vec<_>>()))
     });
-    let Some((reason, locked)) = found else { return };
-    let locked = &locked;
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!(
-                "statement {reason} while this transaction still holds {}",
-                describe_lock(LockMode::AccessExclusive, locked)
-            ),
-        )
-        .with_help("commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"),
+    let Some((first, later)) = found else { return };
+    let mut message = format!(
+        "statement {} while this transaction still holds {}",
+        first.reason,
+        describe_lock(LockMode::AccessExclusive, &first.locked)
     );
+    if !later.is_empty() {
+        // The file's line index is built once, for the first finding that names lines.
+        let shown: Vec<usize> = cx.file.with_rule_state(LINES_STATE, |lines: &mut Option<LineIndex>| {
+            let lines = lines.get_or_insert_with(|| LineIndex::new(cx.file.text));
+            later.iter().take(SHOWN_LINES).map(|&i| lines.line_of(cx.file.statements[i].span.start) + 1).collect()
+        });
+        message.push_str(&later_statements(&shown, later.len()));
+    }
+    let help = if later.is_empty() {
+        "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"
+    } else {
+        "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and move this and the slow statements after it to a later transaction"
+    };
+    out.push(cx.diagnostic(&RULE, cx.stmt.span, message).with_help(help));
 }
 
-/// The strongest lock per existing relation that earlier statements of the transaction took.
-/// A relation that a statement drops is left out: nothing may use it any more (which
-/// `drop-table` is about), so its lock holds up no one.
-///
-/// Statements are checked in file order, so the list is kept per file and extended from where
-/// the previous statement left it, rather than rebuilt from the transaction's start.
-fn with_held_locks<R>(cx: &StatementCx<'_, '_>, f: impl FnOnce(&[(RelationName, LockMode)]) -> R) -> R {
-    let start = cx.state.transaction_start.min(cx.index);
-    cx.file.with_rule_state(RULE.id, |cursor: &mut HeldLocks| {
-        if cursor.start != start || cursor.next > cx.index || cursor.next < start {
-            *cursor = HeldLocks { start, next: start, held: Vec::new() };
-        }
-        for index in cursor.next..cx.index {
-            let dropped = dropped_by(&cx.file.statements[index].node);
-            for lock in &cx.file.effects[index].locks {
-                if cx.file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
+/// How many of the later slow statements a finding names by line.
+const SHOWN_LINES: usize = 3;
+
+/// The key of the file's line index among the rules' scratch state.
+const LINES_STATE: &str = "statements-after-access-exclusive/lines";
+
+/// ", and 2 more slow statements follow before it ends (lines 7 and 9)", for the `count` slow
+/// statements after the first, of which `shown` holds the first lines.
+fn later_statements(shown: &[usize], count: usize) -> String {
+    let mut lines: Vec<String> = shown.iter().map(ToString::to_string).collect();
+    if count > shown.len() {
+        lines.push(format!("{} more", count - shown.len()));
+    }
+    let which = match lines.split_last() {
+        Some((last, [])) if count == 1 => format!("line {last}"),
+        Some((last, [])) => format!("lines {last}"),
+        Some((last, init)) => format!("lines {} and {last}", init.join(", ")),
+        None => String::new(),
+    };
+    let follow = if count == 1 {
+        "1 more slow statement follows".to_owned()
+    } else {
+        format!("{count} more slow statements follow")
+    };
+    format!(", and {follow} before it ends ({which})")
+}
+
+/// The slow statements of one transaction that run while it holds an `ACCESS EXCLUSIVE` lock,
+/// found once for the whole transaction when its first statement is checked: the finding goes
+/// on the first of them and counts the others.
+#[derive(Default)]
+struct TransactionFindings {
+    /// The index of the transaction's first statement.
+    start: Option<usize>,
+    slow: Vec<SlowStatement>,
+}
+
+#[derive(Clone)]
+struct SlowStatement {
+    index: usize,
+    /// What makes it slow: "scans `orders`".
+    reason: String,
+    /// The relation under the `ACCESS EXCLUSIVE` lock it holds up.
+    locked: RelationName,
+}
+
+impl TransactionFindings {
+    /// Walks the transaction that starts at statement `start`, keeping the strongest lock per
+    /// existing relation that the statements so far took. A relation that a statement drops is
+    /// left out: nothing may use it any more (which `drop-table` is about), so its lock holds
+    /// up no one.
+    fn of(file: &FileContext<'_>, start: usize) -> Self {
+        let mut held: Vec<(RelationName, LockMode)> = Vec::new();
+        let mut slow = Vec::new();
+        let in_this_transaction = |index: usize| index == start || file.states[index].transaction_start == start;
+        for index in (start..file.statements.len()).take_while(|&i| in_this_transaction(i)) {
+            if file.states[index].in_transaction {
+                slow.extend(slow_statement(&StatementCx::new(file, index), &held));
+            }
+            let dropped = dropped_by(&file.statements[index].node);
+            for lock in &file.effects[index].locks {
+                if file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
                     continue;
                 }
-                match cursor.held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
+                match held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
                     Some((_, mode)) => *mode = (*mode).max(lock.mode),
-                    None => cursor.held.push((lock.relation.clone(), lock.mode)),
+                    None => held.push((lock.relation.clone(), lock.mode)),
                 }
             }
         }
-        cursor.next = cx.index;
-        f(&cursor.held)
-    })
+        Self { start: Some(start), slow }
+    }
 }
 
-/// The locks held in the transaction before statement `next`, which started at `start`.
-#[derive(Default)]
-struct HeldLocks {
-    start: usize,
-    next: usize,
-    held: Vec<(RelationName, LockMode)>,
+/// The statement, if it is slow while `held` includes an `ACCESS EXCLUSIVE` lock.
+fn slow_statement(cx: &StatementCx<'_, '_>, held: &[(RelationName, LockMode)]) -> Option<SlowStatement> {
+    let exclusive: Vec<&RelationName> =
+        held.iter().filter(|(_, mode)| *mode == LockMode::AccessExclusive).map(|(r, _)| r).collect();
+    let first = *exclusive.first()?;
+    if reported_elsewhere(cx) {
+        return None;
+    }
+    let (reason, relation) = slow_because(cx, held)?;
+    let locked = exclusive.iter().copied().find(|r| r.same_as(&relation)).unwrap_or(first).clone();
+    Some(SlowStatement { index: cx.index, reason, locked })
 }
 
 /// Statements that a more specific rule reports along with the lock held: a whole-table
@@ -225,6 +282,39 @@ mod tests {
         assert_eq!(lines(&in_tx(&format!("{ADD}SET LOCAL work_mem = '1GB';\n{fix_up}")), ID), vec![4]);
         let assumed = Settings { assume_in_transaction: true, ..Settings::default() };
         assert_eq!(lines_with(&format!("{ADD}{index}"), ID, &assumed), vec![2]);
+    }
+
+    #[test]
+    fn one_finding_per_transaction_counts_the_rest() {
+        let slow = "CREATE INDEX i ON orders (region);\n\
+                    UPDATE orders SET region = 'eu' WHERE country = 'de';\n\
+                    COMMENT ON COLUMN orders.region IS 'x';\n\
+                    ALTER TABLE orders VALIDATE CONSTRAINT older;\n";
+        let sql = in_tx(&format!("{ADD}{slow}"));
+        assert_eq!(lines(&sql, ID), vec![3]);
+        assert_eq!(
+            messages(&sql, ID),
+            vec!["statement scans `orders` while this transaction still holds an `ACCESS EXCLUSIVE` lock on `orders` that blocks reads and writes, and 2 more slow statements follow before it ends (lines 4 and 6)"]
+        );
+        // Each transaction gets its own finding.
+        let two = format!("{}\n{}", in_tx(&format!("{ADD}{slow}")), in_tx(&format!("{ADD}{slow}")));
+        assert_eq!(lines(&two, ID), vec![3, 10]);
+    }
+
+    #[test]
+    fn long_tails_are_cut_short() {
+        let index = |n: usize| format!("CREATE INDEX i{n} ON orders (region);\n");
+        let one_more = in_tx(&format!("{ADD}{}{}", index(1), index(2)));
+        assert_eq!(
+            messages(&one_more, ID),
+            vec!["statement scans `orders` while this transaction still holds an `ACCESS EXCLUSIVE` lock on `orders` that blocks reads and writes, and 1 more slow statement follows before it ends (line 4)"]
+        );
+        let many = in_tx(&format!("{ADD}{}", (1..=6).map(index).collect::<String>()));
+        let message = messages(&many, ID).join("\n");
+        assert!(
+            message.ends_with("and 5 more slow statements follow before it ends (lines 4, 5, 6 and 2 more)"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -12,9 +12,9 @@ declare_rule! {
     /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE` and `SET ACCESS METHOD`.
     ///
     /// ## Why is this bad?
-    /// Each of them writes the whole table (and rebuilds or copies its indexes) while holding an
-    /// `ACCESS EXCLUSIVE` lock, which blocks every read and write of the table until the copy is
-    /// done. On a large table that is minutes of downtime. `SET LOGGED` also writes the whole table
+    /// Each of them writes the whole table while holding an `ACCESS EXCLUSIVE` lock, which blocks
+    /// every read and write of the table until the copy is done; all but `SET TABLESPACE` also
+    /// rebuild its indexes. On a large table that is minutes of downtime. `SET LOGGED` also writes the whole table
     /// to the WAL, which replicas must replay.
     ///
     /// ## Example
@@ -62,10 +62,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             _ => continue,
         };
         let effects = cx.effects();
-        let certain = effects.rewrites.iter().any(|r| r.same_as(&table))
-            // FIXME: the lock model does not count `SET TABLESPACE` as a rewrite, though it copies
-            // the relation's files into new storage (its `relfilenode` changes).
-            || cmd.subtype() == At::AtSetTableSpace;
+        let certain = effects.rewrites.iter().any(|r| r.same_as(&table));
         let maybe = effects.may_rewrite.iter().any(|r| r.same_as(&table));
         let verb = match (certain, maybe) {
             (true, _) => "rewrites",
@@ -111,6 +108,13 @@ mod tests {
         assert_eq!(
             messages("ALTER TABLE t SET ACCESS METHOD columnar;", ID),
             vec!["`SET ACCESS METHOD` may rewrite `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes"]
+        );
+        assert_eq!(
+            messages("ALTER TABLE t SET TABLESPACE ssd;\nALTER TABLE t SET TABLESPACE pg_default;", ID),
+            vec![
+                "`SET TABLESPACE` rewrites `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes",
+                "`SET TABLESPACE` may rewrite `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes",
+            ]
         );
     }
 

@@ -55,15 +55,46 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         n => format!(" and {} more tables", n - 1),
     };
     let cascade = if stmt.behavior() == pg::DropBehavior::DropCascade {
-        ", and `CASCADE` also empties every table that references it"
+        match cascaded_tables(cx, stmt).as_slice() {
+            [] => ", and `CASCADE` also empties every table that references it".to_owned(),
+            tables => format!(", and `CASCADE` also empties {} through their foreign keys", quoted_list(tables)),
+        }
     } else {
-        ""
+        String::new()
     };
     let span = cx.find_tokens(&[Token::Truncate]).unwrap_or(cx.stmt.span);
     out.push(
         cx.diagnostic(&RULE, span, format!("`TRUNCATE` empties `{first}`{others} while holding {lock}{cascade}"))
             .with_help("delete in batches while the table is in use, or confirm that emptying it is intended"),
     );
+}
+
+/// The tables the lock model has `CASCADE` truncate beyond those named and their partitions
+/// or children: the referencing tables that the earlier statements showed.
+fn cascaded_tables(cx: &StatementCx<'_, '_>, stmt: &pg::TruncateStmt) -> Vec<RelationName> {
+    let mut named: Vec<RelationName> = Vec::new();
+    cx.with_catalog(|catalog| {
+        for n in &stmt.relations {
+            let Some(N::RangeVar(rv)) = &n.node else { continue };
+            let table = RelationName::from_range_var(rv);
+            if rv.inh {
+                named.extend(catalog.descendants(&table).unwrap_or_default());
+            }
+            named.push(table);
+        }
+    });
+    let locks = &cx.effects().locks;
+    locks.iter().map(|l| &l.relation).filter(|r| !named.iter().any(|n| n.same_as(r))).cloned().collect()
+}
+
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+fn quoted_list(names: &[RelationName]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, init)) => format!("{} and {last}", init.join(", ")),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +109,20 @@ mod tests {
         assert_eq!(
             messages("TRUNCATE a, b CASCADE;", ID),
             vec!["`TRUNCATE` empties `a` and 1 more table while holding an `ACCESS EXCLUSIVE` lock on `a` that blocks reads and writes, and `CASCADE` also empties every table that references it"]
+        );
+    }
+
+    #[test]
+    fn cascade_names_the_tables_it_reaches() {
+        let schema = "CREATE TABLE users (id int PRIMARY KEY);\n\
+                      CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users);\n\
+                      CREATE TABLE refunds (order_id int REFERENCES orders);\n\
+                      COMMIT;\n";
+        // Tables created in the file are not flagged, so the schema comes from a down section.
+        let sql = format!("-- +goose Up\n{schema}-- +goose Down\nTRUNCATE users CASCADE;\n");
+        assert_eq!(
+            messages(&sql, ID),
+            vec!["`TRUNCATE` empties `users` while holding an `ACCESS EXCLUSIVE` lock on `users` that blocks reads and writes, and `CASCADE` also empties `orders` and `refunds` through their foreign keys"]
         );
     }
 

@@ -1,9 +1,10 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::lock_model::vacuum_full;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use pg_query::protobuf::{self as pg, node::Node as N, Token};
+use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
     /// ## What it does
@@ -41,7 +42,7 @@ declare_rule! {
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::VacuumStmt(stmt) = cx.node() else { return };
-    if !stmt.is_vacuumcmd || !has_option(stmt, "full") {
+    if !vacuum_full(stmt) {
         return;
     }
     let span = cx.find_tokens(&[Token::Vacuum]).unwrap_or(cx.stmt.span);
@@ -88,21 +89,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     );
 }
 
-/// Whether a `VACUUM (…)` option is on: named, with no value or a true one. The grammar keeps
-/// `false` and `off` as strings and `0` and `1` as integers.
-fn has_option(stmt: &pg::VacuumStmt, name: &str) -> bool {
-    stmt.options.iter().any(|o| {
-        let Some(N::DefElem(d)) = &o.node else { return false };
-        d.defname == name
-            && match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                Some(N::Boolean(b)) => b.boolval,
-                Some(N::String(s)) => !(s.sval.eq_ignore_ascii_case("false") || s.sval.eq_ignore_ascii_case("off")),
-                Some(N::Integer(i)) => i.ival != 0,
-                _ => true,
-            }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use crate::rules::test_support::{lines, messages};
@@ -121,16 +107,27 @@ mod tests {
     }
 
     #[test]
+    fn a_full_that_is_off_takes_the_plain_lock() {
+        // Plain `VACUUM` takes `SHARE UPDATE EXCLUSIVE`, which blocks no reads or writes.
+        for sql in ["VACUUM (FULL false) orders;", "VACUUM (FULL off, ANALYZE) orders;"] {
+            assert!(crate::rules::test_support::lines(sql, "missing-lock-timeout").is_empty(), "{sql}");
+        }
+        assert_eq!(crate::rules::test_support::lines("VACUUM (FULL) orders;", "missing-lock-timeout"), vec![1]);
+    }
+
+    #[test]
     fn plain_vacuum_and_new_tables_pass() {
         assert!(lines("VACUUM orders;\nVACUUM (ANALYZE) orders;\nVACUUM (FULL false) orders;", ID).is_empty());
-        // FIXME: the lock model reads `FULL false` and `FULL off` (kept as strings by the grammar)
-        // as `FULL`, and predicts an `ACCESS EXCLUSIVE` lock for them.
-        assert_eq!(crate::rules::test_support::lines("VACUUM (FULL false) orders;", "missing-lock-timeout"), vec![1]);
-        assert!(lines("VACUUM (FULL off) orders;\nVACUUM (FULL 0) orders;", ID).is_empty());
+        assert!(
+            lines("VACUUM (FULL off) orders;\nVACUUM (FULL 0) orders;\nVACUUM (FULL 'FALSE') orders;", ID).is_empty()
+        );
         assert_eq!(
             lines("VACUUM (FULL true) orders;\nVACUUM (FULL on) orders;\nVACUUM (FULL 1) orders;", ID),
             vec![1, 2, 3]
         );
+        // The last mention of an option wins, as in PostgreSQL.
+        assert!(lines("VACUUM (FULL, FULL false) orders;", ID).is_empty());
+        assert_eq!(lines("VACUUM (FULL false, FULL) orders;", ID), vec![1]);
         assert!(lines("ANALYZE orders;", ID).is_empty());
         assert!(lines("CREATE TABLE t (a int);\nVACUUM FULL t;", ID).is_empty());
     }
