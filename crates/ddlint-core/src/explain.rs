@@ -6,7 +6,7 @@
 //! Like the rest of the engine it does no I/O.
 
 use crate::framework::FileHints;
-use crate::lock_model::{statement_effects, Catalog};
+use crate::lock_model::{statement_effects, Catalog, LockedObject};
 use crate::locks::Operation;
 use crate::names::RelationName;
 use crate::parse::ParsedFile;
@@ -41,7 +41,9 @@ pub struct StatementExplanation {
 /// One relation lock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LockExplanation {
-    /// The relation's name as written, without its schema.
+    /// The relation's name as written, without its schema; `schema s` or `type t` for a
+    /// schema or type, and `every relation in schema s` for the contents of a dropped schema
+    /// the catalog cannot list.
     pub relation: String,
     /// The mode as `pg_locks.mode` names it: `AccessExclusiveLock`.
     pub mode: &'static str,
@@ -97,11 +99,20 @@ fn explain_text(
             locks: effects
                 .locks
                 .iter()
-                .map(|l| LockExplanation {
-                    relation: l.relation.name.clone(),
-                    mode: l.mode.pg_locks_name(),
-                    blocks: l.mode.blocks(),
-                })
+                .map(|l| (l.relation.name.clone(), l.mode))
+                // Schemas and types, and the unnamed contents of a dropped schema.
+                .chain(effects.objects.iter().map(|o| match &o.object {
+                    LockedObject::Schema(name) => (format!("schema {name}"), o.mode),
+                    LockedObject::Type(name) => (format!("type {}", name.name), o.mode),
+                }))
+                .chain(
+                    effects
+                        .schema_contents
+                        .iter()
+                        .filter(|c| !c.listed)
+                        .map(|c| (format!("every relation in schema {}", c.schema), c.mode)),
+                )
+                .map(|(relation, mode)| LockExplanation { relation, mode: mode.pg_locks_name(), blocks: mode.blocks() })
                 .collect(),
             rewrites: names(&effects.rewrites),
             scans: names(&effects.scans),
@@ -237,6 +248,24 @@ mod tests {
         assert_eq!(drop.line, 3);
         let relations: Vec<&str> = drop.locks.iter().map(|l| l.relation.as_str()).collect();
         assert_eq!(relations, ["i", "t"]);
+    }
+
+    #[test]
+    fn schema_and_type_locks_are_explained() {
+        let sql = "DROP SCHEMA s CASCADE;\nALTER TYPE mood ADD VALUE 'x';\n";
+        let explanation = explain_file("x.sql", sql.as_bytes(), &Settings::default());
+        let locks: Vec<Vec<(&str, &str)>> = explanation
+            .statements
+            .iter()
+            .map(|s| s.locks.iter().map(|l| (l.relation.as_str(), l.mode)).collect())
+            .collect();
+        assert_eq!(
+            locks,
+            [
+                vec![("schema s", "AccessExclusiveLock"), ("every relation in schema s", "AccessExclusiveLock")],
+                vec![("type mood", "ExclusiveLock")],
+            ]
+        );
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub struct Catalog {
     domains: HashMap<String, bool>,
     /// Enum, composite and range types: never domains.
     types: HashSet<String>,
+    /// Schemas the catalog saw created, whose every relation it therefore knows.
+    schemas: HashSet<String>,
 }
 
 /// What the statements of the current change set (the files deployed together) created
@@ -151,6 +153,15 @@ impl Catalog {
     /// The tables the current change set created and filled from `old`.
     pub fn copies_of(&self, old: &RelationName) -> Vec<&RelationName> {
         self.change.copies.iter().filter(|(_, from)| from.same_as(old)).map(|(to, _)| to).collect()
+    }
+
+    /// Every relation of a schema, in creation order, when the catalog saw the schema created
+    /// and so knows all of them; `None` otherwise.
+    pub fn relations_in_schema(&self, schema: &str) -> Option<Vec<RelationName>> {
+        if !self.schemas.contains(schema) {
+            return None;
+        }
+        Some(self.select(|r| r.name.resolved_schema() == schema))
     }
 
     /// How many relations are known.
@@ -438,6 +449,21 @@ impl Catalog {
                 }
             }
             N::AlterTableStmt(stmt) => self.apply_alter(stmt),
+            N::CreateSchemaStmt(stmt) => {
+                if !stmt.schemaname.is_empty() && !(stmt.if_not_exists && self.schemas.contains(&stmt.schemaname)) {
+                    self.schemas.insert(stmt.schemaname.clone());
+                }
+            }
+            N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectSchema => {
+                for object in &stmt.objects {
+                    if let Some(N::String(schema)) = &object.node {
+                        self.schemas.remove(&schema.sval);
+                        for name in self.select(|r| r.name.resolved_schema() == schema.sval) {
+                            self.remove(&name);
+                        }
+                    }
+                }
+            }
             N::DropStmt(stmt) => {
                 if matches!(
                     stmt.remove_type(),

@@ -500,7 +500,7 @@ fn drop_stmt(e: &mut Effects, stmt: &pg::DropStmt, cat: &Catalog) {
                 e.lock_object(LockedObject::Schema(schema.sval.clone()), AccessExclusive);
                 // Without CASCADE the schema must be empty, or the statement fails.
                 if cascade {
-                    drop_schema_contents(e, &schema.sval, relations_in_schema(cat, &schema.sval).as_deref(), cat);
+                    drop_schema_contents(e, &schema.sval, cat.relations_in_schema(&schema.sval).as_deref(), cat);
                 }
             }
         }
@@ -565,11 +565,6 @@ fn drop_schema_contents(e: &mut Effects, schema: &str, relations: Option<&[Relat
 }
 
 /// The relations the catalog knows in `schema`, if it knows what the schema holds.
-// FIXME: `Catalog` cannot list the relations of a schema yet (it needs an accessor such as
-// `relations_in_schema`), so a dropped schema's contents stay unnamed.
-fn relations_in_schema(_cat: &Catalog, _schema: &str) -> Option<Vec<RelationName>> {
-    None
-}
 
 fn reindex(e: &mut Effects, stmt: &pg::ReindexStmt, cat: &Catalog) {
     use LockMode::*;

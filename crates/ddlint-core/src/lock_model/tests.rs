@@ -289,9 +289,19 @@ fn drop_schema_locks_the_schema_and_says_what_it_cannot_list() {
     );
     let whole: Vec<(&str, LockMode, bool)> =
         e.schema_contents.iter().map(|s| (s.schema.as_str(), s.mode, s.listed)).collect();
-    // FIXME: the catalog knows `s.t`, but cannot list a schema's relations yet.
+    // The catalog knows `s.t` but never saw `s` created, so it cannot say `s.t` is all of it.
     assert_eq!(whole, [("s", LockMode::AccessExclusive, false), ("r", LockMode::AccessExclusive, false)]);
     assert!(e.locks.is_empty());
+    // A schema the catalog saw created is listed relation by relation.
+    let e = effects_after(
+        "CREATE SCHEMA s; CREATE TABLE s.t (a int); CREATE INDEX t_a ON s.t (a); DROP SCHEMA s CASCADE",
+        15,
+    );
+    let whole: Vec<(&str, bool)> = e.schema_contents.iter().map(|s| (s.schema.as_str(), s.listed)).collect();
+    assert_eq!(whole, [("s", true)]);
+    let locked: Vec<(String, LockMode)> = e.locks.iter().map(|l| (l.relation.to_string(), l.mode)).collect();
+    assert!(locked.contains(&("s.t".to_owned(), LockMode::AccessExclusive)), "{locked:?}");
+    assert!(locked.contains(&("s.t_a".to_owned(), LockMode::AccessExclusive)), "{locked:?}");
     // Without CASCADE the schema must be empty.
     let e = effects_after("DROP SCHEMA IF EXISTS s", 15);
     assert_eq!(objects(&e), [("schema s".to_owned(), LockMode::AccessExclusive)]);
