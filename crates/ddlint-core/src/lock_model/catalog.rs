@@ -450,7 +450,7 @@ impl Catalog {
             }
             N::AlterTableStmt(stmt) => self.apply_alter(stmt),
             N::CreateSchemaStmt(stmt) => {
-                if !stmt.schemaname.is_empty() && !(stmt.if_not_exists && self.schemas.contains(&stmt.schemaname)) {
+                if !stmt.schemaname.is_empty() {
                     self.schemas.insert(stmt.schemaname.clone());
                 }
             }

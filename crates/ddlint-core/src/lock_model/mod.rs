@@ -564,8 +564,6 @@ fn drop_schema_contents(e: &mut Effects, schema: &str, relations: Option<&[Relat
     }
 }
 
-/// The relations the catalog knows in `schema`, if it knows what the schema holds.
-
 fn reindex(e: &mut Effects, stmt: &pg::ReindexStmt, cat: &Catalog) {
     use LockMode::*;
     let concurrent = reindex_concurrently(stmt);
