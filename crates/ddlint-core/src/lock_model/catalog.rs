@@ -449,10 +449,8 @@ impl Catalog {
                 }
             }
             N::AlterTableStmt(stmt) => self.apply_alter(stmt),
-            N::CreateSchemaStmt(stmt) => {
-                if !stmt.schemaname.is_empty() {
-                    self.schemas.insert(stmt.schemaname.clone());
-                }
+            N::CreateSchemaStmt(stmt) if !stmt.schemaname.is_empty() => {
+                self.schemas.insert(stmt.schemaname.clone());
             }
             N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectSchema => {
                 for object in &stmt.objects {
