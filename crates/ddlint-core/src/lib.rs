@@ -79,8 +79,8 @@ pub struct PreparedFile {
     path: String,
     /// The file's text; empty when it could not be decoded.
     text: String,
-    /// Why the file could not be decoded, and the offset of the first bad byte.
-    unreadable: Option<(String, usize)>,
+    /// Why the file could not be decoded, and what to do about it.
+    unreadable: Option<(String, String)>,
     parsed: ParsedFile,
     sections: Vec<Section>,
 }
@@ -152,12 +152,12 @@ impl PreparedFile {
 
 fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileReport {
     let PreparedFile { path, text, unreadable, parsed, sections } = prepared;
-    if let Some((message, offset)) = unreadable {
+    if let Some((message, help)) = unreadable {
         let mut diagnostics = Vec::new();
         if settings.is_enabled(UNREADABLE_FILE.id) {
             diagnostics.push(
                 Diagnostic::new(UNREADABLE_FILE.id, settings.severity_of(UNREADABLE_FILE.id), Span::empty(0), message)
-                    .with_help(format!("save the file as UTF-8 text (first bad byte at offset {offset})")),
+                    .with_help(help),
             );
         }
         return FileReport {
@@ -219,16 +219,27 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count }
 }
 
-/// Decodes a migration file, or says why it cannot be read and at which byte.
-fn decode(bytes: &[u8]) -> Result<&str, (String, usize)> {
+/// The largest file ddlint lints. Parse trees take up to a few hundred bytes of memory per
+/// byte of dense DDL, so a bigger file could exhaust a CI runner's memory; it is reported as
+/// `unreadable-file` instead.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// Decodes a migration file, or says why it cannot be read and what to do about it.
+fn decode(bytes: &[u8]) -> Result<&str, (String, String)> {
+    let save_as_utf8 = |at: usize| format!("save the file as UTF-8 text (first bad byte at offset {at})");
+    if bytes.len() > MAX_FILE_BYTES {
+        let size = bytes.len() as f64 / f64::from(1 << 20);
+        let message = format!("file is too large to lint ({size:.1} MiB; the limit is {} MiB)", MAX_FILE_BYTES >> 20);
+        return Err((message, "split the migration into smaller files, or exclude it".to_owned()));
+    }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(("file is UTF-16 encoded, not UTF-8".to_owned(), 0));
+        return Err(("file is UTF-16 encoded, not UTF-8".to_owned(), save_as_utf8(0)));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        (format!("file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()), e.valid_up_to())
+        (format!("file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()), save_as_utf8(e.valid_up_to()))
     })?;
     if let Some(nul) = text.find('\0') {
-        return Err((format!("file contains a NUL byte at offset {nul}; it looks binary"), nul));
+        return Err((format!("file contains a NUL byte at offset {nul}; it looks binary"), save_as_utf8(nul)));
     }
     Ok(text)
 }
@@ -261,6 +272,17 @@ mod hostile_input_tests {
         assert_eq!(rules(b"SELECT 1;\xff\xfe"), vec!["unreadable-file"]);
         assert_eq!(rules(b"SELECT 1;\0"), vec!["unreadable-file"]);
         assert_eq!(rules(b"\xff\xfeS\0E\0"), vec!["unreadable-file"]);
+    }
+
+    #[test]
+    fn oversized_files_are_refused_before_parsing() {
+        let at_limit = format!("--{}", "x".repeat(MAX_FILE_BYTES - 2));
+        assert!(rules(at_limit.as_bytes()).is_empty());
+        let over = format!("{at_limit}x");
+        let report = lint_file("x.sql", over.as_bytes(), &Settings::default());
+        assert!(report.unreadable);
+        assert_eq!(report.diagnostics.len(), 1);
+        assert_eq!(report.diagnostics[0].message, "file is too large to lint (16.0 MiB; the limit is 16 MiB)");
     }
 
     #[test]

@@ -192,9 +192,8 @@ pub(crate) fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg
     };
     let first = tokens.partition_point(|t| t.start < start);
     let last = tokens.partition_point(|t| t.start < end);
-    let code: Vec<usize> =
-        (first..last).filter(|&i| !is_comment(tokens[i].token) && tokens[i].token != Token::Ascii59).collect();
-    let (Some(&a), Some(&b)) = (code.first(), code.last()) else {
+    let is_code = |i: &usize| !is_comment(tokens[*i].token) && tokens[*i].token != Token::Ascii59;
+    let (Some(a), Some(b)) = ((first..last).find(is_code), (first..last).rev().find(is_code)) else {
         return;
     };
     items.push(Item::Statement(Statement {

@@ -36,19 +36,23 @@ pub fn apply(
         return diagnostics;
     }
     let mut kept = Vec::with_capacity(diagnostics.len());
+    let by_line = DirectivesByLine::new(&directives);
     // Scanned for at most once, and only when a diagnostic outlives the directives on its lines.
     let mut do_blocks: Option<Vec<DoBlock>> = None;
     for diagnostic in diagnostics {
         let mut lines = diagnostic_lines(index, &diagnostic);
-        if !suppress(&mut directives, &lines, &diagnostic) {
+        if !suppress(&mut directives, &by_line, &lines, &diagnostic) {
             let at = diagnostic.statement.unwrap_or(diagnostic.span).start;
             let blocks = do_blocks.get_or_insert_with(|| find_do_blocks(text, index));
-            let Some(block) = blocks.iter().find(|b| b.body.start < at && at < b.body.end) else {
+            // The bodies are disjoint and in file order: only the last one starting before
+            // `at` can hold it.
+            let after = blocks.partition_point(|b| b.body.start < at);
+            let Some(block) = after.checked_sub(1).map(|i| &blocks[i]).filter(|b| at < b.body.end) else {
                 kept.push(diagnostic);
                 continue;
             };
             lines.push(block.line);
-            if !suppress(&mut directives, &lines, &diagnostic) {
+            if !suppress(&mut directives, &by_line, &lines, &diagnostic) {
                 kept.push(diagnostic);
             }
         }
@@ -78,13 +82,18 @@ pub fn apply(
 
 /// Applies the directives that cover one of `lines` to the diagnostic, and says whether one
 /// suppressed it.
-fn suppress(directives: &mut [Directive], lines: &[usize], diagnostic: &Diagnostic) -> bool {
+fn suppress(
+    directives: &mut [Directive],
+    by_line: &DirectivesByLine,
+    lines: &[usize],
+    diagnostic: &Diagnostic,
+) -> bool {
+    // A directive covers its own line and the next one.
+    let on_lines = lines.iter().flat_map(|&l| [Some(l), l.checked_sub(1)]).flatten();
+    let covering = by_line.whole_file.iter().chain(on_lines.flat_map(|l| by_line.at(l)));
     let mut suppressed = false;
-    for directive in directives {
-        let applies = directive.whole_file || lines.iter().any(|&l| l == directive.line || l == directive.line + 1);
-        if !applies {
-            continue;
-        }
+    for &d in covering {
+        let directive = &mut directives[d];
         for (i, (id, _)) in directive.ids.iter().enumerate() {
             if registry::canonical_id(id) == Some(diagnostic.rule) {
                 directive.used[i] = true;
@@ -93,6 +102,29 @@ fn suppress(directives: &mut [Directive], lines: &[usize], diagnostic: &Diagnost
         }
     }
     suppressed
+}
+
+/// The directives by the line they are on, so that a diagnostic meets only those near it.
+struct DirectivesByLine {
+    whole_file: Vec<usize>,
+    /// `(line, index)` of the others, in line order.
+    lines: Vec<(usize, usize)>,
+}
+
+impl DirectivesByLine {
+    fn new(directives: &[Directive]) -> Self {
+        let whole_file = (0..directives.len()).filter(|&d| directives[d].whole_file).collect();
+        let mut lines: Vec<(usize, usize)> =
+            directives.iter().enumerate().filter(|(_, d)| !d.whole_file).map(|(i, d)| (d.line, i)).collect();
+        lines.sort_unstable();
+        Self { whole_file, lines }
+    }
+
+    /// The indexes of the directives on `line`.
+    fn at(&self, line: usize) -> impl Iterator<Item = &usize> {
+        let first = self.lines.partition_point(|(l, _)| *l < line);
+        self.lines[first..].iter().take_while(move |(l, _)| *l == line).map(|(_, d)| d)
+    }
 }
 
 /// A `DO` statement: the string constant that holds its body, where the statements nested in

@@ -2,6 +2,9 @@
 //!
 //! Directories are searched recursively for `*.sql` files, skipping hidden entries and
 //! following symbolic links, but each real directory is entered once, so a link loop ends.
+//! Only regular files are linted: a FIFO, socket or device is reported instead, since reading
+//! one could block forever or never end. The descriptors this process already holds
+//! (`/dev/stdin`, `/dev/fd/N`) are the exception, so `<(…)` still works.
 //! A path that does not exist and contains one of `*?[{` is a glob: it is matched against
 //! the files under its literal leading directories. `--include`/`--exclude` filter the files
 //! that directories and globs turn up; a file named on the command line is always linted.
@@ -156,8 +159,11 @@ impl Walker<'_> {
         }
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => self.walk(path, &Want::Sql),
-            // A named file is linted whatever its name, as are FIFOs such as `/dev/stdin`.
-            Ok(_) => self.found.push(Input { shown: show(path), source: Source::File(path.to_path_buf()) }),
+            // A named file is linted whatever its name.
+            Ok(meta) if meta.is_file() || is_own_descriptor(path) => {
+                self.found.push(Input { shown: show(path), source: Source::File(path.to_path_buf()) });
+            }
+            Ok(_) => self.not_regular(path),
             Err(_) if is_glob(path) => self.expand_glob(path),
             Err(e) => self.error(path, &e),
         }
@@ -242,10 +248,11 @@ impl Walker<'_> {
                     Want::Sql => is_sql(&name),
                     Want::Glob { matcher, .. } => matcher.is_match(&path),
                 };
-                let is_dir = match entry.file_type() {
+                let (is_dir, is_file) = match entry.file_type() {
                     Ok(kind) if kind.is_symlink() => match fs::metadata(&path) {
-                        Ok(meta) => meta.is_dir(),
-                        // A dangling link is worth a message only where a file was wanted.
+                        Ok(meta) => (meta.is_dir(), meta.is_file()),
+                        // A dangling link or a link loop is worth a message only where a file
+                        // was wanted.
                         Err(e) => {
                             if wanted_file {
                                 self.error(&path, &e);
@@ -253,7 +260,7 @@ impl Walker<'_> {
                             continue;
                         }
                     },
-                    Ok(kind) => kind.is_dir(),
+                    Ok(kind) => (kind.is_dir(), kind.is_file()),
                     Err(e) => {
                         self.error(&path, &e);
                         continue;
@@ -269,7 +276,11 @@ impl Walker<'_> {
                         subdirs.push((path, depth + 1));
                     }
                 } else if wanted_file && self.filter.keeps_file(&absolute) {
-                    self.found.push(Input { shown: show(&path), source: Source::File(path) });
+                    if is_file {
+                        self.found.push(Input { shown: show(&path), source: Source::File(path) });
+                    } else {
+                        self.not_regular(&path);
+                    }
                 }
             }
             // Popped in name order.
@@ -280,6 +291,20 @@ impl Walker<'_> {
     fn error(&mut self, path: &Path, error: &std::io::Error) {
         self.errors.push(format!("{}: {}", show(path), crate::describe_io(error)));
     }
+
+    fn not_regular(&mut self, path: &Path) {
+        self.errors.push(format!("{}: not a regular file", show(path)));
+    }
+}
+
+/// `/dev/stdin`, `/dev/fd/N` and `/proc/self/fd/N` name descriptors this process was given,
+/// such as a pipe from the shell's `<(…)`, whose writer is already there.
+fn is_own_descriptor(path: &Path) -> bool {
+    let Some(path) = path.to_str() else { return false };
+    path == "/dev/stdin"
+        || ["/dev/fd/", "/proc/self/fd/"].iter().any(|prefix| {
+            path.strip_prefix(prefix).is_some_and(|fd| !fd.is_empty() && fd.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 fn is_sql(name: &OsStr) -> bool {
@@ -334,6 +359,16 @@ mod tests {
         assert!(is_glob(Path::new("migrations/*.sql")));
         assert!(is_glob(Path::new("m/{a,b}.sql")));
         assert!(!is_glob(Path::new("migrations/001.sql")));
+    }
+
+    #[test]
+    fn own_descriptors_are_recognised() {
+        assert!(is_own_descriptor(Path::new("/dev/stdin")));
+        assert!(is_own_descriptor(Path::new("/dev/fd/63")));
+        assert!(is_own_descriptor(Path::new("/proc/self/fd/0")));
+        assert!(!is_own_descriptor(Path::new("/dev/fd/")));
+        assert!(!is_own_descriptor(Path::new("/dev/zero")));
+        assert!(!is_own_descriptor(Path::new("migrations/pipe.sql")));
     }
 
     #[test]

@@ -26,7 +26,8 @@ declare_rule! {
 declare_rule! {
     /// ## What it does
     /// Reports a file that cannot be linted at all: it is not valid UTF-8, holds NUL bytes,
-    /// or looks like a binary file.
+    /// or looks like a binary file. A file over 16 MiB is reported too, rather than risk
+    /// running out of memory on it.
     ///
     /// ## Why is this bad?
     /// PostgreSQL reads migrations as text in the database encoding, and a file the linter
