@@ -41,15 +41,12 @@ pub struct Job {
 /// Orders the linted files and the history they need. `framework` is the one the run was
 /// told to assume, if any.
 pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, filter: &Filter, cwd: &Path) -> Vec<Job> {
-    let reported = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
-        (Some(set), Some(path)) => set.files.contains(&path),
-        (Some(_), None) => false,
-        (None, _) => true,
+    // Paths are resolved only to compare them with a change set.
+    let reported = |input: &Input| {
+        scope.change_set.as_ref().is_none_or(|set| file_of(input, cwd).is_some_and(|p| set.files.contains(&p)))
     };
-    let is_new = |input: &Input| match (&scope.change_set, file_of(input, cwd)) {
-        (Some(set), Some(path)) => set.added.contains(&path),
-        (Some(_), None) => false,
-        (None, _) => true,
+    let is_new = |input: &Input| {
+        scope.change_set.as_ref().is_none_or(|set| file_of(input, cwd).is_some_and(|p| set.added.contains(&p)))
     };
     let mut jobs = Vec::new();
     let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
