@@ -9,6 +9,8 @@
 #   FUZZ_TARGETS   the targets to run (default: "engine config reporters")
 #   FUZZ_SEEDS     how many files of ../shared/corpus to seed the engine with (default 1500)
 #   FUZZ_JOBS      libFuzzer -jobs/-workers per target (default 1)
+#   FUZZ_MAX_LEN   the longest input, for every target (default: 32 KiB for the engine,
+#                  8 KiB for the reporters, 4 KiB for the config)
 #
 # The working corpora (fuzz/corpus/<target>) are kept between runs and grow with coverage.
 # Crashes are written to fuzz/artifacts/<target>/; replay one with
@@ -55,6 +57,10 @@ if ! cargo fuzz build >target/fuzz-build.log 2>&1; then
 fi
 
 max_len_of() {
+    if [ -n "${FUZZ_MAX_LEN:-}" ]; then
+        echo "$FUZZ_MAX_LEN"
+        return
+    fi
     case "$1" in
         engine) echo 32768 ;;
         reporters) echo 8192 ;;

@@ -5,7 +5,7 @@
 # boundary stops the run.
 #
 #   scripts/sanitize.sh                          # cargo test -p ddlint-core --lib --tests --no-fail-fast
-#   scripts/sanitize.sh -p ddlint --lib --tests  # any other `cargo test` selection
+#   scripts/sanitize.sh -p ddlint --lib --test hostile --test cli  # the CLI, end to end
 #
 # Works on a stable toolchain: RUSTC_BOOTSTRAP=1 unlocks -Zsanitizer. The build goes to
 # target/asan so that it never mixes with the normal one. Needs clang for the C code.
@@ -35,6 +35,10 @@ export "CC_${target//-/_}=clang"
 # libpg_query longjmps out of a parse error, and then reports false overflows
 # (google/sanitizers#189).
 export RUST_MIN_STACK=$((1 << 30))
+# The same for the main thread of the binaries that the CLI tests run (the limit is in KiB).
+if ! ulimit -s $((1 << 20)) 2>/dev/null; then
+    echo "warning: cannot raise the stack limit; ASan may report false overflows in the CLI tests" >&2
+fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0}"
 # Symbolized reports, whichever llvm-symbolizer is around.
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then

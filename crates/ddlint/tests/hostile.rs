@@ -40,7 +40,7 @@ struct Outcome {
 impl Case {
     fn new() -> Self {
         let dir = tempfile::Builder::new().prefix("ddlint-hostile").tempdir().expect("create a temporary directory");
-        // Readable by everyone, so that an unprivileged user can run in it (see `run_unprivileged`).
+        // Readable by everyone, so that an unprivileged user can run in it (see `check_without_privileges`).
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("open up the directory");
         let case = Self { dir };
         case.write(SIBLING, SIBLING_SQL);
