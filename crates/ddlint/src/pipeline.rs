@@ -31,36 +31,35 @@ pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<
                 Err(e) => vec![Err(format!("cannot start a thread: {}", crate::describe_io(&e)))],
             }
         }),
-        None => {
-            let mut replay = Replay::new(change_set);
-            let mut outcomes = Vec::new();
-            for job in jobs {
-                let prepared = prepare(&job.input, settings);
-                match replay.next(&job, prepared) {
-                    Step::Lint(job) => {
-                        let (prepared, history) = *job;
-                        outcomes.push(Ok(prepared.lint(settings, &history)));
-                    }
-                    Step::Failed(message) => outcomes.push(Err(message)),
-                    Step::Done => {}
-                }
-            }
-            outcomes
-        }
+        None => in_order(jobs, settings, change_set, |prepared, history| prepared.lint(settings, history)),
     }
 }
 
 /// `ddlint explain`: each reported file explained against the history before it.
 pub fn explain(jobs: Vec<Job>, settings: &Settings) -> Vec<Result<FileExplanation, String>> {
-    let mut replay = Replay::new(false);
+    in_order(jobs, settings, false, |prepared, history| {
+        let explanation = ddlint_core::explain::explain_prepared(&prepared, settings, history);
+        prepared.discard();
+        explanation
+    })
+}
+
+/// Runs the jobs one after another on this thread, handing each reported file and the
+/// history before it to `f`.
+fn in_order<R>(
+    jobs: Vec<Job>,
+    settings: &Settings,
+    change_set: bool,
+    mut f: impl FnMut(PreparedFile, &Catalog) -> R,
+) -> Vec<Result<R, String>> {
+    let mut replay = Replay::new(change_set);
     let mut outcomes = Vec::new();
     for job in jobs {
         let prepared = prepare(&job.input, settings);
         match replay.next(&job, prepared) {
             Step::Lint(job) => {
                 let (prepared, history) = *job;
-                outcomes.push(Ok(ddlint_core::explain::explain_prepared(&prepared, settings, &history)));
-                prepared.discard();
+                outcomes.push(Ok(f(prepared, &history)));
             }
             Step::Failed(message) => outcomes.push(Err(message)),
             Step::Done => {}
