@@ -261,7 +261,14 @@ fn syntax_error(tokens: &[RawToken], statement: Span, err: &PgError) -> SyntaxEr
     } else {
         span
     };
-    SyntaxError { span, statement, message: err.message.clone() }
+    // Bison's parser stack holds 10,000 levels; beyond that PostgreSQL says "memory
+    // exhausted", which is no help to a reader (the server says the same).
+    let message = if err.message.starts_with("memory exhausted") || err.message.starts_with("stack depth limit") {
+        format!("statement is nested too deeply for PostgreSQL's parser ({})", err.message)
+    } else {
+        err.message.clone()
+    };
+    SyntaxError { span, statement, message }
 }
 
 #[cfg(test)]

@@ -52,12 +52,15 @@ pub struct LineIndex {
     /// Byte offset at which each line starts; the first is always 0.
     line_starts: Vec<usize>,
     len: usize,
+    /// Where the first line's text starts: after a byte order mark, which editors do not
+    /// show, so that columns on the first line match theirs.
+    text_start: usize,
 }
 
 impl Default for LineIndex {
     /// The index of an empty text: one empty line.
     fn default() -> Self {
-        Self { line_starts: vec![0], len: 0 }
+        Self { line_starts: vec![0], len: 0, text_start: 0 }
     }
 }
 
@@ -78,7 +81,8 @@ impl LineIndex {
             }
             i += 1;
         }
-        Self { line_starts, len: text.len() }
+        let text_start = if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 };
+        Self { line_starts, len: text.len(), text_start }
     }
 
     pub fn line_count(&self) -> usize {
@@ -93,8 +97,11 @@ impl LineIndex {
         }
     }
 
-    /// Byte offset where the 0-based `line` starts.
+    /// Byte offset where the 0-based `line` starts (on the first line, after a byte order mark).
     pub fn line_start(&self, line: usize) -> usize {
+        if line == 0 {
+            return self.text_start.min(self.len);
+        }
         self.line_starts.get(line).copied().unwrap_or(self.len)
     }
 
@@ -114,7 +121,7 @@ impl LineIndex {
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = offset.min(text.len());
         let line = self.line_of(offset);
-        let start = self.line_start(line);
+        let start = self.line_start(line).min(offset);
         let column = text.get(start..offset).map_or_else(
             || text.as_bytes()[start..offset].iter().filter(|b| (**b as i8) >= -0x40).count(),
             |prefix| prefix.chars().count(),
@@ -152,6 +159,17 @@ mod tests {
         let text = "-- é€\nSELECT";
         assert_eq!(pos(text, "-- é€".len()), (1, 6));
         assert_eq!(pos(text, text.len()), (2, 7));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let text = "\u{FEFF}ALTER TABLE t;\nDROP";
+        assert_eq!(pos(text, 3), (1, 1));
+        assert_eq!(pos(text, 0), (1, 1));
+        assert_eq!(pos(text, 9), (1, 7));
+        assert_eq!(LineIndex::new(text).line_span(text, 0), Span::new(3, 17));
+        assert_eq!(pos(text, 18), (2, 1));
+        assert_eq!(LineIndex::new("\u{FEFF}").line_span("\u{FEFF}", 0), Span::new(3, 3));
     }
 
     #[test]

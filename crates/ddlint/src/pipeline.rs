@@ -182,12 +182,15 @@ fn prepare(input: &Input, settings: &Settings) -> Result<PreparedFile, String> {
     Ok(ddlint_core::prepare(&input.shown, &bytes, settings, crate::history::hints(input)))
 }
 
-/// The bytes of a file or of standard input.
+/// The bytes of a file or of standard input, up to one byte past the largest file the engine
+/// lints: enough for it to refuse the file, without reading an endless stream such as
+/// `/dev/zero` into memory.
 pub fn read(input: &Input) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
+    let limit = ddlint_core::MAX_FILE_BYTES as u64 + 1;
     let result = match &input.source {
-        Source::File(path) => std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes)),
-        Source::Stdin => io::stdin().lock().read_to_end(&mut bytes),
+        Source::File(path) => std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes)),
+        Source::Stdin => io::stdin().lock().take(limit).read_to_end(&mut bytes),
     };
     match result {
         Ok(_) => Ok(bytes),

@@ -146,7 +146,7 @@ impl<'a> Excerpt<'a> {
             return Self::window(text, index, span, first, last);
         }
         // The span may start or end on a line terminator, which the excerpt leaves out.
-        let start = span.start.min(window.end);
+        let start = span.start.clamp(window.start, window.end);
         let end = span.end.clamp(start, window.end);
         Self {
             source: lone_cr_to_lf(&text[window.clone()]),
