@@ -118,9 +118,10 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
     // The same file reached twice (named and inside a named directory, say) is linted once.
     let mut seen = HashSet::new();
     let mut inputs = Vec::new();
+    let canonical = crate::history::Canonical::new(cwd);
     for input in walker.found {
         let key = match &input.source {
-            Source::File(path) => fs::canonicalize(path).unwrap_or_else(|_| cwd.join(path)),
+            Source::File(path) => canonical.of(path),
             Source::Stdin => PathBuf::from("-"),
         };
         if seen.insert(key) {

@@ -10,6 +10,7 @@
 use crate::changes::ChangeSet;
 use crate::discover::{Filter, Input, Source};
 use ddlint_core::framework::{self, FileHints, Framework};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
@@ -41,12 +42,13 @@ pub struct Job {
 /// Orders the linted files and the history they need. `framework` is the one the run was
 /// told to assume, if any.
 pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, filter: &Filter, cwd: &Path) -> Vec<Job> {
+    let canonical = Canonical::new(cwd);
     // Paths are resolved only to compare them with a change set.
     let reported = |input: &Input| {
-        scope.change_set.as_ref().is_none_or(|set| file_of(input, cwd).is_some_and(|p| set.files.contains(&p)))
+        scope.change_set.as_ref().is_none_or(|set| file_of(input, &canonical).is_some_and(|p| set.files.contains(&p)))
     };
     let is_new = |input: &Input| {
-        scope.change_set.as_ref().is_none_or(|set| file_of(input, cwd).is_some_and(|p| set.added.contains(&p)))
+        scope.change_set.as_ref().is_none_or(|set| file_of(input, &canonical).is_some_and(|p| set.added.contains(&p)))
     };
     let mut jobs = Vec::new();
     let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
@@ -62,7 +64,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
             jobs.push(Job { input, group: jobs.len(), report: true, in_change_set });
             continue;
         };
-        let key = (canonical(&group.root, cwd), group.layout);
+        let key = (canonical.of(&group.root), group.layout);
         let index = *group_of.entry(key).or_insert_with(|| {
             groups.push((group, Vec::new()));
             groups.len() - 1
@@ -71,11 +73,11 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
     }
     let offset = jobs.len();
     for (index, (group, linted)) in groups.into_iter().enumerate() {
-        let linted_paths: HashSet<PathBuf> = linted.iter().filter_map(|i| file_of(i, cwd)).collect();
+        let linted_paths: HashSet<PathBuf> = linted.iter().filter_map(|i| file_of(i, &canonical)).collect();
         let mut members: Vec<(OrderKey, Input, bool)> = Vec::new();
         let plan_order = group.sqitch_plan();
         for path in group.members() {
-            if linted_paths.contains(&canonical(&path, cwd)) || filter.excludes(&path, cwd) {
+            if linted_paths.contains(&canonical.of(&path)) || filter.excludes(&path, cwd) {
                 continue;
             }
             let key = group.order_key(&path, &plan_order);
@@ -114,15 +116,44 @@ pub fn hints(input: &Input) -> FileHints {
     FileHints { no_transaction: run_in_transaction == Some(false) }
 }
 
-fn file_of(input: &Input, cwd: &Path) -> Option<PathBuf> {
+fn file_of(input: &Input, canonical: &Canonical<'_>) -> Option<PathBuf> {
     match &input.source {
-        Source::File(path) => Some(canonical(path, cwd)),
+        Source::File(path) => Some(canonical.of(path)),
         Source::Stdin => None,
     }
 }
 
 pub fn canonical(path: &Path, cwd: &Path) -> PathBuf {
     fs::canonicalize(path).unwrap_or_else(|_| cwd.join(path))
+}
+
+/// Canonical paths for many files, each directory resolved once: canonicalizing reads every
+/// component of a path, which over thousands of files is a good part of a run's system time.
+pub struct Canonical<'a> {
+    cwd: &'a Path,
+    dirs: RefCell<HashMap<PathBuf, Option<PathBuf>>>,
+}
+
+impl<'a> Canonical<'a> {
+    pub fn new(cwd: &'a Path) -> Self {
+        Self { cwd, dirs: RefCell::new(HashMap::new()) }
+    }
+
+    /// The same as [`canonical`].
+    pub fn of(&self, path: &Path) -> PathBuf {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return canonical(path, self.cwd) };
+        // A symbolic link resolves somewhere other than its directory.
+        if !fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink()) {
+            return canonical(path, self.cwd);
+        }
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let dir =
+            self.dirs.borrow_mut().entry(parent.to_path_buf()).or_insert_with(|| fs::canonicalize(parent).ok()).clone();
+        match dir {
+            Some(dir) => dir.join(name),
+            None => canonical(path, self.cwd),
+        }
+    }
 }
 
 /// How a framework lays out its migration directory.
