@@ -116,7 +116,7 @@ impl<'a> FileContext<'a> {
             }
             states.push(state);
             // Transaction control inside a `DO` block is left out of the model.
-            if stmt.nested_in.is_none() || !matches!(stmt.node, N::TransactionStmt(_)) {
+            if stmt.nested_in.is_none() || !matches!(*stmt.node, N::TransactionStmt(_)) {
                 tracker.apply(&stmt.node, index);
             }
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);

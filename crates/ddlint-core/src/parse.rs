@@ -16,7 +16,9 @@ pub struct Statement {
     pub span: Span,
     /// Offset to add to the `location` fields of `node` to get a file offset.
     pub base: usize,
-    pub node: pg::node::Node,
+    /// Boxed, so that the file's list of statements stays small: a decoded node is several
+    /// hundred bytes whatever its kind.
+    pub node: Box<pg::node::Node>,
     /// Index range of the statement's tokens in `ParsedFile::tokens`, or in
     /// `ParsedFile::nested_tokens` for a statement nested in a `DO` block.
     pub tokens: std::ops::Range<usize>,
@@ -145,7 +147,16 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
     for chunk in split_statements(region_tokens) {
         let (start, end) = (region_tokens[chunk.start].start, region_tokens[chunk.end - 1].end);
         match pg_ffi::parse(&head[start..end]) {
-            Ok(tree) => parsed.push((Span::new(start, end), Ok(tree))),
+            Ok(mut tree) => {
+                // Before the next statement is parsed, so that the region's trees are never
+                // all held at full size.
+                for raw in &mut tree.stmts {
+                    if let Some(node) = raw.stmt.as_mut().and_then(|n| n.node.as_mut()) {
+                        drop_literal_values(node);
+                    }
+                }
+                parsed.push((Span::new(start, end), Ok(tree)));
+            }
             Err(err) => {
                 failed = true;
                 parsed.push((Span::new(start, end), Err(err)));
@@ -182,9 +193,11 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
 }
 
 pub(crate) fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg::RawStmt, base: usize, limit: usize) {
-    let Some(node) = raw.stmt.and_then(|n| n.node) else {
+    let Some(mut node) = raw.stmt.and_then(|n| n.node) else {
         return;
     };
+    // Statements from a whole-region parse or a `DO` block have not been trimmed yet.
+    drop_literal_values(&mut node);
     let start = base + usize::try_from(raw.stmt_location).unwrap_or(0);
     let end = match usize::try_from(raw.stmt_len) {
         Ok(0) | Err(_) => limit,
@@ -199,10 +212,78 @@ pub(crate) fn push_statement(items: &mut Vec<Item>, tokens: &[RawToken], raw: pg
     items.push(Item::Statement(Statement {
         span: Span::new(tokens[a].start, tokens[b].end),
         base,
-        node,
+        node: Box::new(node),
         tokens: a..b + 1,
         nested_in: None,
     }));
+}
+
+/// Drops what no rule reads from data statements (`INSERT`, `UPDATE`, `DELETE`): column
+/// lists, literal rows and values, the output columns and conditions of an `INSERT`'s query,
+/// and the contents of a `WHERE`, which becomes a constant so that whether there is one is
+/// still known. Seed-data migrations are made of such statements, and each node of a
+/// decoded tree takes several hundred bytes, so a file of a few thousand of them would
+/// otherwise hold hundreds of megabytes. What is kept is what locks and rules depend on:
+/// the target table, the tables a query reads (`FROM`, joins, CTEs), whether a `WHERE` is
+/// there, and assignments computed from columns (`SET new = old`).
+fn drop_literal_values(node: &mut pg::node::Node) {
+    use pg::node::Node as N;
+    match node {
+        N::InsertStmt(insert) => {
+            insert.cols = Vec::new();
+            let Some(N::SelectStmt(select)) = insert.select_stmt.as_deref_mut().and_then(|s| s.node.as_mut()) else {
+                return;
+            };
+            select.target_list = Vec::new();
+            select.where_clause = None;
+            for row in &mut select.values_lists {
+                if let Some(N::List(values)) = &mut row.node {
+                    values.items.retain(|value| !is_literal(value));
+                    values.items.shrink_to_fit();
+                }
+            }
+        }
+        N::UpdateStmt(update) => {
+            update.target_list.retain(|target| match &target.node {
+                Some(N::ResTarget(target)) => !target.val.as_deref().is_some_and(is_literal),
+                _ => true,
+            });
+            update.target_list.shrink_to_fit();
+            placeholder_condition(&mut update.where_clause);
+        }
+        N::DeleteStmt(delete) => placeholder_condition(&mut delete.where_clause),
+        _ => {}
+    }
+}
+
+/// Replaces a `WHERE` condition by `true`, keeping only that there is one.
+fn placeholder_condition(condition: &mut Option<Box<pg::Node>>) {
+    if let Some(condition) = condition {
+        **condition = pg::Node {
+            node: Some(pg::node::Node::AConst(pg::AConst {
+                isnull: false,
+                location: -1,
+                val: Some(pg::a_const::Val::Boolval(pg::Boolean { boolval: true })),
+            })),
+        };
+    }
+}
+
+/// A value computed from constants alone: `'x'`, `NULL`, `'2020-01-01'::date`,
+/// `to_timestamp('…', '…')`, `1 + 2`. Column references and subqueries are not constant.
+fn is_literal(node: &pg::Node) -> bool {
+    use pg::node::Node as N;
+    let all = |nodes: &[pg::Node]| nodes.iter().all(is_literal);
+    let operand = |node: &Option<Box<pg::Node>>| node.as_deref().is_none_or(is_literal);
+    match &node.node {
+        Some(N::AConst(_)) => true,
+        Some(N::TypeCast(cast)) => cast.arg.as_deref().is_some_and(is_literal),
+        Some(N::FuncCall(call)) => call.agg_filter.is_none() && call.over.is_none() && all(&call.args),
+        Some(N::AExpr(expr)) => operand(&expr.lexpr) && operand(&expr.rexpr),
+        Some(N::BoolExpr(expr)) => all(&expr.args),
+        Some(N::List(list)) => all(&list.items),
+        _ => false,
+    }
 }
 
 /// Splits the token stream at top-level semicolons, as psql does. Semicolons inside a
@@ -330,6 +411,51 @@ mod tests {
         assert_eq!(parsed.statements().count(), 3);
         assert_eq!(parsed.meta_commands.len(), 2);
         assert!(parsed.items.iter().all(|i| matches!(i, Item::Statement(_))));
+    }
+
+    #[test]
+    fn data_statements_keep_what_rules_read() {
+        use pg::node::Node as N;
+        let text = "INSERT INTO a (x, y) VALUES (1, 'two'), (now(), y + 1);\n\
+                    INSERT INTO a SELECT x FROM b JOIN c USING (id) WHERE b.z = 1;\n\
+                    UPDATE a SET x = 1, y = 'y'::text, z = old_z WHERE id = 5;\n\
+                    UPDATE a SET x = 1;\n\
+                    DELETE FROM a WHERE id IN (SELECT id FROM b);";
+        let parsed = parse_file(text);
+        let nodes: Vec<&N> = parsed.statements().map(|s| &*s.node).collect();
+        let [N::InsertStmt(values), N::InsertStmt(query), N::UpdateStmt(set), N::UpdateStmt(all), N::DeleteStmt(delete)] =
+            nodes.as_slice()
+        else {
+            panic!("{nodes:?}")
+        };
+        assert_eq!(values.relation.as_ref().map(|r| r.relname.as_str()), Some("a"));
+        let Some(N::SelectStmt(rows)) = values.select_stmt.as_ref().and_then(|s| s.node.as_ref()) else { panic!() };
+        // `now()` and `y + 1` are not constants; the literals are gone.
+        let row_lengths: Vec<usize> = rows
+            .values_lists
+            .iter()
+            .map(|row| match &row.node {
+                Some(N::List(list)) => list.items.len(),
+                _ => usize::MAX,
+            })
+            .collect();
+        assert_eq!(row_lengths, [0, 1]);
+        let Some(query) = query.select_stmt.as_ref().and_then(|s| s.node.as_ref()) else { panic!() };
+        let mut read: Vec<String> = crate::lock_model::read_tables(query).iter().map(|t| t.name.clone()).collect();
+        read.sort();
+        assert_eq!(read, ["b", "c"]);
+        let assigned: Vec<&str> = set
+            .target_list
+            .iter()
+            .filter_map(|t| match &t.node {
+                Some(N::ResTarget(t)) => Some(t.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(assigned, ["z"]);
+        assert!(set.where_clause.is_some());
+        assert!(all.where_clause.is_none());
+        assert!(delete.where_clause.is_some());
     }
 
     #[test]

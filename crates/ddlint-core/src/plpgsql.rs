@@ -25,7 +25,7 @@ pub(crate) fn expand_do_blocks(
     text: &str,
     nested_tokens: &mut Vec<RawToken>,
 ) -> Vec<Item> {
-    if !items.iter().any(|item| matches!(item, Item::Statement(Statement { node: N::DoStmt(_), .. }))) {
+    if !items.iter().any(|item| matches!(item, Item::Statement(s) if matches!(*s.node, N::DoStmt(_)))) {
         return items;
     }
     let mut out = Vec::with_capacity(items.len());
@@ -37,7 +37,7 @@ pub(crate) fn expand_do_blocks(
         };
         let outer = statement_count;
         let mut nested = Vec::new();
-        if let N::DoStmt(do_stmt) = &stmt.node {
+        if let N::DoStmt(do_stmt) = &*stmt.node {
             nested = nested_statements(do_stmt, &stmt, tokens, text, nested_tokens);
         }
         out.push(Item::Statement(stmt));

@@ -97,11 +97,11 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 fn created_for_new_tables_only(cx: &StatementCx<'_, '_>, domain: &str) -> bool {
     let earlier = &cx.file.statements[..cx.index];
     let created = earlier.iter().any(|s| {
-        matches!(&s.node, N::CreateDomainStmt(d)
+        matches!(&*s.node, N::CreateDomainStmt(d)
             if d.domainname.last().is_some_and(|n| matches!(&n.node, Some(N::String(s)) if s.sval == domain)))
     });
     let added_to_existing = earlier.iter().enumerate().any(|(index, s)| {
-        let N::AlterTableStmt(alter) = &s.node else { return false };
+        let N::AlterTableStmt(alter) = &*s.node else { return false };
         let Some(rv) = &alter.relation else { return false };
         !cx.file.is_new_table(&RelationName::from_range_var(rv), index)
             && alter_cmds(alter).any(|cmd| {

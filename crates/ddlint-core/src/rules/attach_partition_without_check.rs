@@ -104,7 +104,7 @@ fn validated_checks(cx: &StatementCx<'_, '_>, table: &RelationName) -> Vec<BTree
     // (name, validated, literals)
     let mut checks: Vec<(String, bool, BTreeSet<String>)> = Vec::new();
     for index in 0..cx.index {
-        let N::AlterTableStmt(alter) = &cx.file.statements[index].node else { continue };
+        let N::AlterTableStmt(alter) = &*cx.file.statements[index].node else { continue };
         let Some(rv) = &alter.relation else { continue };
         if !RelationName::from_range_var(rv).same_as(table) {
             continue;

@@ -82,7 +82,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 /// can know of it.
 fn added_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str) -> bool {
     earlier_alter_tables(cx, table).iter().any(|stmt| {
-        let N::AlterTableStmt(alter) = &stmt.node else { return false };
+        let N::AlterTableStmt(alter) = &*stmt.node else { return false };
         alter.relation.as_ref().is_some_and(|rv| table.is_named_by(rv))
             && alter_cmds(alter)
                 .filter(|c| c.subtype() == AlterTableType::AtAddColumn)

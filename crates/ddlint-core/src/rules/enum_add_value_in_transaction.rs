@@ -75,7 +75,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     for (at, earlier) in transaction.iter().enumerate() {
-        let N::AlterEnumStmt(add) = &earlier.node else { continue };
+        let N::AlterEnumStmt(add) = &*earlier.node else { continue };
         let Some(value) = added_value(add) else { continue };
         if created_in(&transaction[..at], add) {
             continue;
@@ -85,7 +85,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         // Only the first use fails; the transaction is aborted after it.
         let used_before = ((start + at + 1)..cx.index).any(|j| {
             let stmt = cx.file.statements[j];
-            !matches!(stmt.node, N::AlterEnumStmt(_)) && literal_in(cx, stmt, &literal).is_some()
+            !matches!(*stmt.node, N::AlterEnumStmt(_)) && literal_in(cx, stmt, &literal).is_some()
         });
         if used_before {
             continue;
@@ -115,7 +115,7 @@ fn type_name(stmt: &pg::AlterEnumStmt) -> Option<RelationName> {
 fn created_in(earlier: &[&Statement], add: &pg::AlterEnumStmt) -> bool {
     let Some(ty) = type_name(add) else { return false };
     earlier.iter().any(|s| {
-        matches!(&s.node, N::CreateEnumStmt(c) if RelationName::from_name_list(&c.type_name).is_some_and(|t| t.same_as(&ty)))
+        matches!(&*s.node, N::CreateEnumStmt(c) if RelationName::from_name_list(&c.type_name).is_some_and(|t| t.same_as(&ty)))
     })
 }
 

@@ -66,7 +66,7 @@ pub(crate) fn earlier_alter_tables<'a>(
     let statements = &cx.file.statements;
     let found = cx.file.with_rule_state("ALTER TABLE statements by table", |by_table: &mut ByTable| {
         for (i, stmt) in statements.iter().enumerate().take(cx.index).skip(by_table.indexed) {
-            let N::AlterTableStmt(alter) = &stmt.node else { continue };
+            let N::AlterTableStmt(alter) = &*stmt.node else { continue };
             let Some(rv) = &alter.relation else { continue };
             by_table.statements.entry(crate::names::RelationName::from_range_var(rv).key()).or_default().push(i);
         }

@@ -134,7 +134,7 @@ fn views_and_sequences(cx: &StatementCx<'_, '_>) -> Vec<(RelationName, usize)> {
         .statements
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| match &s.node {
+        .filter_map(|(i, s)| match &*s.node {
             N::ViewStmt(v) => v.view.as_ref().map(|rv| (RelationName::from_range_var(rv), i)),
             N::CreateSeqStmt(q) => q.sequence.as_ref().map(|rv| (RelationName::from_range_var(rv), i)),
             _ => None,
@@ -185,7 +185,7 @@ fn is_view_or_sequence(
         |rv: &Option<pg::RangeVar>| rv.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(relation));
     let kind = |t: ObjectType| matches!(t, ObjectType::ObjectView | ObjectType::ObjectSequence);
     created.iter().any(|(name, at)| *at < index && name.same_as(relation))
-        || match &cx.file.statements[index].node {
+        || match &*cx.file.statements[index].node {
             N::ViewStmt(v) => named(&v.view),
             N::AlterSeqStmt(q) => named(&q.sequence),
             N::AlterTableStmt(s) => kind(s.objtype()) && named(&s.relation),
@@ -201,7 +201,7 @@ fn is_index(cx: &StatementCx<'_, '_>, index: usize, relation: &RelationName) -> 
     if cx.file.created_index(relation, index).is_some() {
         return true;
     }
-    match &cx.file.statements[index].node {
+    match &*cx.file.statements[index].node {
         N::DropStmt(s) if s.remove_type() == ObjectType::ObjectIndex => s.objects.iter().any(|o| {
             matches!(&o.node, Some(N::List(l)) if RelationName::from_name_list(&l.items).is_some_and(|n| n.same_as(relation)))
         }),

@@ -91,7 +91,7 @@ fn proven_not_null(earlier: &[&Statement], table: &RelationName, column: &str) -
     // (constraint name, validated) for every matching CHECK, updated by VALIDATE and DROP.
     let mut checks: Vec<(String, bool)> = Vec::new();
     for stmt in earlier {
-        let N::AlterTableStmt(alter) = &stmt.node else { continue };
+        let N::AlterTableStmt(alter) = &*stmt.node else { continue };
         let Some(rv) = &alter.relation else { continue };
         if !table.is_named_by(rv) {
             continue;

@@ -66,7 +66,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 
 pub(crate) fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name: &str) -> bool {
     cx.earlier_in_transaction().iter().any(|stmt| {
-        let N::AlterTableStmt(alter) = &stmt.node else { return false };
+        let N::AlterTableStmt(alter) = &*stmt.node else { return false };
         let same_table = alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table));
         same_table
             && alter_cmds(alter)
