@@ -385,6 +385,28 @@ mod tests {
         paths.iter().map(|p| p.strip_prefix("m").unwrap_or(p).to_string_lossy().replace('\\', "/")).collect()
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn canonical_paths_agree_with_the_filesystem() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = fs::canonicalize(dir.path()).expect("canonical temporary directory");
+        fs::create_dir_all(root.join("real/migrations")).expect("mkdir");
+        fs::write(root.join("real/migrations/001.sql"), "SELECT 1;").expect("write");
+        std::os::unix::fs::symlink(root.join("real"), root.join("linked")).expect("symlink a directory");
+        std::os::unix::fs::symlink(root.join("real/migrations/001.sql"), root.join("one.sql")).expect("symlink a file");
+        let canonical = Canonical::new(&root);
+        let expected = root.join("real/migrations/001.sql");
+        for path in
+            ["real/migrations/001.sql", "linked/migrations/001.sql", "one.sql", "real/migrations/../migrations/001.sql"]
+        {
+            let path = root.join(path);
+            assert_eq!(canonical.of(&path), expected, "{}", path.display());
+            assert_eq!(canonical.of(&path), super::canonical(&path, &root), "{}", path.display());
+        }
+        // A path that does not exist is taken as it is, relative to the working directory.
+        assert_eq!(canonical.of(Path::new("gone.sql")), root.join("gone.sql"));
+    }
+
     #[test]
     fn numbers_in_names_compare_as_numbers() {
         let order = sorted(Layout::Files(Framework::Plain), &["10_c.sql", "2_b.sql", "1_a.sql", "002_a.sql"]);
