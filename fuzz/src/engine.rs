@@ -115,7 +115,8 @@ pub fn check_span(text: &str, span: Span, what: &str) {
 /// line, every line starts on a character boundary and lines tile the text.
 pub fn check_line_index(text: &str, index: &LineIndex) {
     let bytes = text.as_bytes();
-    let mut starts = vec![0];
+    // The first line's text starts after a byte order mark, which editors do not show.
+    let mut starts = vec![if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 }];
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
