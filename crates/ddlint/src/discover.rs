@@ -330,18 +330,21 @@ fn show(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Removes `.` and resolves `..` without touching the filesystem.
-fn normalize(path: &Path) -> PathBuf {
+/// `path` with `.` components dropped and `..` folded into its parent where there is one,
+/// without touching the filesystem; `..` above the root stays at the root.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
-                    out.push(component);
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
                 }
             }
-            _ => out.push(component),
+            other => out.push(other.as_os_str()),
         }
     }
     out
@@ -375,6 +378,8 @@ mod tests {
     #[test]
     fn normalizes_lexically() {
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("../../a")), PathBuf::from("../../a"));
+        assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
     }
 
     #[test]
