@@ -11,7 +11,8 @@
 #   - squawk (`pip install squawk-cli` into target/bench/venv, installed when missing) on the
 #     same inputs with its equivalent flags;
 #   - the parse-only floor: `pg_query::parse` alone over the same files, spread over the
-#     machine's cores (crates/ddlint-core/examples/parse_floor.rs).
+#     machine's cores (crates/ddlint-core/examples/parse_floor.rs), and below it PostgreSQL's
+#     grammar alone, without libpg_query's protobuf encoding.
 # Prints a Markdown table, then whether each target is met. Needs python3 and /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,7 @@ floor_corpus="$(floor pg_query::parse "$CORPUS")"
 floor_mixed="$(floor pg_query::parse "$MIXED")"
 split_corpus="$(floor 'scan+parse' "$CORPUS")"
 split_mixed="$(floor 'scan+parse' "$MIXED")"
+grammar_corpus="$(floor raw_parser "$CORPUS")"
 
 # What each tool makes of the corpus: files, findings, and files with syntax errors.
 "$DDLINT" check --format json "$CORPUS" >"$BENCH_DIR/ddlint-corpus.json" || true
@@ -111,6 +113,7 @@ $files files in \`$CORPUS\`, $(wc -c <"$MIXED" | awk '{printf "%.1f MB", $1 / 1e
 The parse floor is \`pg_query::parse\` over each whole file, alone, on $cores threads, files read beforehand.
 A measurement slower than $SLOW s ran once.
 Scanning and parsing each statement alone, as ddlint does, takes ${split_corpus} s over the corpus and ${split_mixed} s over the generated file.
+PostgreSQL's grammar alone (libpg_query's internal \`pg_query_raw_parse\`, without the protobuf encoding and decoding every public entry point adds) takes ${grammar_corpus} s over the corpus.
 ddlint finds $ddlint_findings findings in the corpus and reports syntax errors in $ddlint_refused files; squawk finds $squawk_findings and reports syntax errors in $squawk_refused files (its own parser rejects them).
 EOF
 

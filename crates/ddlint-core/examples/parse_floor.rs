@@ -18,6 +18,9 @@
 //! - `pg_ffi::scan`: libpg_query's scanner alone, which ddlint also runs over every file.
 //! - `pg_ffi::scan+parse each statement`: the scanner, then the parser on each statement
 //!   alone, as ddlint parses: the floor for ddlint's own way of parsing.
+//! - `raw_parser`: PostgreSQL's grammar alone, through libpg_query's internal
+//!   `pg_query_raw_parse`, without the protobuf encoding and decoding that every public
+//!   entry point adds. No tree reaches Rust: this is the floor of any libpg_query linter.
 
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -80,6 +83,7 @@ fn main() {
     };
     measure("pg_query::parse", &|text| pg_query::parse(text, 0).map_or(0, |r| r.protobuf.stmts.len()));
     measure("pg_ffi::parse", &|text| ddlint_core::pg_ffi::parse(text).map_or(0, |r| r.stmts.len()));
+    measure("raw_parser", &raw_parse);
     measure("pg_ffi::scan", &|text| ddlint_core::pg_ffi::scan(text).map_or(0, |t| t.len()));
     measure("pg_ffi::scan+parse each statement", &|text| {
         let Ok(tokens) = ddlint_core::pg_ffi::scan(text) else { return 0 };
@@ -89,6 +93,41 @@ fn main() {
             .filter(|p| ddlint_core::pg_ffi::parse(&text[tokens[p.start].start..tokens[p.end - 1].end]).is_ok())
             .count()
     });
+}
+
+/// libpg_query's internal entry point (`pg_query_internal.h`): the `List *` of `RawStmt`
+/// that PostgreSQL's `raw_parser` returns, allocated in the memory context entered before.
+#[repr(C)]
+struct RawParseResult {
+    tree: *mut std::ffi::c_void,
+    stderr_buffer: *mut std::ffi::c_char,
+    error: *mut std::ffi::c_void,
+}
+
+extern "C" {
+    fn pg_query_enter_memory_context() -> *mut std::ffi::c_void;
+    fn pg_query_exit_memory_context(context: *mut std::ffi::c_void);
+    fn pg_query_raw_parse(input: *const std::ffi::c_char, parser_options: std::ffi::c_int) -> RawParseResult;
+    fn pg_query_free_error(error: *mut std::ffi::c_void);
+    fn free(pointer: *mut std::ffi::c_void);
+}
+
+/// Parses `text` with PostgreSQL's grammar and frees the tree; 1 when it parsed.
+fn raw_parse(text: &str) -> usize {
+    let Ok(input) = std::ffi::CString::new(text) else { return 0 };
+    // SAFETY: the same sequence as libpg_query's own `pg_query_parse_protobuf_opts`: enter a
+    // memory context, parse into it, free the malloc'd buffers, delete the context.
+    unsafe {
+        let context = pg_query_enter_memory_context();
+        let result = pg_query_raw_parse(input.as_ptr(), 0);
+        let parsed = result.error.is_null();
+        if !result.error.is_null() {
+            pg_query_free_error(result.error);
+        }
+        free(result.stderr_buffer.cast());
+        pg_query_exit_memory_context(context);
+        usize::from(parsed)
+    }
 }
 
 /// The `*.sql` files under `path`, or `path` itself when it is a file.
