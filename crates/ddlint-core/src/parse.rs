@@ -135,26 +135,39 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     ParsedFile { items, tokens, nested_tokens, meta_commands: masked.meta_commands }
 }
 
-/// Parses `region` of `head` statement by statement: many small parse trees cost less time
-/// and far less memory than one tree for a file of thousands of statements, and a syntax
-/// error stays within its statement.
+/// Parses `region` of `head` in batches of whole statements: many small parse trees cost less
+/// time and far less memory than one tree for a file of thousands of statements. A batch that
+/// fails is parsed again statement by statement, so that a syntax error stays within its
+/// statement and the others are still linted.
 fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: Span) {
     let first = tokens.partition_point(|t| t.start < region.start);
     let last = tokens.partition_point(|t| t.start < region.end);
     let region_tokens = &tokens[first..last];
+    let spans: Vec<Span> = split_statements(region_tokens)
+        .into_iter()
+        .map(|chunk| Span::new(region_tokens[chunk.start].start, region_tokens[chunk.end - 1].end))
+        .collect();
     let before = items.len();
     let mut failed = false;
-    for chunk in split_statements(region_tokens) {
-        let span = Span::new(region_tokens[chunk.start].start, region_tokens[chunk.end - 1].end);
-        match pg_ffi::parse(&head[span.start..span.end]) {
-            Ok(tree) => {
-                for raw in tree.stmts {
-                    push_statement(items, tokens, raw, span.start, span.end);
-                }
+    for batch in batches(&spans) {
+        let span = Span::new(batch[0].start, batch[batch.len() - 1].end);
+        if let Ok(tree) = pg_ffi::parse(&head[span.start..span.end]) {
+            for raw in tree.stmts {
+                push_statement(items, tokens, raw, span.start, span.end);
             }
-            Err(err) => {
-                failed = true;
-                items.push(Item::SyntaxError(syntax_error(tokens, span, &err)));
+            continue;
+        }
+        for &span in batch {
+            match pg_ffi::parse(&head[span.start..span.end]) {
+                Ok(tree) => {
+                    for raw in tree.stmts {
+                        push_statement(items, tokens, raw, span.start, span.end);
+                    }
+                }
+                Err(err) => {
+                    failed = true;
+                    items.push(Item::SyntaxError(syntax_error(tokens, span, &err)));
+                }
             }
         }
     }
@@ -168,6 +181,24 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
             }
         }
     }
+}
+
+/// Up to this much SQL is parsed in one call: each call to libpg_query has a fixed cost
+/// (a memory context, an error buffer, a protobuf arena) worth a short statement's parse,
+/// while a batch's tree is held at full size only until its statements are trimmed.
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// Consecutive runs of statement `spans` covering at most `BATCH_BYTES` of text each (a
+/// longer statement is a batch of its own).
+fn batches(spans: &[Span]) -> impl Iterator<Item = &[Span]> {
+    let mut rest = spans;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let end = 1 + rest[1..].iter().take_while(|s| s.end - first.start <= BATCH_BYTES).count();
+        let (batch, tail) = rest.split_at(end);
+        rest = tail;
+        Some(batch)
+    })
 }
 
 fn floor_char_boundary(text: &str, mut at: usize) -> usize {
@@ -370,6 +401,48 @@ mod tests {
         assert_eq!(errors[0].span, Span::empty(errors[0].statement.end));
         assert_eq!(&text[errors[0].statement.start..errors[0].statement.end], "ALTER TABLE a ADD COLUMN");
         assert_eq!(statement_texts(text), vec!["CREATE TABLE a (id int)", "DROP TABLE b"]);
+    }
+
+    #[test]
+    fn batches_stay_under_their_size_and_keep_every_statement() {
+        // 1,000 statements of ~50 bytes take several batches; one statement past the limit
+        // is a batch of its own.
+        let mut text: String = (0..1000).map(|i| format!("ALTER TABLE t{i:04} ADD COLUMN c{i:04} int;\n")).collect();
+        text.push_str(&format!("COMMENT ON TABLE t IS '{}';\n", "x".repeat(BATCH_BYTES)));
+        text.push_str("DROP TABLE z;\n");
+        let parsed = parse_file(&text);
+        let spans: Vec<Span> = parsed.statements().map(|s| s.span).collect();
+        assert_eq!(spans.len(), 1002);
+        let grouped: Vec<&[Span]> = batches(&spans).collect();
+        assert!(grouped.len() > 3, "{}", grouped.len());
+        assert_eq!(grouped.concat(), spans);
+        for batch in &grouped {
+            let extent = batch[batch.len() - 1].end - batch[0].start;
+            assert!(extent <= BATCH_BYTES || batch.len() == 1, "{} statements over {extent} bytes", batch.len());
+        }
+        assert!(grouped.iter().any(|b| b.len() == 1 && b[0].len() > BATCH_BYTES));
+    }
+
+    #[test]
+    fn a_syntax_error_deep_in_a_batch_stays_within_its_statement() {
+        let mut text: String = (0..600).map(|i| format!("CREATE INDEX i{i} ON t (c{i});\n")).collect();
+        text.push_str("ALTER TABLE t ADD COLUMN;\n");
+        text.extend((600..1200).map(|i| format!("CREATE INDEX i{i} ON t (c{i});\n")));
+        let parsed = parse_file(&text);
+        assert_eq!(parsed.statements().count(), 1200);
+        let errors: Vec<&SyntaxError> = parsed
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::SyntaxError(e) => Some(e),
+                Item::Statement(_) => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(&text[errors[0].statement.start..errors[0].statement.end], "ALTER TABLE t ADD COLUMN");
+        let Some(Item::SyntaxError(_)) = parsed.items.get(600) else { panic!("the error is not 601st") };
+        let texts = statement_texts(&text);
+        assert_eq!((texts[599], texts[600]), ("CREATE INDEX i599 ON t (c599)", "CREATE INDEX i600 ON t (c600)"));
     }
 
     #[test]
