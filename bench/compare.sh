@@ -2,7 +2,7 @@
 # Whole-process benchmark of ddlint against squawk and against the parse-only floor.
 #
 # Usage: bench/compare.sh [RUNS] [CORPUS]
-#   RUNS    runs per measurement, the median is reported (default 5, or $RUNS)
+#   RUNS    rounds of measurements, the median is reported (default 5, or $RUNS)
 #   CORPUS  directory of migrations (default ../shared/corpus, relative to the repository root)
 #
 # Measures wall time and peak resident memory (`/usr/bin/time`) of:
@@ -42,48 +42,73 @@ if [[ ! -x "$SQUAWK" ]] || ! "$SQUAWK" --version | grep -qF "$SQUAWK_VERSION"; t
     "$BENCH_DIR/venv/bin/pip" install --quiet "squawk-cli==$SQUAWK_VERSION"
 fi
 
-# Runs a command $RUNS times with its output thrown away, and prints the median wall time in
-# seconds and the median peak RSS in MB. Exit status 1 (findings) is expected; 2 is an error.
-# A command that takes longer than $SLOW seconds runs once: its time is not close to a target.
+# The measurements run in rounds, each command once per round, so that a machine that slows
+# down or speeds up during the run moves every column alike and the ratios stay fair.
+SAMPLES="$BENCH_DIR/samples"
+rm -rf "$SAMPLES"
+mkdir -p "$SAMPLES"
+
+# Runs a command once with its output thrown away and appends "<seconds> <peak KB>" to the
+# samples of $1. Exit status 1 (findings) is expected; 2 is an error. A command that took
+# longer than $SLOW seconds in the first round is not run again: it is nowhere near a target.
 SLOW="${SLOW:-20}"
-measure() {
-    local times="$BENCH_DIR/time.txt" samples=()
-    for _ in $(seq "$RUNS"); do
-        if [[ ${#samples[@]} -gt 0 ]] && python3 -c "import sys; sys.exit(float(sys.argv[1]) <= $SLOW)" "${samples[0]%% *}"; then
-            break
-        fi
-        local status=0
-        /usr/bin/time -f "%e %M" -o "$times" "$@" >/dev/null 2>"$BENCH_DIR/stderr.txt" || status=$?
-        if [[ $status -gt 1 ]]; then
-            echo "error: \`$*\` exited with $status:" >&2
-            tail -5 "$BENCH_DIR/stderr.txt" >&2
-            exit 2
-        fi
-        samples+=("$(tail -1 "$times")")
-    done
-    printf '%s\n' "${samples[@]}" | python3 -c '
+sample() {
+    local key="$1" status=0
+    shift
+    if [[ -s "$SAMPLES/$key" ]] && python3 -c "import sys; sys.exit(float(sys.argv[1]) <= $SLOW)" "$(head -1 "$SAMPLES/$key" | cut -d' ' -f1)"; then
+        return
+    fi
+    /usr/bin/time -f "%e %M" -o "$BENCH_DIR/time.txt" "$@" >/dev/null 2>"$BENCH_DIR/stderr.txt" || status=$?
+    if [[ $status -gt 1 ]]; then
+        echo "error: \`$*\` exited with $status:" >&2
+        tail -5 "$BENCH_DIR/stderr.txt" >&2
+        exit 2
+    fi
+    tail -1 "$BENCH_DIR/time.txt" >>"$SAMPLES/$key"
+}
+
+# One run of the parse floor's measurement $2 over the remaining arguments, appended to the
+# samples of $1 (its memory is not measured).
+floor_sample() {
+    local key="$1" name="$2"
+    shift 2
+    "$FLOOR" --runs 1 --only "$name" "$@" 2>/dev/null | awk -F'\t' '{ print $2, 0 }' >>"$SAMPLES/$key"
+}
+
+# The median wall time in seconds and the median peak memory in MB of the samples of $1.
+median() {
+    python3 - "$SAMPLES/$1" <<'EOF'
 import statistics, sys
-rows = [line.split() for line in sys.stdin if line.strip()]
-print(f"{statistics.median(float(r[0]) for r in rows):.2f} {statistics.median(int(r[1]) for r in rows) / 1024:.0f}")'
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+print(f"{statistics.median(float(r[0]) for r in rows):.2f} {statistics.median(int(r[1]) for r in rows) / 1024:.0f}")
+EOF
 }
 
-# The parse floor's own median over $RUNS runs, for one of its measurements.
-floor() {
-    "$FLOOR" --runs "$RUNS" --only "$1" "${@:2}" 2>/dev/null | awk -F'\t' '{ printf "%.2f", $2 }'
-}
-
-echo "measuring, $RUNS runs each…" >&2
-read -r corpus_t corpus_m < <(measure "$DDLINT" check --format json "$CORPUS")
-read -r mixed_t mixed_m < <(measure "$DDLINT" check --format json "$MIXED")
-read -r human_t human_m < <(measure "$DDLINT" check --format human --color never "$MIXED")
-read -r sq_corpus_t sq_corpus_m < <(measure "$SQUAWK" --reporter json --pg-version "$PG_VERSION" "$CORPUS/**/*.sql")
-read -r sq_mixed_t sq_mixed_m < <(measure "$SQUAWK" --reporter json --pg-version "$PG_VERSION" "$MIXED")
-read -r sq_human_t sq_human_m < <(measure "$SQUAWK" --reporter tty --pg-version "$PG_VERSION" "$MIXED")
-floor_corpus="$(floor pg_query::parse "$CORPUS")"
-floor_mixed="$(floor pg_query::parse "$MIXED")"
-split_corpus="$(floor 'scan+parse' "$CORPUS")"
-split_mixed="$(floor 'scan+parse' "$MIXED")"
-grammar_corpus="$(floor raw_parser "$CORPUS")"
+for round in $(seq "$RUNS"); do
+    echo "measuring, round $round of $RUNS…" >&2
+    sample corpus "$DDLINT" check --format json "$CORPUS"
+    sample mixed "$DDLINT" check --format json "$MIXED"
+    sample human "$DDLINT" check --format human --color never "$MIXED"
+    sample sq_corpus "$SQUAWK" --reporter json --pg-version "$PG_VERSION" "$CORPUS/**/*.sql"
+    sample sq_mixed "$SQUAWK" --reporter json --pg-version "$PG_VERSION" "$MIXED"
+    sample sq_human "$SQUAWK" --reporter tty --pg-version "$PG_VERSION" "$MIXED"
+    floor_sample floor_corpus pg_query::parse "$CORPUS"
+    floor_sample floor_mixed pg_query::parse "$MIXED"
+    floor_sample split_corpus 'scan+parse' "$CORPUS"
+    floor_sample split_mixed 'scan+parse' "$MIXED"
+    floor_sample grammar_corpus raw_parser "$CORPUS"
+done
+read -r corpus_t corpus_m < <(median corpus)
+read -r mixed_t mixed_m < <(median mixed)
+read -r human_t human_m < <(median human)
+read -r sq_corpus_t sq_corpus_m < <(median sq_corpus)
+read -r sq_mixed_t sq_mixed_m < <(median sq_mixed)
+read -r sq_human_t sq_human_m < <(median sq_human)
+read -r floor_corpus _ < <(median floor_corpus)
+read -r floor_mixed _ < <(median floor_mixed)
+read -r split_corpus _ < <(median split_corpus)
+read -r split_mixed _ < <(median split_mixed)
+read -r grammar_corpus _ < <(median grammar_corpus)
 
 # What each tool makes of the corpus: files, findings, and files with syntax errors.
 "$DDLINT" check --format json "$CORPUS" >"$BENCH_DIR/ddlint-corpus.json" || true
