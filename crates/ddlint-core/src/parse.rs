@@ -148,29 +148,34 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
         .map(|chunk| Span::new(region_tokens[chunk.start].start, region_tokens[chunk.end - 1].end))
         .collect();
     let before = items.len();
-    let mut failed = false;
-    for batch in batches(&spans) {
-        let span = Span::new(batch[0].start, batch[batch.len() - 1].end);
-        if let Ok(tree) = pg_ffi::parse(&head[span.start..span.end]) {
-            for raw in tree.stmts {
-                push_statement(items, tokens, raw, span.start, span.end);
-            }
-            continue;
+    let batches: Vec<&[Span]> = batches(&spans).collect();
+    // A large file would keep one worker busy while the others run out of files: its
+    // batches are shared among the workers of the pool the caller runs on, if any.
+    let failed = if region.len() >= PARALLEL_BYTES && rayon::current_thread_index().is_some() {
+        use rayon::prelude::*;
+        let parsed: Vec<(Vec<Item>, bool)> = batches
+            .par_iter()
+            .map(|batch| {
+                crate::with_deep_stack(|| {
+                    let mut batch_items = Vec::new();
+                    let failed = parse_batch(&mut batch_items, tokens, head, batch);
+                    (batch_items, failed)
+                })
+            })
+            .collect();
+        let mut failed = false;
+        for (batch_items, batch_failed) in parsed {
+            items.extend(batch_items);
+            failed |= batch_failed;
         }
-        for &span in batch {
-            match pg_ffi::parse(&head[span.start..span.end]) {
-                Ok(tree) => {
-                    for raw in tree.stmts {
-                        push_statement(items, tokens, raw, span.start, span.end);
-                    }
-                }
-                Err(err) => {
-                    failed = true;
-                    items.push(Item::SyntaxError(syntax_error(tokens, span, &err)));
-                }
-            }
+        failed
+    } else {
+        let mut failed = false;
+        for batch in batches {
+            failed |= parse_batch(items, tokens, head, batch);
         }
-    }
+        failed
+    };
     // The split follows psql's rules; should PostgreSQL accept the region as a whole where
     // a piece failed, the split was wrong and the whole parse is the truth.
     if failed {
@@ -182,6 +187,36 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
         }
     }
 }
+
+/// Parses one batch of statements into `items`: all at once, or when that fails, statement
+/// by statement, so that a syntax error stays within its statement. True if one failed.
+fn parse_batch(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, batch: &[Span]) -> bool {
+    let span = Span::new(batch[0].start, batch[batch.len() - 1].end);
+    if let Ok(tree) = pg_ffi::parse(&head[span.start..span.end]) {
+        for raw in tree.stmts {
+            push_statement(items, tokens, raw, span.start, span.end);
+        }
+        return false;
+    }
+    let mut failed = false;
+    for &span in batch {
+        match pg_ffi::parse(&head[span.start..span.end]) {
+            Ok(tree) => {
+                for raw in tree.stmts {
+                    push_statement(items, tokens, raw, span.start, span.end);
+                }
+            }
+            Err(err) => {
+                failed = true;
+                items.push(Item::SyntaxError(syntax_error(tokens, span, &err)));
+            }
+        }
+    }
+    failed
+}
+
+/// A region of at least this much SQL has its batches parsed in parallel.
+const PARALLEL_BYTES: usize = 256 * 1024;
 
 /// Up to this much SQL is parsed in one call: each call to libpg_query has a fixed cost
 /// (a memory context, an error buffer, a protobuf arena) worth a short statement's parse,
@@ -443,6 +478,26 @@ mod tests {
         let Some(Item::SyntaxError(_)) = parsed.items.get(600) else { panic!("the error is not 601st") };
         let texts = statement_texts(&text);
         assert_eq!((texts[599], texts[600]), ("CREATE INDEX i599 ON t (c599)", "CREATE INDEX i600 ON t (c600)"));
+    }
+
+    #[test]
+    fn a_large_file_parses_alike_on_a_thread_pool() {
+        let mut text: String = (0..12_000).map(|i| format!("ALTER TABLE t{i} ADD COLUMN c int;\n")).collect();
+        let middle = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+        text.insert_str(middle, "ALTER TABLE t ADD COLUMN;\n");
+        assert!(text.len() >= PARALLEL_BYTES);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).stack_size(crate::DEEP_STACK_SIZE).build().unwrap();
+        let (alone, shared) = (parse_file(&text), pool.install(|| parse_file(&text)));
+        assert_eq!(alone.items.len(), 12_001);
+        assert_eq!(shared.items.len(), alone.items.len());
+        for (a, b) in alone.items.iter().zip(&shared.items) {
+            match (a, b) {
+                (Item::Statement(a), Item::Statement(b)) => assert!(a.span == b.span && a.node == b.node),
+                (Item::SyntaxError(a), Item::SyntaxError(b)) => assert_eq!(a, b),
+                _ => panic!("{a:?} against {b:?}"),
+            }
+        }
+        assert_eq!(shared.items.iter().filter(|i| matches!(i, Item::SyntaxError(_))).count(), 1);
     }
 
     #[test]
