@@ -53,6 +53,8 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
     let mut jobs = Vec::new();
     let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
     let mut group_of: HashMap<(PathBuf, Layout), usize> = HashMap::new();
+    // Most files share their directory's spelling: resolve each spelling once.
+    let mut root_keys: HashMap<(PathBuf, Layout), (PathBuf, Layout)> = HashMap::new();
     for input in inputs.into_iter().filter(|i| reported(i)) {
         let group = match &input.source {
             Source::File(path) if scope.history => Group::of(path, framework),
@@ -64,7 +66,10 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
             jobs.push(Job { input, group: jobs.len(), report: true, in_change_set });
             continue;
         };
-        let key = (canonical.of(&group.root), group.layout);
+        let key = root_keys
+            .entry((group.root.clone(), group.layout))
+            .or_insert_with(|| (canonical.of(&group.root), group.layout))
+            .clone();
         let index = *group_of.entry(key).or_insert_with(|| {
             groups.push((group, Vec::new()));
             groups.len() - 1
@@ -73,11 +78,26 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
     }
     let offset = jobs.len();
     for (index, (group, linted)) in groups.into_iter().enumerate() {
-        let linted_paths: HashSet<PathBuf> = linted.iter().filter_map(|i| file_of(i, &canonical)).collect();
+        // A member spelled as a linted file is that file; any other is compared by its
+        // canonical path, resolved only then.
+        let linted_spelled: HashSet<&Path> = linted
+            .iter()
+            .filter_map(|i| match &i.source {
+                Source::File(path) => Some(path.as_path()),
+                Source::Stdin => None,
+            })
+            .collect();
+        let linted_paths: std::cell::OnceCell<HashSet<PathBuf>> = std::cell::OnceCell::new();
+        let is_linted = |path: &Path| {
+            linted_spelled.contains(path)
+                || linted_paths
+                    .get_or_init(|| linted.iter().filter_map(|i| file_of(i, &canonical)).collect())
+                    .contains(&canonical.of(path))
+        };
         let mut members: Vec<(OrderKey, Input, bool)> = Vec::new();
         let plan_order = group.sqitch_plan();
         for path in group.members() {
-            if linted_paths.contains(&canonical.of(&path)) || filter.excludes(&path, cwd) {
+            if is_linted(&path) || filter.excludes(&path, cwd) {
                 continue;
             }
             let key = group.order_key(&path, &plan_order);
@@ -197,9 +217,9 @@ impl Group {
         match self.layout {
             Layout::Files(_) => out.extend(sql_files(&self.root)),
             Layout::Folders => {
-                for dir in entries(&self.root).filter(|p| p.is_dir()) {
+                for dir in entries(&self.root).filter(Entry::is_dir) {
                     for name in ["up.sql", "down.sql", "migration.sql"] {
-                        let file = dir.join(name);
+                        let file = dir.path.join(name);
                         if file.is_file() {
                             out.push(file);
                         }
@@ -212,13 +232,11 @@ impl Group {
                     // Bounded by the directory tree; symlinked directories are not followed.
                     while let Some(dir) = todo.pop() {
                         for entry in entries(&dir) {
-                            if entry.is_symlink() {
-                                continue;
-                            }
-                            if entry.is_dir() {
-                                todo.push(entry);
-                            } else if is_sql(&entry) {
-                                out.push(entry);
+                            match entry.kind {
+                                Kind::Dir => todo.push(entry.path),
+                                Kind::LinkToDir | Kind::LinkToFile | Kind::OtherLink => {}
+                                Kind::File | Kind::Other if is_sql(&entry.path) => out.push(entry.path),
+                                Kind::File | Kind::Other => {}
                             }
                         }
                     }
@@ -354,20 +372,63 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
     (text.is_char_boundary(at) && text[at..].eq_ignore_ascii_case(suffix)).then(|| &text[..at])
 }
 
-fn entries(dir: &Path) -> impl Iterator<Item = PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+/// A directory's entries, hidden ones left out, in name order, with what they are: the type
+/// comes with the listing, so only symbolic links cost a call to find what they point to.
+fn entries(dir: &Path) -> impl Iterator<Item = Entry> {
+    let mut found: Vec<Entry> = fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
         .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
-        .map(|e| e.path())
+        .map(|e| {
+            let path = e.path();
+            let kind = match e.file_type() {
+                Ok(kind) if kind.is_symlink() => match fs::metadata(&path) {
+                    Ok(target) if target.is_dir() => Kind::LinkToDir,
+                    Ok(target) if target.is_file() => Kind::LinkToFile,
+                    _ => Kind::OtherLink,
+                },
+                Ok(kind) if kind.is_dir() => Kind::Dir,
+                Ok(kind) if kind.is_file() => Kind::File,
+                _ => Kind::Other,
+            };
+            Entry { path, kind }
+        })
         .collect();
-    found.sort();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
     found.into_iter()
 }
 
+struct Entry {
+    path: PathBuf,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    LinkToFile,
+    LinkToDir,
+    /// A link to something else, or to nothing.
+    OtherLink,
+    Other,
+}
+
+impl Entry {
+    /// A file, or a symbolic link to one.
+    fn is_file(&self) -> bool {
+        matches!(self.kind, Kind::File | Kind::LinkToFile)
+    }
+
+    /// A directory, or a symbolic link to one.
+    fn is_dir(&self) -> bool {
+        matches!(self.kind, Kind::Dir | Kind::LinkToDir)
+    }
+}
+
 fn sql_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
-    entries(dir).filter(|p| is_sql(p) && p.is_file())
+    entries(dir).filter(|e| is_sql(&e.path) && e.is_file()).map(|e| e.path)
 }
 
 fn is_sql(path: &Path) -> bool {
@@ -386,6 +447,48 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn members_follow_links_to_files_but_sqitch_skips_links() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = fs::canonicalize(dir.path()).expect("canonical temporary directory");
+        let flat = root.join("flat");
+        fs::create_dir_all(flat.join("nested.sql")).expect("mkdir");
+        fs::write(root.join("elsewhere.sql"), "SELECT 1;").expect("write");
+        fs::write(flat.join("001.sql"), "SELECT 1;").expect("write");
+        fs::write(flat.join(".hidden.sql"), "SELECT 1;").expect("write");
+        symlink(root.join("elsewhere.sql"), flat.join("002.sql")).expect("symlink a file");
+        symlink(root.join("missing.sql"), flat.join("003.sql")).expect("dangling symlink");
+        let group = Group { root: flat.clone(), layout: Layout::Files(Framework::Plain) };
+        // The directory named `nested.sql` and the dangling link are not files.
+        assert_eq!(group.members(), [flat.join("001.sql"), flat.join("002.sql")]);
+
+        let sqitch = root.join("sqitch");
+        fs::create_dir_all(sqitch.join("deploy/inner")).expect("mkdir");
+        fs::write(sqitch.join("deploy/a.sql"), "SELECT 1;").expect("write");
+        fs::write(sqitch.join("deploy/inner/b.sql"), "SELECT 1;").expect("write");
+        symlink(root.join("elsewhere.sql"), sqitch.join("deploy/c.sql")).expect("symlink a file");
+        symlink(sqitch.join("deploy/inner"), sqitch.join("deploy/loop")).expect("symlink a directory");
+        let group = Group { root: sqitch.clone(), layout: Layout::Sqitch };
+        assert_eq!(group.members(), [sqitch.join("deploy/a.sql"), sqitch.join("deploy/inner/b.sql")]);
+
+        let folders = root.join("diesel");
+        fs::create_dir_all(folders.join("2024-01-01_a")).expect("mkdir");
+        fs::write(folders.join("2024-01-01_a/up.sql"), "SELECT 1;").expect("write");
+        fs::write(folders.join("2024-01-01_a/down.sql"), "SELECT 1;").expect("write");
+        symlink(folders.join("2024-01-01_a"), folders.join("2024-01-02_b")).expect("symlink a directory");
+        let group = Group { root: folders.clone(), layout: Layout::Folders };
+        assert_eq!(
+            group.members(),
+            [
+                folders.join("2024-01-01_a/up.sql"),
+                folders.join("2024-01-01_a/down.sql"),
+                folders.join("2024-01-02_b/up.sql"),
+                folders.join("2024-01-02_b/down.sql"),
+            ]
+        );
+    }
+
     #[test]
     fn canonical_paths_agree_with_the_filesystem() {
         let dir = tempfile::tempdir().expect("temporary directory");
