@@ -17,7 +17,8 @@
 //! - `pg_ffi::parse`: the same parse into the protobuf tree without that walk.
 //! - `pg_ffi::scan`: libpg_query's scanner alone, which ddlint also runs over every file.
 //! - `pg_ffi::scan+parse each statement`: the scanner, then the parser on each statement
-//!   alone, as ddlint parses: the floor for ddlint's own way of parsing.
+//!   alone: what ddlint does where a batch of statements fails to parse, and an upper bound
+//!   for its way of parsing (it parses batches of statements otherwise).
 //! - `raw_parser`: PostgreSQL's grammar alone, through libpg_query's internal
 //!   `pg_query_raw_parse`, without the protobuf encoding and decoding that every public
 //!   entry point adds. No tree reaches Rust: this is the floor of any libpg_query linter.
