@@ -12,7 +12,7 @@
 //! block runs. A body that PL/pgSQL cannot compile, or whose string constant has escapes
 //! that would shift offsets, adds nothing.
 
-use crate::parse::{push_statement, Item, Statement};
+use crate::parse::{push_statement, Item, Statement, COMPACT_BYTES};
 use crate::pg_ffi::{self, RawToken};
 use pg_query::protobuf::{self as pg, node::Node as N};
 use serde_json::Value;
@@ -96,7 +96,7 @@ fn nested_statements(
         let Ok(tree) = pg_ffi::parse(query) else { continue };
         let base = body_start + at;
         for raw in tree.stmts {
-            push_statement(&mut items, nested_tokens, raw, base, base + query.len());
+            push_statement(&mut items, nested_tokens, raw, base, base + query.len(), text.len() >= COMPACT_BYTES);
         }
     }
     items
