@@ -88,10 +88,16 @@ pub struct RelationInfo {
 
 /// The known schema; empty by default. See the module documentation.
 ///
-/// Cloning is cheap: relations are shared until one side changes them, so a snapshot can be
-/// taken before every migration of a long history.
+/// Cloning is cheap: a clone shares everything until one side changes, and even then the
+/// relations themselves stay shared, so a snapshot can be taken before every migration and
+/// every statement of a long history.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
+    data: Arc<CatalogData>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct CatalogData {
     relations: HashMap<Key, Arc<RelationInfo>>,
     /// The next creation stamp.
     next_created: u64,
@@ -134,31 +140,36 @@ impl Catalog {
         Self::default()
     }
 
+    /// The contents, to change: copied first if a snapshot shares them.
+    fn data_mut(&mut self) -> &mut CatalogData {
+        Arc::make_mut(&mut self.data)
+    }
+
     /// Ends the current change set: everything created so far is now old schema, which may
     /// hold rows and be read by the running application.
     pub fn settle(&mut self) {
-        self.change = ChangeLedger::default();
+        self.data_mut().change = ChangeLedger::default();
     }
 
     /// Whether the relation was created in the current change set.
     pub fn is_new(&self, name: &RelationName) -> bool {
-        self.change.created.contains(&name.key())
+        self.data.change.created.contains(&name.key())
     }
 
     /// The columns the current change set added to a table that existed before it.
     pub fn added_columns(&self, table: &RelationName) -> &[AddedColumn] {
-        self.change.added_columns.get(&table.key()).map_or(&[], Vec::as_slice)
+        self.data.change.added_columns.get(&table.key()).map_or(&[], Vec::as_slice)
     }
 
     /// The tables the current change set created and filled from `old`.
     pub fn copies_of(&self, old: &RelationName) -> Vec<&RelationName> {
-        self.change.copies.iter().filter(|(_, from)| from.same_as(old)).map(|(to, _)| to).collect()
+        self.data.change.copies.iter().filter(|(_, from)| from.same_as(old)).map(|(to, _)| to).collect()
     }
 
     /// Every relation of a schema, in creation order, when the catalog saw the schema created
     /// and so knows all of them; `None` otherwise.
     pub fn relations_in_schema(&self, schema: &str) -> Option<Vec<RelationName>> {
-        if !self.schemas.contains(schema) {
+        if !self.data.schemas.contains(schema) {
             return None;
         }
         Some(self.select(|r| r.name.resolved_schema() == schema))
@@ -166,19 +177,19 @@ impl Catalog {
 
     /// How many relations are known.
     pub fn len(&self) -> usize {
-        self.relations.len()
+        self.data.relations.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.relations.is_empty() && self.functions.is_empty() && self.domains.is_empty()
+        self.data.relations.is_empty() && self.data.functions.is_empty() && self.data.domains.is_empty()
     }
 
     pub fn relation(&self, name: &RelationName) -> Option<&RelationInfo> {
-        self.relations.get(&name.key()).map(|r| &**r)
+        self.data.relations.get(&name.key()).map(|r| &**r)
     }
 
     fn relation_mut(&mut self, name: &RelationName) -> Option<&mut RelationInfo> {
-        self.relations.get_mut(&name.key()).map(Arc::make_mut)
+        self.data_mut().relations.get_mut(&name.key()).map(Arc::make_mut)
     }
 
     pub fn kind(&self, name: &RelationName) -> Option<RelKind> {
@@ -288,43 +299,43 @@ impl Catalog {
     }
 
     pub fn function_volatility(&self, name: &str) -> Option<Volatility> {
-        self.functions.get(name).copied()
+        self.data.functions.get(name).copied()
     }
 
     /// `Some(true)` for a known domain with constraints, `Some(false)` without, `None` unknown.
     pub fn domain_has_constraints(&self, name: &str) -> Option<bool> {
-        self.domains.get(name).copied()
+        self.data.domains.get(name).copied()
     }
 
     /// A type created as an enum, composite or range type (so not a domain).
     pub fn is_known_type(&self, name: &str) -> bool {
-        self.types.contains(name)
+        self.data.types.contains(name)
     }
 
     fn select(&self, keep: impl Fn(&RelationInfo) -> bool) -> Vec<RelationName> {
-        let mut found: Vec<&RelationInfo> = self.relations.values().map(|r| &**r).filter(|r| keep(r)).collect();
+        let mut found: Vec<&RelationInfo> = self.data.relations.values().map(|r| &**r).filter(|r| keep(r)).collect();
         found.sort_unstable_by_key(|r| r.created);
         found.into_iter().map(|r| r.name.clone()).collect()
     }
 
     fn insert(&mut self, mut info: RelationInfo) {
         let key = info.name.key();
-        info.created = match self.relations.get(&key) {
+        info.created = match self.data.relations.get(&key) {
             Some(old) => old.created,
             None => {
-                self.next_created += 1;
-                self.next_created
+                self.data_mut().next_created += 1;
+                self.data.next_created
             }
         };
-        self.change.created.insert(key.clone());
-        self.relations.insert(key, Arc::new(info));
+        self.data_mut().change.created.insert(key.clone());
+        self.data_mut().relations.insert(key, Arc::new(info));
     }
 
     fn remove(&mut self, name: &RelationName) {
         let key = name.key();
-        if self.relations.remove(&key).is_some() {
-            self.change.created.remove(&key);
-            self.change.added_columns.remove(&key);
+        if self.data_mut().relations.remove(&key).is_some() {
+            self.data_mut().change.created.remove(&key);
+            self.data_mut().change.added_columns.remove(&key);
             // Indexes go with their table.
             let orphans = self.select(|r| r.table.as_ref().is_some_and(|t| t.same_as(name)));
             for orphan in orphans {
@@ -375,7 +386,7 @@ impl Catalog {
                 self.insert(info);
                 if kind == RelKind::Table {
                     let old: Vec<RelationName> = reads.into_iter().filter(|old| !self.is_new(old)).collect();
-                    self.change.copies.extend(old.into_iter().map(|old| (name.clone(), old)));
+                    self.data_mut().change.copies.extend(old.into_iter().map(|old| (name.clone(), old)));
                 }
             }
             N::CreateSeqStmt(stmt) => {
@@ -415,47 +426,47 @@ impl Catalog {
                 // volatility, so `LANGUAGE sql VOLATILE AS 'SELECT 1'` is a constant there:
                 // such a function's volatility is left unknown.
                 if volatility == Volatility::Volatile && language.as_deref() == Some("sql") {
-                    self.functions.remove(&name);
+                    self.data_mut().functions.remove(&name);
                     return;
                 }
-                self.functions.insert(name, volatility);
+                self.data_mut().functions.insert(name, volatility);
             }
             N::CreateDomainStmt(stmt) => {
                 if let Some(name) = last_string(&stmt.domainname) {
                     let checks = stmt.constraints.iter().any(|c| {
                         matches!(&c.node, Some(N::Constraint(c)) if matches!(c.contype(), ConstrType::ConstrCheck | ConstrType::ConstrNotnull))
                     });
-                    self.domains.insert(name, checks);
+                    self.data_mut().domains.insert(name, checks);
                 }
             }
             N::CreateEnumStmt(stmt) => {
                 if let Some(name) = last_string(&stmt.type_name) {
-                    self.types.insert(name);
+                    self.data_mut().types.insert(name);
                 }
             }
             N::CompositeTypeStmt(stmt) => {
                 if let Some(rv) = &stmt.typevar {
-                    self.types.insert(rv.relname.clone());
+                    self.data_mut().types.insert(rv.relname.clone());
                 }
             }
             N::CreateRangeStmt(stmt) => {
                 if let Some(name) = last_string(&stmt.type_name) {
-                    self.types.insert(name);
+                    self.data_mut().types.insert(name);
                 }
             }
             N::AlterDomainStmt(stmt) if stmt.subtype == "C" => {
                 if let Some(name) = last_string(&stmt.type_name) {
-                    self.domains.insert(name, true);
+                    self.data_mut().domains.insert(name, true);
                 }
             }
             N::AlterTableStmt(stmt) => self.apply_alter(stmt),
             N::CreateSchemaStmt(stmt) if !stmt.schemaname.is_empty() => {
-                self.schemas.insert(stmt.schemaname.clone());
+                self.data_mut().schemas.insert(stmt.schemaname.clone());
             }
             N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectSchema => {
                 for object in &stmt.objects {
                     if let Some(N::String(schema)) = &object.node {
-                        self.schemas.remove(&schema.sval);
+                        self.data_mut().schemas.remove(&schema.sval);
                         for name in self.select(|r| r.name.resolved_schema() == schema.sval) {
                             self.remove(&name);
                         }
@@ -494,22 +505,22 @@ impl Catalog {
                         let mut info = info.clone();
                         info.name = RelationName::new(old.schema.as_deref(), &stmt.newname);
                         let was_new = self.is_new(&old);
-                        let added = self.change.added_columns.remove(&old.key());
-                        for (to, from) in &mut self.change.copies {
+                        let added = self.data_mut().change.added_columns.remove(&old.key());
+                        for (to, from) in &mut self.data_mut().change.copies {
                             for name in [to, from] {
                                 if name.same_as(&old) {
                                     name.clone_from(&info.name);
                                 }
                             }
                         }
-                        self.relations.remove(&old.key());
+                        self.data_mut().relations.remove(&old.key());
                         let key = info.name.key();
-                        self.relations.insert(key.clone(), Arc::new(info));
+                        self.data_mut().relations.insert(key.clone(), Arc::new(info));
                         if was_new {
-                            self.change.created.insert(key.clone());
+                            self.data_mut().change.created.insert(key.clone());
                         }
                         if let Some(added) = added {
-                            self.change.added_columns.insert(key, added);
+                            self.data_mut().change.added_columns.insert(key, added);
                         }
                     }
                     ObjectType::ObjectColumn => {
@@ -517,7 +528,7 @@ impl Catalog {
                         if let Some(col) = info.columns.iter_mut().find(|c| c.name == stmt.subname) {
                             col.name = stmt.newname.clone();
                         }
-                        if let Some(added) = self.change.added_columns.get_mut(&old.key()) {
+                        if let Some(added) = self.data_mut().change.added_columns.get_mut(&old.key()) {
                             for column in added {
                                 if column.name == stmt.subname {
                                     column.name = stmt.newname.clone();
@@ -653,10 +664,10 @@ impl Catalog {
                     .flat_map(column_names)
                     .collect();
                 let added = AddedColumn { name: col.colname.clone(), copied_from };
-                self.change.added_columns.entry(table.key()).or_default().push(added);
+                self.data_mut().change.added_columns.entry(table.key()).or_default().push(added);
             }
             (At::AtDropColumn, _) => {
-                if let Some(added) = self.change.added_columns.get_mut(&table.key()) {
+                if let Some(added) = self.data_mut().change.added_columns.get_mut(&table.key()) {
                     added.retain(|c| c.name != cmd.name);
                 }
             }
@@ -667,7 +678,7 @@ impl Catalog {
     /// `UPDATE t SET new = f(old)` on a column the change set added: a backfill from `old`.
     fn apply_update(&mut self, stmt: &pg::UpdateStmt) {
         let Some(rv) = &stmt.relation else { return };
-        let Some(added) = self.change.added_columns.get_mut(&RelationName::from_range_var(rv).key()) else {
+        let Some(added) = self.data_mut().change.added_columns.get_mut(&RelationName::from_range_var(rv).key()) else {
             return;
         };
         for target in &stmt.target_list {
@@ -687,8 +698,8 @@ impl Catalog {
             return;
         }
         for old in super::read_tables(query) {
-            if !self.is_new(&old) && !self.change.copies.iter().any(|(t, o)| t.same_as(target) && o.same_as(&old)) {
-                self.change.copies.push((target.clone(), old));
+            if !self.is_new(&old) && !self.data.change.copies.iter().any(|(t, o)| t.same_as(target) && o.same_as(&old)) {
+                self.data_mut().change.copies.push((target.clone(), old));
             }
         }
     }
