@@ -16,7 +16,8 @@ use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At, Cons
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-type Key = (String, String);
+/// Schema and name. Shared, so that copying a catalog's maps allocates no keys.
+type Key = Arc<(String, String)>;
 
 /// The kind of a relation, as `pg_class.relkind` tells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,7 +320,7 @@ impl Catalog {
     }
 
     fn insert(&mut self, mut info: RelationInfo) {
-        let key = info.name.key();
+        let key = Key::new(info.name.key());
         info.created = match self.data.relations.get(&key) {
             Some(old) => old.created,
             None => {
@@ -514,7 +515,7 @@ impl Catalog {
                             }
                         }
                         self.data_mut().relations.remove(&old.key());
-                        let key = info.name.key();
+                        let key = Key::new(info.name.key());
                         self.data_mut().relations.insert(key.clone(), Arc::new(info));
                         if was_new {
                             self.data_mut().change.created.insert(key.clone());
@@ -664,7 +665,7 @@ impl Catalog {
                     .flat_map(column_names)
                     .collect();
                 let added = AddedColumn { name: col.colname.clone(), copied_from };
-                self.data_mut().change.added_columns.entry(table.key()).or_default().push(added);
+                self.data_mut().change.added_columns.entry(Key::new(table.key())).or_default().push(added);
             }
             (At::AtDropColumn, _) => {
                 if let Some(added) = self.data_mut().change.added_columns.get_mut(&table.key()) {
@@ -698,7 +699,8 @@ impl Catalog {
             return;
         }
         for old in super::read_tables(query) {
-            if !self.is_new(&old) && !self.data.change.copies.iter().any(|(t, o)| t.same_as(target) && o.same_as(&old)) {
+            if !self.is_new(&old) && !self.data.change.copies.iter().any(|(t, o)| t.same_as(target) && o.same_as(&old))
+            {
                 self.data_mut().change.copies.push((target.clone(), old));
             }
         }

@@ -379,3 +379,25 @@ fn domain_changes_check_the_columns_of_the_domain() {
     );
     assert_eq!(lock_names(&e), ["t"]);
 }
+
+#[test]
+fn catalog_snapshots_are_isolated_both_ways() {
+    let users = RelationName::new(None, "users");
+    let mut catalog = Catalog::default();
+    catalog.apply(&node("CREATE TABLE users (id int)"));
+    let before = catalog.clone();
+    catalog.apply(&node("ALTER TABLE users ADD COLUMN email text"));
+    catalog.apply(&node("CREATE TABLE orders (id int)"));
+    assert!(catalog.column(&users, "email").is_some());
+    assert!(before.column(&users, "email").is_none());
+    assert_eq!((before.len(), catalog.len()), (1, 2));
+
+    let mut fork = before.clone();
+    fork.apply(&node("DROP TABLE users"));
+    assert!(fork.relation(&users).is_none());
+    assert!(before.relation(&users).is_some() && catalog.relation(&users).is_some());
+    assert!(before.is_new(&users), "the change set's ledger is copied with the snapshot");
+    let mut settled = before.clone();
+    settled.settle();
+    assert!(!settled.is_new(&users) && before.is_new(&users));
+}
