@@ -427,6 +427,17 @@ mod tests {
         parse_file(text).statements().map(|s| &text[s.span.start..s.span.end]).collect()
     }
 
+    fn syntax_errors(parsed: &ParsedFile) -> Vec<&SyntaxError> {
+        parsed
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::SyntaxError(e) => Some(e),
+                Item::Statement(_) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn spans_skip_comments_and_semicolons() {
         let text = "-- lead\nCREATE TABLE a (id int);\n\n/* x */ DROP TABLE b ;";
@@ -437,14 +448,7 @@ mod tests {
     fn syntax_error_is_pinned_and_the_rest_still_parses() {
         let text = "CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN;\nDROP TABLE b;\n";
         let parsed = parse_file(text);
-        let errors: Vec<_> = parsed
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::SyntaxError(e) => Some(e),
-                Item::Statement(_) => None,
-            })
-            .collect();
+        let errors = syntax_errors(&parsed);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].span, Span::empty(errors[0].statement.end));
         assert_eq!(&text[errors[0].statement.start..errors[0].statement.end], "ALTER TABLE a ADD COLUMN");
@@ -478,14 +482,7 @@ mod tests {
         text.extend((600..1200).map(|i| format!("CREATE INDEX i{i} ON t (c{i});\n")));
         let parsed = parse_file(&text);
         assert_eq!(parsed.statements().count(), 1200);
-        let errors: Vec<&SyntaxError> = parsed
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::SyntaxError(e) => Some(e),
-                Item::Statement(_) => None,
-            })
-            .collect();
+        let errors = syntax_errors(&parsed);
         assert_eq!(errors.len(), 1);
         assert_eq!(&text[errors[0].statement.start..errors[0].statement.end], "ALTER TABLE t ADD COLUMN");
         let Some(Item::SyntaxError(_)) = parsed.items.get(600) else { panic!("the error is not 601st") };
@@ -510,7 +507,7 @@ mod tests {
                 _ => panic!("{a:?} against {b:?}"),
             }
         }
-        assert_eq!(shared.items.iter().filter(|i| matches!(i, Item::SyntaxError(_))).count(), 1);
+        assert_eq!(syntax_errors(&shared).len(), 1);
     }
 
     #[test]
