@@ -54,7 +54,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
     let mut groups: Vec<(Group, Vec<Input>)> = Vec::new();
     let mut group_of: HashMap<(PathBuf, Layout), usize> = HashMap::new();
     // Most files share their directory's spelling: resolve each spelling once.
-    let mut root_keys: HashMap<(PathBuf, Layout), (PathBuf, Layout)> = HashMap::new();
+    let mut canonical_roots: HashMap<PathBuf, PathBuf> = HashMap::new();
     for input in inputs.into_iter().filter(|i| reported(i)) {
         let group = match &input.source {
             Source::File(path) if scope.history => Group::of(path, framework),
@@ -66,10 +66,8 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
             jobs.push(Job { input, group: jobs.len(), report: true, in_change_set });
             continue;
         };
-        let key = root_keys
-            .entry((group.root.clone(), group.layout))
-            .or_insert_with(|| (canonical.of(&group.root), group.layout))
-            .clone();
+        let root = canonical_roots.entry(group.root.clone()).or_insert_with(|| canonical.of(&group.root)).clone();
+        let key = (root, group.layout);
         let index = *group_of.entry(key).or_insert_with(|| {
             groups.push((group, Vec::new()));
             groups.len() - 1

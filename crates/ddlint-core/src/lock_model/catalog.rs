@@ -136,6 +136,12 @@ pub struct AddedColumn {
     pub copied_from: Vec<String>,
 }
 
+impl ChangeLedger {
+    fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.added_columns.is_empty() && self.copies.is_empty()
+    }
+}
+
 impl Catalog {
     pub fn new() -> Self {
         Self::default()
@@ -149,7 +155,10 @@ impl Catalog {
     /// Ends the current change set: everything created so far is now old schema, which may
     /// hold rows and be read by the running application.
     pub fn settle(&mut self) {
-        self.data_mut().change = ChangeLedger::default();
+        // A file that created nothing leaves nothing to settle, and shared contents uncopied.
+        if !self.data.change.is_empty() {
+            self.data_mut().change = ChangeLedger::default();
+        }
     }
 
     /// Whether the relation was created in the current change set.
@@ -190,7 +199,12 @@ impl Catalog {
     }
 
     fn relation_mut(&mut self, name: &RelationName) -> Option<&mut RelationInfo> {
-        self.data_mut().relations.get_mut(&name.key()).map(Arc::make_mut)
+        let key = name.key();
+        // An unknown relation changes nothing, so the contents need not be copied.
+        if !self.data.relations.contains_key(&key) {
+            return None;
+        }
+        self.data_mut().relations.get_mut(&key).map(Arc::make_mut)
     }
 
     pub fn kind(&self, name: &RelationName) -> Option<RelKind> {
