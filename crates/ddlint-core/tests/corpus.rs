@@ -91,3 +91,37 @@ fn every_corpus_file_is_linted_or_explained() {
     assert_eq!(with_syntax_errors.len(), GENUINELY_BROKEN, "{with_syntax_errors:#?}");
     eprintln!("{} corpus files linted, {} with syntax errors", files.len(), with_syntax_errors.len());
 }
+
+/// ddlint writes PostgreSQL's parse tree to protobuf with its own encoder
+/// (`csrc/tree_encoder.c`); decoded, it must be the very tree that libpg_query's encoder
+/// gives, for every file of the corpus, and fail with the same error where that fails.
+#[test]
+fn the_tree_encoder_matches_libpg_query_over_the_corpus() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    let mut files = Vec::new();
+    sql_files(&dir, &mut files);
+    let mut compared = 0;
+    let mut failed_alike = 0;
+    for path in &files {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let name = path.display();
+        // Deeply nested trees recurse deeply in the decoder and in `pg_query`'s own walk.
+        let parsed = ddlint_core::with_deep_stack(|| (ddlint_core::pg_ffi::parse(&text), pg_query::parse(&text, 0)));
+        match parsed {
+            (Ok(ours), Ok(reference)) => assert!(ours == reference.protobuf, "{name}: the trees differ"),
+            (Err(ours), Err(reference)) => {
+                if let pg_query::Error::Parse(message) = reference {
+                    assert_eq!(ours.message, message, "{name}");
+                }
+                failed_alike += 1;
+            }
+            (ours, reference) => panic!("{name}: ours {:?}, libpg_query's {:?}", ours.err(), reference.err()),
+        }
+        compared += 1;
+    }
+    assert!(compared > 1000, "expected thousands of corpus files, compared {compared}");
+    eprintln!("{compared} corpus files parsed alike, {failed_alike} of them failing alike");
+}
