@@ -28,13 +28,13 @@
 
 
 /* The output: a growing malloc'd buffer, handed to the caller as it is. */
-typedef struct Buffer
+typedef struct WireBuffer
 {
 	char	   *data;
 	size_t		len;
 	size_t		cap;
 	int			depth;			/* open length-delimited messages */
-} Buffer;
+} WireBuffer;
 
 enum
 {
@@ -44,7 +44,7 @@ enum
 };
 
 static void
-grow(Buffer *out, size_t extra)
+grow(WireBuffer *out, size_t extra)
 {
 	size_t		cap = out->cap;
 	char	   *data;
@@ -59,14 +59,14 @@ grow(Buffer *out, size_t extra)
 }
 
 static inline void
-reserve(Buffer *out, size_t extra)
+reserve(WireBuffer *out, size_t extra)
 {
 	if (out->len + extra > out->cap)
 		grow(out, extra);
 }
 
 static inline void
-put_varint(Buffer *out, uint64 value)
+put_varint(WireBuffer *out, uint64 value)
 {
 	reserve(out, 10);
 	while (value >= 0x80)
@@ -78,14 +78,14 @@ put_varint(Buffer *out, uint64 value)
 }
 
 static inline void
-put_tag(Buffer *out, uint32 field, int wire_type)
+put_tag(WireBuffer *out, uint32 field, int wire_type)
 {
 	put_varint(out, ((uint64) field << 3) | (uint64) wire_type);
 }
 
 /* proto3 leaves zero scalars out, as upb does; a decoder reads them as zero. */
 static inline void
-put_unsigned(Buffer *out, uint32 field, uint64 value)
+put_unsigned(WireBuffer *out, uint32 field, uint64 value)
 {
 	if (value != 0)
 	{
@@ -96,13 +96,13 @@ put_unsigned(Buffer *out, uint32 field, uint64 value)
 
 /* Negative int32 and int64 values are sign-extended to ten bytes. */
 static inline void
-put_signed(Buffer *out, uint32 field, int64 value)
+put_signed(WireBuffer *out, uint32 field, int64 value)
 {
 	put_unsigned(out, field, (uint64) value);
 }
 
 static inline void
-put_double(Buffer *out, uint32 field, double value)
+put_double(WireBuffer *out, uint32 field, double value)
 {
 	uint64		bits;
 	int			i;
@@ -117,7 +117,7 @@ put_double(Buffer *out, uint32 field, double value)
 }
 
 static inline void
-put_bytes(Buffer *out, uint32 field, const char *bytes, size_t len)
+put_bytes(WireBuffer *out, uint32 field, const char *bytes, size_t len)
 {
 	if (len == 0)
 		return;
@@ -129,7 +129,7 @@ put_bytes(Buffer *out, uint32 field, const char *bytes, size_t len)
 }
 
 static inline void
-put_string(Buffer *out, uint32 field, const char *value)
+put_string(WireBuffer *out, uint32 field, const char *value)
 {
 	if (value != NULL)
 		put_bytes(out, field, value, strlen(value));
@@ -141,7 +141,7 @@ put_string(Buffer *out, uint32 field, const char *value)
  * Returns where the body starts.
  */
 static inline size_t
-begin_message(Buffer *out, uint32 field)
+begin_message(WireBuffer *out, uint32 field)
 {
 	if (++out->depth > PG_QUERY_PROTOBUF_MAX_DEPTH)
 		elog(ERROR, "parse tree is nested too deeply to serialize to protobuf");
@@ -152,7 +152,7 @@ begin_message(Buffer *out, uint32 field)
 }
 
 static void
-end_message(Buffer *out, size_t body)
+end_message(WireBuffer *out, size_t body)
 {
 	size_t		len = out->len - body;
 	size_t		extra = 0;
@@ -177,7 +177,7 @@ end_message(Buffer *out, size_t body)
 }
 
 /* libpg_query's generated field lists, written with the macros below. */
-#define OUT_TYPE(typename, typename_c) Buffer *
+#define OUT_TYPE(typename, typename_c) WireBuffer *
 
 #define WRITE_INT_FIELD(msgtype, outname, outname_json, fldname) \
 	put_signed(out, PB_##msgtype##_##outname, node->fldname);
@@ -260,10 +260,10 @@ end_message(Buffer *out, size_t body)
 		end_message(out, __body); \
 	}
 
-static void _outNode(Buffer *out, const void *obj);
+static void _outNode(WireBuffer *out, const void *obj);
 
 static void
-_outList(Buffer *out, const List *node)
+_outList(WireBuffer *out, const List *node)
 {
 	const ListCell *lc;
 
@@ -277,7 +277,7 @@ _outList(Buffer *out, const List *node)
 }
 
 static void
-_outIntList(Buffer *out, const List *node)
+_outIntList(WireBuffer *out, const List *node)
 {
 	const ListCell *lc;
 
@@ -291,7 +291,7 @@ _outIntList(Buffer *out, const List *node)
 }
 
 static void
-_outOidList(Buffer *out, const List *node)
+_outOidList(WireBuffer *out, const List *node)
 {
 	const ListCell *lc;
 
@@ -305,37 +305,37 @@ _outOidList(Buffer *out, const List *node)
 }
 
 static void
-_outInteger(Buffer *out, const Integer *node)
+_outInteger(WireBuffer *out, const Integer *node)
 {
 	put_signed(out, PB_Integer_ival, node->ival);
 }
 
 static void
-_outFloat(Buffer *out, const Float *node)
+_outFloat(WireBuffer *out, const Float *node)
 {
 	put_string(out, PB_Float_fval, node->fval);
 }
 
 static void
-_outBoolean(Buffer *out, const Boolean *node)
+_outBoolean(WireBuffer *out, const Boolean *node)
 {
 	put_unsigned(out, PB_Boolean_boolval, node->boolval ? 1 : 0);
 }
 
 static void
-_outString(Buffer *out, const String *node)
+_outString(WireBuffer *out, const String *node)
 {
 	put_string(out, PB_String_sval, node->sval);
 }
 
 static void
-_outBitString(Buffer *out, const BitString *node)
+_outBitString(WireBuffer *out, const BitString *node)
 {
 	put_string(out, PB_BitString_bsval, node->bsval);
 }
 
 static void
-_outAConst(Buffer *out, const A_Const *node)
+_outAConst(WireBuffer *out, const A_Const *node)
 {
 	if (!node->isnull)
 	{
@@ -377,7 +377,7 @@ _outAConst(Buffer *out, const A_Const *node)
 #include "pg_query_outfuncs_defs.c"
 
 static void
-_outNode(Buffer *out, const void *obj)
+_outNode(WireBuffer *out, const void *obj)
 {
 	check_stack_depth();
 
@@ -395,17 +395,194 @@ _outNode(Buffer *out, const void *obj)
 }
 
 /*
+ * Trimming data statements (`INSERT`, `UPDATE`, `DELETE`) to what ddlint's rules
+ * and lock model read: the target table, the tables a query reads, whether there
+ * is a `WHERE`, and values computed from columns. Column lists, literal rows and
+ * values, an `INSERT` query's output columns and condition, and the contents of
+ * a `WHERE` (which becomes the constant `true`) are left out. Seed-data files are
+ * made of such statements, and every node not written is a node not decoded,
+ * allocated and freed. The trimmed statements are shallow copies in the parse's
+ * memory context; the tree itself is not changed.
+ */
+
+/* A value computed from constants alone: 'x', NULL, '2020-01-01'::date, f('x'), 1 + 2. */
+static bool
+is_literal(const Node *node)
+{
+	const ListCell *lc;
+	const List *all = NIL;
+
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	switch (nodeTag(node))
+	{
+		case T_A_Const:
+			return true;
+		case T_TypeCast:
+			return is_literal(((const TypeCast *) node)->arg);
+		case T_FuncCall:
+			{
+				const FuncCall *call = (const FuncCall *) node;
+
+				if (call->agg_filter != NULL || call->over != NULL)
+					return false;
+				all = call->args;
+				break;
+			}
+		case T_A_Expr:
+			{
+				const A_Expr *expr = (const A_Expr *) node;
+
+				return (expr->lexpr == NULL || is_literal(expr->lexpr)) &&
+					(expr->rexpr == NULL || is_literal(expr->rexpr));
+			}
+		case T_BoolExpr:
+			all = ((const BoolExpr *) node)->args;
+			break;
+		case T_List:
+			all = (const List *) node;
+			break;
+		default:
+			return false;
+	}
+	foreach(lc, all)
+	{
+		if (!is_literal(lfirst(lc)))
+			return false;
+	}
+	return true;
+}
+
+/* Stands in for a condition: that there is one is all rules read of it. */
+static Node *
+placeholder_condition(Node *condition)
+{
+	A_Const    *constant;
+
+	if (condition == NULL)
+		return NULL;
+	constant = makeNode(A_Const);
+	constant->val.boolval.type = T_Boolean;
+	constant->val.boolval.boolval = true;
+	constant->isnull = false;
+	constant->location = -1;
+	return (Node *) constant;
+}
+
+static Node *
+trimmed_insert(const InsertStmt *insert)
+{
+	InsertStmt *copy = palloc(sizeof(InsertStmt));
+
+	*copy = *insert;
+	copy->cols = NIL;
+	if (insert->selectStmt != NULL && IsA(insert->selectStmt, SelectStmt))
+	{
+		SelectStmt *select = palloc(sizeof(SelectStmt));
+		const ListCell *row;
+
+		*select = *(const SelectStmt *) insert->selectStmt;
+		select->targetList = NIL;
+		select->whereClause = NULL;
+		select->valuesLists = NIL;
+		foreach(row, ((const SelectStmt *) insert->selectStmt)->valuesLists)
+		{
+			Node	   *values = lfirst(row);
+
+			if (values != NULL && IsA(values, List))
+			{
+				List	   *kept = NIL;
+				const ListCell *value;
+
+				foreach(value, (const List *) values)
+				{
+					if (!is_literal(lfirst(value)))
+						kept = lappend(kept, lfirst(value));
+				}
+				/* An empty row is still a row: NIL would write no List at all. */
+				values = kept != NIL ? (Node *) kept : (Node *) makeNode(List);
+			}
+			select->valuesLists = lappend(select->valuesLists, values);
+		}
+		copy->selectStmt = (Node *) select;
+	}
+	return (Node *) copy;
+}
+
+static Node *
+trimmed_update(const UpdateStmt *update)
+{
+	UpdateStmt *copy = palloc(sizeof(UpdateStmt));
+	const ListCell *lc;
+
+	*copy = *update;
+	copy->targetList = NIL;
+	foreach(lc, update->targetList)
+	{
+		const Node *target = lfirst(lc);
+
+		if (target == NULL || !IsA(target, ResTarget) || !is_literal(((const ResTarget *) target)->val))
+			copy->targetList = lappend(copy->targetList, lfirst(lc));
+	}
+	copy->whereClause = placeholder_condition(update->whereClause);
+	return (Node *) copy;
+}
+
+static Node *
+trimmed_delete(const DeleteStmt *delete)
+{
+	DeleteStmt *copy = palloc(sizeof(DeleteStmt));
+
+	*copy = *delete;
+	copy->whereClause = placeholder_condition(delete->whereClause);
+	return (Node *) copy;
+}
+
+/* `raw`, or a copy whose statement is trimmed when it is a data statement. */
+static const RawStmt *
+trimmed_statement(const RawStmt *raw)
+{
+	RawStmt    *copy;
+	Node	   *stmt = raw->stmt;
+
+	if (stmt == NULL)
+		return raw;
+	switch (nodeTag(stmt))
+	{
+		case T_InsertStmt:
+			stmt = trimmed_insert((const InsertStmt *) stmt);
+			break;
+		case T_UpdateStmt:
+			stmt = trimmed_update((const UpdateStmt *) stmt);
+			break;
+		case T_DeleteStmt:
+			stmt = trimmed_delete((const DeleteStmt *) stmt);
+			break;
+		default:
+			return raw;
+	}
+	copy = palloc(sizeof(RawStmt));
+	*copy = *raw;
+	copy->stmt = stmt;
+	return copy;
+}
+
+/*
  * The buffer of the encoding under way on this thread. It is not a local of
  * `ddlint_parse_protobuf` because an error longjmps out of the encoder, after
  * which only a static is sure to hold the buffer that needs freeing.
  */
-static __thread Buffer encoding;
+static __thread WireBuffer encoding;
 
-/* Writes the statements of `tree` as a `ParseResult` message into `encoding`. */
+/*
+ * Writes the statements of `tree` as a `ParseResult` message into `encoding`,
+ * with `trim_data`, data statements trimmed as above.
+ */
 static void
-encode_parse_result(const List *tree)
+encode_parse_result(const List *tree, bool trim_data)
 {
-	Buffer	   *out = &encoding;
+	WireBuffer	   *out = &encoding;
 
 	out->cap = 4096;
 	out->len = 0;
@@ -422,8 +599,9 @@ encode_parse_result(const List *tree)
 		foreach(lc, tree)
 		{
 			size_t		body = begin_message(out, PB_ParseResult_stmts);
+			const RawStmt *raw = lfirst(lc);
 
-			_outRawStmt(out, lfirst(lc));
+			_outRawStmt(out, trim_data ? trimmed_statement(raw) : raw);
 			end_message(out, body);
 		}
 	}
@@ -432,9 +610,10 @@ encode_parse_result(const List *tree)
 /*
  * `pg_query_parse_protobuf` with this file's encoder: the same memory context,
  * error handling and result, freed with `pg_query_free_protobuf_parse_result`.
+ * With `trim_data`, data statements are trimmed to what ddlint reads.
  */
 PgQueryProtobufParseResult
-ddlint_parse_protobuf(const char *input)
+ddlint_parse_protobuf(const char *input, int trim_data)
 {
 	MemoryContext ctx;
 	PgQueryInternalParsetreeAndError parsed;
@@ -453,7 +632,7 @@ ddlint_parse_protobuf(const char *input)
 	/* Deep trees can exhaust the stack or the depth limit while encoding. */
 	PG_TRY();
 	{
-		encode_parse_result(parsed.tree);
+		encode_parse_result(parsed.tree, trim_data != 0);
 		result.parse_tree.data = encoding.data;
 		result.parse_tree.len = encoding.len;
 		encoding.data = NULL;

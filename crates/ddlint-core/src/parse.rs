@@ -180,7 +180,7 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
     // The split follows psql's rules; should PostgreSQL accept the region as a whole where
     // a piece failed, the split was wrong and the whole parse is the truth.
     if failed {
-        if let Some(whole) = head.get(region.start..region.end).and_then(|sql| pg_ffi::parse(sql).ok()) {
+        if let Some(whole) = head.get(region.start..region.end).and_then(|sql| pg_ffi::parse_for_lint(sql).ok()) {
             items.truncate(before);
             for raw in whole.stmts {
                 push_statement(items, tokens, raw, region.start, region.end, compact);
@@ -193,7 +193,7 @@ fn parse_region(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, region: 
 /// by statement, so that a syntax error stays within its statement. True if one failed.
 fn parse_batch(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, batch: &[Span], compact: bool) -> bool {
     let span = Span::new(batch[0].start, batch[batch.len() - 1].end);
-    if let Ok(tree) = pg_ffi::parse(&head[span.start..span.end]) {
+    if let Ok(tree) = pg_ffi::parse_for_lint(&head[span.start..span.end]) {
         for raw in tree.stmts {
             push_statement(items, tokens, raw, span.start, span.end, compact);
         }
@@ -201,7 +201,7 @@ fn parse_batch(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, batch: &[
     }
     let mut failed = false;
     for &span in batch {
-        match pg_ffi::parse(&head[span.start..span.end]) {
+        match pg_ffi::parse_for_lint(&head[span.start..span.end]) {
             Ok(tree) => {
                 for raw in tree.stmts {
                     push_statement(items, tokens, raw, span.start, span.end, compact);
@@ -250,8 +250,9 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
-/// Adds a decoded statement to `items`, trimmed to what rules read, and with `compact`,
-/// copied so that its lists take no spare room.
+/// Adds a decoded statement to `items` (a data statement comes trimmed to what rules read,
+/// see [`pg_ffi::parse_for_lint`]), and with `compact`, copied so that its lists take no
+/// spare room.
 pub(crate) fn push_statement(
     items: &mut Vec<Item>,
     tokens: &[RawToken],
@@ -260,10 +261,9 @@ pub(crate) fn push_statement(
     limit: usize,
     compact: bool,
 ) {
-    let Some(mut node) = raw.stmt.and_then(|n| n.node) else {
+    let Some(node) = raw.stmt.and_then(|n| n.node) else {
         return;
     };
-    drop_literal_values(&mut node);
     let node = Box::new(if compact { node.clone() } else { node });
     let start = base + usize::try_from(raw.stmt_location).unwrap_or(0);
     let end = match usize::try_from(raw.stmt_len) {
@@ -283,74 +283,6 @@ pub(crate) fn push_statement(
         tokens: a..b + 1,
         nested_in: None,
     }));
-}
-
-/// Drops what no rule reads from data statements (`INSERT`, `UPDATE`, `DELETE`): column
-/// lists, literal rows and values, the output columns and conditions of an `INSERT`'s query,
-/// and the contents of a `WHERE`, which becomes a constant so that whether there is one is
-/// still known. Seed-data migrations are made of such statements, and each node of a
-/// decoded tree takes several hundred bytes, so a file of a few thousand of them would
-/// otherwise hold hundreds of megabytes. What is kept is what locks and rules depend on:
-/// the target table, the tables a query reads (`FROM`, joins, CTEs), whether a `WHERE` is
-/// there, and assignments computed from columns (`SET new = old`).
-fn drop_literal_values(node: &mut pg::node::Node) {
-    use pg::node::Node as N;
-    match node {
-        N::InsertStmt(insert) => {
-            insert.cols = Vec::new();
-            let Some(N::SelectStmt(select)) = insert.select_stmt.as_deref_mut().and_then(|s| s.node.as_mut()) else {
-                return;
-            };
-            select.target_list = Vec::new();
-            select.where_clause = None;
-            for row in &mut select.values_lists {
-                if let Some(N::List(values)) = &mut row.node {
-                    values.items.retain(|value| !is_literal(value));
-                    values.items.shrink_to_fit();
-                }
-            }
-        }
-        N::UpdateStmt(update) => {
-            update.target_list.retain(|target| match &target.node {
-                Some(N::ResTarget(target)) => !target.val.as_deref().is_some_and(is_literal),
-                _ => true,
-            });
-            update.target_list.shrink_to_fit();
-            placeholder_condition(&mut update.where_clause);
-        }
-        N::DeleteStmt(delete) => placeholder_condition(&mut delete.where_clause),
-        _ => {}
-    }
-}
-
-/// Replaces a `WHERE` condition by `true`, keeping only that there is one.
-fn placeholder_condition(condition: &mut Option<Box<pg::Node>>) {
-    if let Some(condition) = condition {
-        **condition = pg::Node {
-            node: Some(pg::node::Node::AConst(pg::AConst {
-                isnull: false,
-                location: -1,
-                val: Some(pg::a_const::Val::Boolval(pg::Boolean { boolval: true })),
-            })),
-        };
-    }
-}
-
-/// A value computed from constants alone: `'x'`, `NULL`, `'2020-01-01'::date`,
-/// `to_timestamp('…', '…')`, `1 + 2`. Column references and subqueries are not constant.
-fn is_literal(node: &pg::Node) -> bool {
-    use pg::node::Node as N;
-    let all = |nodes: &[pg::Node]| nodes.iter().all(is_literal);
-    let operand = |node: &Option<Box<pg::Node>>| node.as_deref().is_none_or(is_literal);
-    match &node.node {
-        Some(N::AConst(_)) => true,
-        Some(N::TypeCast(cast)) => cast.arg.as_deref().is_some_and(is_literal),
-        Some(N::FuncCall(call)) => call.agg_filter.is_none() && call.over.is_none() && all(&call.args),
-        Some(N::AExpr(expr)) => operand(&expr.lexpr) && operand(&expr.rexpr),
-        Some(N::BoolExpr(expr)) => all(&expr.args),
-        Some(N::List(list)) => all(&list.items),
-        _ => false,
-    }
 }
 
 /// Splits the token stream at top-level semicolons, as psql does. Semicolons inside a
@@ -422,6 +354,143 @@ fn syntax_error(tokens: &[RawToken], statement: Span, err: &PgError) -> SyntaxEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trimming of data statements that the tree encoder does as it writes the tree
+    /// ([`pg_ffi::parse_for_lint`]), done over a whole decoded tree: the reference it is held to.
+    fn drop_literal_values(node: &mut pg::node::Node) {
+        use pg::node::Node as N;
+        match node {
+            N::InsertStmt(insert) => {
+                insert.cols = Vec::new();
+                let Some(N::SelectStmt(select)) = insert.select_stmt.as_deref_mut().and_then(|s| s.node.as_mut())
+                else {
+                    return;
+                };
+                select.target_list = Vec::new();
+                select.where_clause = None;
+                for row in &mut select.values_lists {
+                    if let Some(N::List(values)) = &mut row.node {
+                        values.items.retain(|value| !is_literal(value));
+                        values.items.shrink_to_fit();
+                    }
+                }
+            }
+            N::UpdateStmt(update) => {
+                update.target_list.retain(|target| match &target.node {
+                    Some(N::ResTarget(target)) => !target.val.as_deref().is_some_and(is_literal),
+                    _ => true,
+                });
+                update.target_list.shrink_to_fit();
+                placeholder_condition(&mut update.where_clause);
+            }
+            N::DeleteStmt(delete) => placeholder_condition(&mut delete.where_clause),
+            _ => {}
+        }
+    }
+
+    /// Replaces a `WHERE` condition by `true`, keeping only that there is one.
+    fn placeholder_condition(condition: &mut Option<Box<pg::Node>>) {
+        if let Some(condition) = condition {
+            **condition = pg::Node {
+                node: Some(pg::node::Node::AConst(pg::AConst {
+                    isnull: false,
+                    location: -1,
+                    val: Some(pg::a_const::Val::Boolval(pg::Boolean { boolval: true })),
+                })),
+            };
+        }
+    }
+
+    /// A value computed from constants alone: `'x'`, `NULL`, `'2020-01-01'::date`,
+    /// `to_timestamp('…', '…')`, `1 + 2`. Column references and subqueries are not constant.
+    fn is_literal(node: &pg::Node) -> bool {
+        use pg::node::Node as N;
+        let all = |nodes: &[pg::Node]| nodes.iter().all(is_literal);
+        let operand = |node: &Option<Box<pg::Node>>| node.as_deref().is_none_or(is_literal);
+        match &node.node {
+            Some(N::AConst(_)) => true,
+            Some(N::TypeCast(cast)) => cast.arg.as_deref().is_some_and(is_literal),
+            Some(N::FuncCall(call)) => call.agg_filter.is_none() && call.over.is_none() && all(&call.args),
+            Some(N::AExpr(expr)) => operand(&expr.lexpr) && operand(&expr.rexpr),
+            Some(N::BoolExpr(expr)) => all(&expr.args),
+            Some(N::List(list)) => all(&list.items),
+            _ => false,
+        }
+    }
+
+    /// Parses `sql` whole and trimmed; the trimmed tree must be the whole one with the
+    /// reference trimming applied, statement by statement. Returns how many statements.
+    fn assert_trimmed_alike(sql: &str, name: &str) -> usize {
+        let (Ok(whole), Ok(trimmed)) = (pg_ffi::parse(sql), pg_ffi::parse_for_lint(sql)) else {
+            assert!(pg_ffi::parse(sql).is_err() && pg_ffi::parse_for_lint(sql).is_err(), "{name}: one parse failed");
+            return 0;
+        };
+        assert_eq!(whole.stmts.len(), trimmed.stmts.len(), "{name}");
+        for (mut expected, actual) in whole.stmts.into_iter().zip(trimmed.stmts) {
+            if let Some(node) = expected.stmt.as_mut().and_then(|n| n.node.as_mut()) {
+                drop_literal_values(node);
+            }
+            assert!(expected == actual, "{name}: trimmed differently at {}", actual.stmt_location);
+        }
+        1
+    }
+
+    /// On a thread with a linter's stack: deep trees recurse deeply as they are compared
+    /// and dropped in unoptimised builds.
+    fn on_deep_stack(f: impl FnOnce() + Send) {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(crate::DEEP_STACK_SIZE)
+                .spawn_scoped(scope, f)
+                .expect("a thread")
+                .join()
+                .expect("the check passed");
+        });
+    }
+
+    #[test]
+    fn the_encoder_trims_data_statements_as_the_reference_does() {
+        let sql = "INSERT INTO t (a, b) VALUES (1, 'x'), (now(), DEFAULT), (count(*) FILTER (WHERE true), 2), ('a'::text || 'b', -1);
+            INSERT INTO t SELECT a, b FROM s WHERE s.c > 1;
+            INSERT INTO t VALUES (1) ON CONFLICT (a) DO UPDATE SET b = 1 WHERE t.c = 2 RETURNING a;
+            WITH x AS (INSERT INTO u VALUES (1) RETURNING *) INSERT INTO t SELECT * FROM x;
+            INSERT INTO t DEFAULT VALUES;
+            UPDATE t SET a = 1, b = c, d = lower('X'), (e, f) = (1, 2) FROM s WHERE t.id = s.id AND s.x IN (1, 2);
+            UPDATE t SET a = DEFAULT;
+            DELETE FROM t USING s WHERE t.id = s.id;
+            DELETE FROM t;
+            CREATE TABLE t (a int DEFAULT 1 CHECK (a > 0));";
+        on_deep_stack(|| assert_eq!(assert_trimmed_alike(sql, "examples"), 1));
+    }
+
+    /// Over every corpus file that parses whole, when the corpus is beside the repository.
+    #[test]
+    fn the_encoder_trims_the_corpus_as_the_reference_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let mut files = Vec::new();
+        let mut pending = vec![dir];
+        while let Some(dir) = pending.pop() {
+            for path in std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()) {
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "sql") {
+                    files.push(path);
+                }
+            }
+        }
+        if files.is_empty() {
+            eprintln!("skipped: ../shared/corpus is absent");
+            return;
+        }
+        on_deep_stack(|| {
+            let compared: usize = files
+                .iter()
+                .filter_map(|path| Some((path, std::fs::read_to_string(path).ok()?)))
+                .map(|(path, text)| assert_trimmed_alike(&text, &path.display().to_string()))
+                .sum();
+            assert!(compared > 1000, "only {compared} corpus files parsed");
+        });
+    }
 
     fn statement_texts(text: &str) -> Vec<&str> {
         parse_file(text).statements().map(|s| &text[s.span.start..s.span.end]).collect()

@@ -49,7 +49,7 @@ struct PgQueryScanTokensResult {
 
 extern "C" {
     /// `pg_query_parse_protobuf` with ddlint's own tree encoder (`csrc/tree_encoder.c`).
-    fn ddlint_parse_protobuf(input: *const c_char) -> PgQueryProtobufParseResult;
+    fn ddlint_parse_protobuf(input: *const c_char, trim_data: c_int) -> PgQueryProtobufParseResult;
     fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
     fn pg_query_scan_tokens(input: *const c_char) -> PgQueryScanTokensResult;
     fn pg_query_free_scan_tokens_result(result: PgQueryScanTokensResult);
@@ -93,13 +93,30 @@ unsafe fn read_error(error: *const PgQueryError, sql: &str) -> PgError {
     PgError { message, offset }
 }
 
-/// Parses `sql` with PostgreSQL's grammar.
+/// Parses `sql` with PostgreSQL's grammar into the whole tree, as libpg_query gives it.
 pub fn parse(sql: &str) -> Result<protobuf::ParseResult, PgError> {
+    parse_with(sql, false)
+}
+
+/// Parses `sql` with PostgreSQL's grammar, with data statements (`INSERT`, `UPDATE`,
+/// `DELETE`) trimmed to what ddlint's rules and lock model read: the target table, the
+/// tables a query reads (`FROM`, joins, CTEs), whether there is a `WHERE`, and values
+/// computed from columns (`SET new = old`). Left out are column lists, literal rows and
+/// values, an `INSERT` query's output columns and condition, and the contents of a `WHERE`,
+/// which becomes the constant `true`. Seed-data migrations are made of such statements, and
+/// each node of a decoded tree takes several hundred bytes, so a file of a few thousand of
+/// them would otherwise cost hundreds of megabytes and most of a run's time. A rule that
+/// needs more of them must widen the trimming (`csrc/tree_encoder.c`) first.
+pub fn parse_for_lint(sql: &str) -> Result<protobuf::ParseResult, PgError> {
+    parse_with(sql, true)
+}
+
+fn parse_with(sql: &str, trim_data: bool) -> Result<protobuf::ParseResult, PgError> {
     let c_sql = input(sql)?;
     // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call; the result
     // is freed exactly once below, after its buffers have been copied out.
     unsafe {
-        let result = ddlint_parse_protobuf(c_sql.as_ptr());
+        let result = ddlint_parse_protobuf(c_sql.as_ptr(), c_int::from(trim_data));
         let outcome = if result.error.is_null() {
             let data = std::slice::from_raw_parts(result.parse_tree.data as *const u8, result.parse_tree.len);
             protobuf::ParseResult::decode(data)

@@ -93,7 +93,7 @@ fn nested_statements(
     }));
     let mut items = Vec::new();
     for (at, query) in located {
-        let Ok(tree) = pg_ffi::parse(query) else { continue };
+        let Ok(tree) = pg_ffi::parse_for_lint(query) else { continue };
         let base = body_start + at;
         for raw in tree.stmts {
             push_statement(&mut items, nested_tokens, raw, base, base + query.len(), text.len() >= COMPACT_BYTES);
