@@ -44,8 +44,9 @@ pub fn mask(original: &str) -> Masked {
     let mut bracket_depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
         if let Some(tag) = &dollar_tag {
+            let Some(at) = bytes[i..].iter().position(|c| *c == b'$') else { break };
+            i += at;
             if bytes[i..].starts_with(tag) {
                 i += tag.len();
                 dollar_tag = None;
@@ -54,6 +55,10 @@ pub fn mask(original: &str) -> Masked {
             }
             continue;
         }
+        // Most bytes change nothing in any state: go straight to the next one that may.
+        let Some(at) = next_significant(&bytes[i..], state) else { break };
+        i += at;
+        let b = bytes[i];
         match state {
             State::Normal => match b {
                 b'\'' => {
@@ -162,6 +167,19 @@ pub fn mask(original: &str) -> Masked {
     // end, a BOM is replaced whole), so the text is still valid UTF-8.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Masked { text, meta_commands }
+}
+
+/// Where in `bytes` the next byte is that `mask` acts on in `state`.
+fn next_significant(bytes: &[u8], state: State) -> Option<usize> {
+    match state {
+        State::Normal => bytes
+            .iter()
+            .position(|c| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\')),
+        State::SingleQuote { .. } => bytes.iter().position(|c| matches!(c, b'\'' | b'\\' | b'{')),
+        State::DoubleQuote => bytes.iter().position(|c| matches!(c, b'"' | b'{')),
+        State::LineComment => bytes.iter().position(|c| matches!(c, b'\n' | b'\r')),
+        State::BlockComment { .. } => bytes.iter().position(|c| matches!(c, b'*' | b'/')),
+    }
 }
 
 /// Overwrites a placeholder with an identifier of the same length: `_` then `x`s.
