@@ -14,7 +14,10 @@
 //!
 //! - `pg_query::parse`: the `pg_query` crate's whole-file parse (protobuf encode, decode and
 //!   the crate's own walk over the tree).
-//! - `pg_ffi::parse`: the same parse into the protobuf tree without that walk.
+//! - `pg_ffi::parse`: the same tree without that walk, through ddlint's own protobuf encoder
+//!   of the tree instead of libpg_query's (upb's).
+//! - `pg_ffi::parse_for_lint`: as ddlint parses, with data statements trimmed to what its
+//!   rules read as the tree is encoded.
 //! - `pg_ffi::scan`: libpg_query's scanner alone, which ddlint also runs over every file.
 //! - `pg_ffi::scan+parse each statement`: the scanner, then the parser on each statement
 //!   alone: what ddlint does where a batch of statements fails to parse, and an upper bound
@@ -84,6 +87,7 @@ fn main() {
     };
     measure("pg_query::parse", &|text| pg_query::parse(text, 0).map_or(0, |r| r.protobuf.stmts.len()));
     measure("pg_ffi::parse", &|text| ddlint_core::pg_ffi::parse(text).map_or(0, |r| r.stmts.len()));
+    measure("pg_ffi::parse_for_lint", &|text| ddlint_core::pg_ffi::parse_for_lint(text).map_or(0, |r| r.stmts.len()));
     measure("raw_parser", &raw_parse);
     measure("pg_ffi::scan", &|text| ddlint_core::pg_ffi::scan(text).map_or(0, |t| t.len()));
     measure("pg_ffi::scan+parse each statement", &|text| {
@@ -91,7 +95,7 @@ fn main() {
         let pieces = ddlint_core::parse::split_statements(&tokens);
         pieces
             .iter()
-            .filter(|p| ddlint_core::pg_ffi::parse(&text[tokens[p.start].start..tokens[p.end - 1].end]).is_ok())
+            .filter(|p| ddlint_core::pg_ffi::parse_for_lint(&text[tokens[p.start].start..tokens[p.end - 1].end]).is_ok())
             .count()
     });
 }

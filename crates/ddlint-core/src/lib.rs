@@ -194,8 +194,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     }
 
     let file = FileContext::with_sections(&text, &parsed, settings, &sections, history);
-    let checks: Vec<_> =
-        registry::all().into_iter().filter(|r| settings.is_enabled(r.id)).filter_map(|r| r.check).collect();
+    let checks: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
         let cx = StatementCx::new(&file, index);
         for check in &checks {

@@ -46,9 +46,12 @@ impl Default for Settings {
 impl Settings {
     /// Whether the rule runs under these settings.
     pub fn is_enabled(&self, id: &str) -> bool {
-        let Some(rule) = registry::find(id) else {
-            return false;
-        };
+        registry::find(id).is_some_and(|rule| self.runs(rule))
+    }
+
+    /// Whether `rule` runs under these settings: [`Settings::is_enabled`] without looking
+    /// the rule up by name.
+    pub fn runs(&self, rule: &crate::rules::RuleMeta) -> bool {
         let id = rule.id;
         if self.disabled.iter().any(|d| registry::canonical_id(d) == Some(id)) {
             return false;
