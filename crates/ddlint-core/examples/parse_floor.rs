@@ -95,7 +95,9 @@ fn main() {
         let pieces = ddlint_core::parse::split_statements(&tokens);
         pieces
             .iter()
-            .filter(|p| ddlint_core::pg_ffi::parse_for_lint(&text[tokens[p.start].start..tokens[p.end - 1].end]).is_ok())
+            .filter(|p| {
+                ddlint_core::pg_ffi::parse_for_lint(&text[tokens[p.start].start..tokens[p.end - 1].end]).is_ok()
+            })
             .count()
     });
 }

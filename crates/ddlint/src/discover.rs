@@ -103,7 +103,8 @@ impl Filter {
 
 /// Expands the command line's paths into the files to lint.
 pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cwd: &Path) -> Discovery {
-    let mut walker = Walker { filter, cwd, visited: HashSet::new(), found: Vec::new(), errors: Vec::new() };
+    let mut walker =
+        Walker { filter, cwd, visited: HashSet::new(), found: Vec::new(), found_links: false, errors: Vec::new() };
     let default_path = [PathBuf::from(".")];
     let paths = match (paths.is_empty(), stdin_path) {
         // `--stdin-path` alone means the file comes on standard input.
@@ -116,17 +117,23 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
     }
 
     // The same file reached twice (named and inside a named directory, say) is linted once.
-    let mut seen = HashSet::new();
+    // One search enters each real directory once, so only a second path or a link to a file
+    // can reach a file again; otherwise no path needs resolving.
     let mut inputs = Vec::new();
-    let canonical = crate::history::Canonical::new(cwd);
-    for input in walker.found {
-        let key = match &input.source {
-            Source::File(path) => canonical.of(path),
-            Source::Stdin => PathBuf::from("-"),
-        };
-        if seen.insert(key) {
-            inputs.push(input);
+    if paths.len() > 1 || walker.found_links {
+        let mut seen = HashSet::new();
+        let canonical = crate::history::Canonical::new(cwd);
+        for input in walker.found {
+            let key = match &input.source {
+                Source::File(path) => canonical.of(path),
+                Source::Stdin => PathBuf::from("-"),
+            };
+            if seen.insert(key) {
+                inputs.push(input);
+            }
         }
+    } else {
+        inputs = walker.found;
     }
     inputs.sort_by(|a, b| a.shown.cmp(&b.shown));
     Discovery { inputs, errors: walker.errors }
@@ -135,9 +142,11 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
 struct Walker<'a> {
     filter: &'a Filter,
     cwd: &'a Path,
-    /// Canonical directories already searched.
-    visited: HashSet<PathBuf>,
+    /// The directories already searched.
+    visited: HashSet<DirIdentity>,
     found: Vec<Input>,
+    /// Whether a search found a file through a symbolic link to it.
+    found_links: bool,
     errors: Vec<String>,
 }
 
@@ -212,9 +221,9 @@ impl Walker<'_> {
         // An explicit stack rather than recursion, so deep trees cannot overflow it.
         let mut stack = vec![(root.to_path_buf(), 0usize)];
         while let Some((dir, depth)) = stack.pop() {
-            match fs::canonicalize(&dir) {
-                Ok(real) => {
-                    if !self.visited.insert(real) {
+            match dir_identity(&dir) {
+                Ok(identity) => {
+                    if !self.visited.insert(identity) {
                         continue;
                     }
                 }
@@ -251,7 +260,10 @@ impl Walker<'_> {
                 };
                 let (is_dir, is_file) = match entry.file_type() {
                     Ok(kind) if kind.is_symlink() => match fs::metadata(&path) {
-                        Ok(meta) => (meta.is_dir(), meta.is_file()),
+                        Ok(meta) => {
+                            self.found_links |= meta.is_file();
+                            (meta.is_dir(), meta.is_file())
+                        }
                         // A dangling link or a link loop is worth a message only where a file
                         // was wanted.
                         Err(e) => {
@@ -296,6 +308,25 @@ impl Walker<'_> {
     fn not_regular(&mut self, path: &Path) {
         self.errors.push(format!("{}: not a regular file", show(path)));
     }
+}
+
+/// What tells one real directory from another: its device and inode, one `stat` (resolving
+/// its canonical path would read every component of it).
+#[cfg(unix)]
+type DirIdentity = (u64, u64);
+#[cfg(not(unix))]
+type DirIdentity = PathBuf;
+
+#[cfg(unix)]
+fn dir_identity(dir: &Path) -> std::io::Result<DirIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_identity(dir: &Path) -> std::io::Result<DirIdentity> {
+    fs::canonicalize(dir)
 }
 
 /// `/dev/stdin`, `/dev/fd/N` and `/proc/self/fd/N` name descriptors this process was given,
