@@ -189,7 +189,13 @@ pub fn read(input: &Input) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     let limit = ddlint_core::MAX_FILE_BYTES as u64 + 1;
     let result = match &input.source {
-        Source::File(path) => std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes)),
+        Source::File(path) => std::fs::File::open(path).and_then(|file| {
+            // Sized up front, a file is read in one call and a final empty one; a `Take`
+            // hides the file's size from `read_to_end`, which would otherwise start small.
+            let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+            bytes.reserve_exact(usize::try_from(size).unwrap_or(0) + 1);
+            file.take(limit).read_to_end(&mut bytes)
+        }),
         Source::Stdin => io::stdin().lock().take(limit).read_to_end(&mut bytes),
     };
     match result {
