@@ -395,14 +395,17 @@ _outNode(WireBuffer *out, const void *obj)
 }
 
 /*
- * Trimming data statements (`INSERT`, `UPDATE`, `DELETE`) to what ddlint's rules
- * and lock model read: the target table, the tables a query reads, whether there
- * is a `WHERE`, and values computed from columns. Column lists, literal rows and
- * values, an `INSERT` query's output columns and condition, and the contents of
- * a `WHERE` (which becomes the constant `true`) are left out. Seed-data files are
- * made of such statements, and every node not written is a node not decoded,
- * allocated and freed. The trimmed statements are shallow copies in the parse's
- * memory context; the tree itself is not changed.
+ * Trimming statements to what ddlint's rules and lock model read of them, for
+ * `ddlint_parse_protobuf` with `trim_data`. Of data statements (`INSERT`,
+ * `UPDATE`, `DELETE`): the target table, the tables a query reads, whether
+ * there is a `WHERE`, and values computed from columns; column lists, literal
+ * rows and values, an `INSERT` query's output columns and condition, and the
+ * contents of a `WHERE` (which becomes the constant `true`) are left out. Of
+ * the query of a view or `CREATE TABLE AS`: the relations it reads. Seed-data
+ * files and generated views are made of such statements, and every node not
+ * written is a node not decoded, allocated and freed. Trimmed statements are
+ * shallow copies in the parse's memory context; the tree itself is unchanged.
+ * The tests hold this to a reference written over decoded trees.
  */
 
 /* A value computed from constants alone: 'x', NULL, '2020-01-01'::date, f('x'), 1 + 2. */
@@ -539,7 +542,97 @@ trimmed_delete(const DeleteStmt *delete)
 	return (Node *) copy;
 }
 
-/* `raw`, or a copy whose statement is trimmed when it is a data statement. */
+static Node *tables_only_from(Node *item);
+
+/*
+ * A query reduced to the relations it reads, which is all that is read of the
+ * query of a view or of `CREATE TABLE AS`: its CTEs, FROM list (joins and
+ * subqueries in FROM) and set operations are kept, its output columns,
+ * conditions, grouping, ordering and limits left out, as are join conditions.
+ * Generated views are often the largest statements of a schema.
+ */
+static Node *
+tables_only(Node *query)
+{
+	SelectStmt *copy;
+	const ListCell *lc;
+
+	if (query == NULL || !IsA(query, SelectStmt))
+		return query;
+	check_stack_depth();
+	copy = palloc(sizeof(SelectStmt));
+	*copy = *(const SelectStmt *) query;
+	copy->distinctClause = NIL;
+	copy->intoClause = NULL;
+	copy->targetList = NIL;
+	copy->whereClause = NULL;
+	copy->groupClause = NIL;
+	copy->havingClause = NULL;
+	copy->windowClause = NIL;
+	copy->valuesLists = NIL;
+	copy->sortClause = NIL;
+	copy->limitOffset = NULL;
+	copy->limitCount = NULL;
+	copy->lockingClause = NIL;
+	copy->larg = (SelectStmt *) tables_only((Node *) copy->larg);
+	copy->rarg = (SelectStmt *) tables_only((Node *) copy->rarg);
+	copy->fromClause = NIL;
+	foreach(lc, ((const SelectStmt *) query)->fromClause)
+		copy->fromClause = lappend(copy->fromClause, tables_only_from(lfirst(lc)));
+	if (copy->withClause != NULL)
+	{
+		WithClause *with = palloc(sizeof(WithClause));
+
+		*with = *copy->withClause;
+		with->ctes = NIL;
+		foreach(lc, copy->withClause->ctes)
+		{
+			Node	   *cte = lfirst(lc);
+
+			if (cte != NULL && IsA(cte, CommonTableExpr))
+			{
+				CommonTableExpr *kept = palloc(sizeof(CommonTableExpr));
+
+				*kept = *(const CommonTableExpr *) cte;
+				kept->ctequery = tables_only(kept->ctequery);
+				cte = (Node *) kept;
+			}
+			with->ctes = lappend(with->ctes, cte);
+		}
+		copy->withClause = with;
+	}
+	return (Node *) copy;
+}
+
+/* An item of a FROM list, reduced as `tables_only` reduces a query. */
+static Node *
+tables_only_from(Node *item)
+{
+	if (item == NULL)
+		return NULL;
+	check_stack_depth();
+	if (IsA(item, JoinExpr))
+	{
+		JoinExpr   *join = palloc(sizeof(JoinExpr));
+
+		*join = *(const JoinExpr *) item;
+		join->quals = NULL;
+		join->larg = tables_only_from(join->larg);
+		join->rarg = tables_only_from(join->rarg);
+		return (Node *) join;
+	}
+	if (IsA(item, RangeSubselect))
+	{
+		RangeSubselect *subselect = palloc(sizeof(RangeSubselect));
+
+		*subselect = *(const RangeSubselect *) item;
+		subselect->subquery = tables_only(subselect->subquery);
+		return (Node *) subselect;
+	}
+	return item;
+}
+
+/* `raw`, or a copy whose statement is trimmed as above. */
 static const RawStmt *
 trimmed_statement(const RawStmt *raw)
 {
@@ -559,6 +652,24 @@ trimmed_statement(const RawStmt *raw)
 		case T_DeleteStmt:
 			stmt = trimmed_delete((const DeleteStmt *) stmt);
 			break;
+		case T_ViewStmt:
+			{
+				ViewStmt   *view = palloc(sizeof(ViewStmt));
+
+				*view = *(const ViewStmt *) stmt;
+				view->query = tables_only(view->query);
+				stmt = (Node *) view;
+				break;
+			}
+		case T_CreateTableAsStmt:
+			{
+				CreateTableAsStmt *create = palloc(sizeof(CreateTableAsStmt));
+
+				*create = *(const CreateTableAsStmt *) stmt;
+				create->query = tables_only(create->query);
+				stmt = (Node *) create;
+				break;
+			}
 		default:
 			return raw;
 	}
@@ -610,7 +721,7 @@ encode_parse_result(const List *tree, bool trim_data)
 /*
  * `pg_query_parse_protobuf` with this file's encoder: the same memory context,
  * error handling and result, freed with `pg_query_free_protobuf_parse_result`.
- * With `trim_data`, data statements are trimmed to what ddlint reads.
+ * With `trim_data`, statements are trimmed to what ddlint reads, as above.
  */
 PgQueryProtobufParseResult
 ddlint_parse_protobuf(const char *input, int trim_data)

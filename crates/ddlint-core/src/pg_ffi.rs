@@ -98,15 +98,18 @@ pub fn parse(sql: &str) -> Result<protobuf::ParseResult, PgError> {
     parse_with(sql, false)
 }
 
-/// Parses `sql` with PostgreSQL's grammar, with data statements (`INSERT`, `UPDATE`,
-/// `DELETE`) trimmed to what ddlint's rules and lock model read: the target table, the
-/// tables a query reads (`FROM`, joins, CTEs), whether there is a `WHERE`, and values
-/// computed from columns (`SET new = old`). Left out are column lists, literal rows and
-/// values, an `INSERT` query's output columns and condition, and the contents of a `WHERE`,
-/// which becomes the constant `true`. Seed-data migrations are made of such statements, and
-/// each node of a decoded tree takes several hundred bytes, so a file of a few thousand of
-/// them would otherwise cost hundreds of megabytes and most of a run's time. A rule that
-/// needs more of them must widen the trimming (`csrc/tree_encoder.c`) first.
+/// Parses `sql` with PostgreSQL's grammar, with statements trimmed as the tree is encoded to
+/// what ddlint's rules and lock model read of them. Of data statements (`INSERT`, `UPDATE`,
+/// `DELETE`): the target table, the tables a query reads (`FROM`, joins, CTEs), whether there
+/// is a `WHERE`, and values computed from columns (`SET new = old`); left out are column
+/// lists, literal rows and values, an `INSERT` query's output columns and condition, and the
+/// contents of a `WHERE`, which becomes the constant `true`. Of the query of a view or of
+/// `CREATE TABLE AS`: the relations it reads (CTEs, `FROM`, set operations), without output
+/// columns, conditions or join conditions. Seed-data migrations and generated views are made
+/// of such statements, and each node of a decoded tree takes several hundred bytes, so they
+/// would otherwise cost hundreds of megabytes and much of a run's time. A rule that needs
+/// more of them must widen the trimming (`csrc/tree_encoder.c`, and the reference it is
+/// tested against in `parse.rs`) first.
 pub fn parse_for_lint(sql: &str) -> Result<protobuf::ParseResult, PgError> {
     parse_with(sql, true)
 }
