@@ -178,7 +178,9 @@ mod tests {
         let long_literal = format!("SELECT '{}'", "x".repeat(100_000));
         let many_columns =
             format!("CREATE TABLE t ({})", (0..2_000).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", "));
-        let nested = format!("SELECT {}1{}", "1 + (".repeat(500), ")".repeat(500));
+        // Deep enough for lengths of several bytes at every outer level, shallow enough for
+        // libpg_query's encoder to stay within PostgreSQL's stack depth limit in normal builds.
+        let nested = format!("SELECT {}1{}", "1 + (".repeat(100), ")".repeat(100));
         let too_deep = format!("SELECT {}1{}", "1 + (".repeat(3_000), ")".repeat(3_000));
         let inputs = [
             "",
@@ -199,6 +201,9 @@ mod tests {
         let compare = |sql: &str| match (parse(sql), pg_query::parse(sql, 0)) {
             (Ok(ours), Ok(reference)) => assert!(ours == reference.protobuf, "{:.80}: the trees differ", sql),
             (Err(ours), Err(pg_query::Error::Parse(message))) => assert_eq!(ours.message, message, "{:.80}", sql),
+            // libpg_query's encoder takes more stack a level than ours, so PostgreSQL's stack
+            // depth limit can stop it first (under a sanitizer, even at 100 levels).
+            (Ok(_), Err(pg_query::Error::Parse(message))) if message.contains("too deeply to serialize") => {}
             (ours, reference) => panic!("{:.80}: ours {:?}, libpg_query's {:?}", sql, ours.err(), reference.err()),
         };
         // On a thread of its own size: libpg_query sizes its stack depth limit by the thread's
