@@ -74,8 +74,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         // The `ADD VALUE` itself fails first.
         return;
     }
-    for (at, earlier) in transaction.iter().enumerate() {
-        let N::AlterEnumStmt(add) = &*earlier.node else { continue };
+    // Only the file's `ADD VALUE`s are looked at, found once per file rather than by walking
+    // the transaction again for every statement of a long one.
+    let adds: Vec<usize> = cx.file.with_rule_state(RULE.id, |adds: &mut Option<Vec<usize>>| {
+        let adds = adds.get_or_insert_with(|| {
+            let is_add = |s: &&Statement| matches!(&*s.node, N::AlterEnumStmt(add) if added_value(add).is_some());
+            cx.file.statements.iter().enumerate().filter(|(_, s)| is_add(s)).map(|(i, _)| i).collect()
+        });
+        let from = adds.partition_point(|&i| i < start);
+        let to = adds.partition_point(|&i| i < cx.index);
+        adds[from..to].to_vec()
+    });
+    for at in adds.into_iter().map(|i| i - start) {
+        let N::AlterEnumStmt(add) = &*transaction[at].node else { continue };
         let Some(value) = added_value(add) else { continue };
         if created_in(&transaction[..at], add) {
             continue;
