@@ -45,7 +45,7 @@ pub fn mask(original: &str) -> Masked {
     let mut i = 0;
     while i < bytes.len() {
         if let Some(tag) = &dollar_tag {
-            let Some(at) = bytes[i..].iter().position(|c| *c == b'$') else { break };
+            let Some(at) = memchr::memchr(b'$', &bytes[i..]) else { break };
             i += at;
             if bytes[i..].starts_with(tag) {
                 i += tag.len();
@@ -175,10 +175,10 @@ fn next_significant(bytes: &[u8], state: State) -> Option<usize> {
         State::Normal => bytes
             .iter()
             .position(|c| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\')),
-        State::SingleQuote { .. } => bytes.iter().position(|c| matches!(c, b'\'' | b'\\' | b'{')),
-        State::DoubleQuote => bytes.iter().position(|c| matches!(c, b'"' | b'{')),
-        State::LineComment => bytes.iter().position(|c| matches!(c, b'\n' | b'\r')),
-        State::BlockComment { .. } => bytes.iter().position(|c| matches!(c, b'*' | b'/')),
+        State::SingleQuote { .. } => memchr::memchr3(b'\'', b'\\', b'{', bytes),
+        State::DoubleQuote => memchr::memchr2(b'"', b'{', bytes),
+        State::LineComment => memchr::memchr2(b'\n', b'\r', bytes),
+        State::BlockComment { .. } => memchr::memchr2(b'*', b'/', bytes),
     }
 }
 
