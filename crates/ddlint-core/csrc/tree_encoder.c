@@ -204,14 +204,7 @@ end_message(WireBuffer *out, size_t body)
 	put_string(out, PB_##msgtype##_##outname, node->fldname);
 
 #define WRITE_LIST_FIELD(msgtype, outname, outname_json, fldname) \
-	if (node->fldname != NULL) { \
-		const ListCell *__lc; \
-		foreach(__lc, node->fldname) { \
-			size_t		__body = begin_message(out, PB_##msgtype##_##outname); \
-			_outNode(out, lfirst(__lc)); \
-			end_message(out, __body); \
-		} \
-	}
+	put_node_list(out, PB_##msgtype##_##outname, node->fldname);
 
 #define WRITE_BITMAPSET_FIELD(msgtype, outname, outname_json, fldname) \
 	if (!bms_is_empty(node->fldname)) { \
@@ -262,46 +255,37 @@ end_message(WireBuffer *out, size_t body)
 
 static void _outNode(WireBuffer *out, const void *obj);
 
+/* Each member of `list` as a `Node` message of the repeated field `field`. */
 static void
-_outList(WireBuffer *out, const List *node)
+put_node_list(WireBuffer *out, uint32 field, const List *list)
 {
 	const ListCell *lc;
 
-	foreach(lc, node)
+	foreach(lc, list)
 	{
-		size_t		body = begin_message(out, PB_List_items);
+		size_t		body = begin_message(out, field);
 
 		_outNode(out, lfirst(lc));
 		end_message(out, body);
 	}
+}
+
+static void
+_outList(WireBuffer *out, const List *node)
+{
+	put_node_list(out, PB_List_items, node);
 }
 
 static void
 _outIntList(WireBuffer *out, const List *node)
 {
-	const ListCell *lc;
-
-	foreach(lc, node)
-	{
-		size_t		body = begin_message(out, PB_IntList_items);
-
-		_outNode(out, lfirst(lc));
-		end_message(out, body);
-	}
+	put_node_list(out, PB_IntList_items, node);
 }
 
 static void
 _outOidList(WireBuffer *out, const List *node)
 {
-	const ListCell *lc;
-
-	foreach(lc, node)
-	{
-		size_t		body = begin_message(out, PB_OidList_items);
-
-		_outNode(out, lfirst(lc));
-		end_message(out, body);
-	}
+	put_node_list(out, PB_OidList_items, node);
 }
 
 static void
