@@ -30,6 +30,14 @@ fn corpus_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// The corpus directory and its `.sql` files in path order, when the corpus is there.
+fn corpus_files() -> Option<(PathBuf, Vec<PathBuf>)> {
+    let dir = corpus_dir()?;
+    let mut files = Vec::new();
+    sql_files(&dir, &mut files);
+    Some((dir, files))
+}
+
 fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
@@ -53,12 +61,10 @@ fn has_no_code(text: &str) -> bool {
 
 #[test]
 fn every_corpus_file_is_linted_or_explained() {
-    let Some(dir) = corpus_dir() else {
+    let Some((dir, files)) = corpus_files() else {
         eprintln!("skipped: ../shared/corpus is absent");
         return;
     };
-    let mut files = Vec::new();
-    sql_files(&dir, &mut files);
     assert!(files.len() > 1000, "expected thousands of corpus files, found {}", files.len());
 
     let settings = Settings::default();
@@ -97,12 +103,10 @@ fn every_corpus_file_is_linted_or_explained() {
 /// gives, for every file of the corpus, and fail with the same error where that fails.
 #[test]
 fn the_tree_encoder_matches_libpg_query_over_the_corpus() {
-    let Some(dir) = corpus_dir() else {
+    let Some((_, files)) = corpus_files() else {
         eprintln!("skipped: ../shared/corpus is absent");
         return;
     };
-    let mut files = Vec::new();
-    sql_files(&dir, &mut files);
     let mut compared = 0;
     let mut failed_alike = 0;
     for path in &files {
