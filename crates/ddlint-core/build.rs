@@ -1,6 +1,9 @@
-//! Compiles `csrc/tree_encoder.c` against the libpg_query that the `pg_query` crate builds.
+//! Compiles ddlint's C (`csrc/`) against the libpg_query that the `pg_query` crate builds:
+//! the tree encoder, and a second instance of PostgreSQL's grammar whose scanner records the
+//! tokens it reads (`token_grammar.c`, `token_parser.c`, `token_recorder.c`), built from
+//! libpg_query's own copies of `gram.c` and `parser.c`.
 //!
-//! The encoder reads PostgreSQL's parse tree structs, so it must see exactly the headers
+//! The C reads PostgreSQL's parse tree structs, so it must see exactly the headers
 //! that libpg_query was compiled with: they come from the `pg_query` package in this
 //! build's dependency graph (found with `cargo metadata`, or named by
 //! `DDLINT_PG_QUERY_DIR`), never from a copy of our own. Protobuf field numbers are read
@@ -29,7 +32,11 @@ fn main() {
     let mut build = cc::Build::new();
     build
         .file("csrc/tree_encoder.c")
+        .file("csrc/token_recorder.c")
+        .file("csrc/token_parser.c")
+        .file("csrc/token_grammar.c")
         .include(&out_dir)
+        .include(libpg_query.join("src/postgres"))
         .include(&libpg_query)
         .include(libpg_query.join("src"))
         .include(libpg_query.join("src/include"))
@@ -48,7 +55,7 @@ fn main() {
             build.include(libpg_query.join("src/postgres/include/port/win32_msvc"));
         }
     }
-    build.compile("ddlint_tree_encoder");
+    build.compile("ddlint_c");
 }
 
 /// The directory of the `pg_query` package that `ddlint-core` is built against.

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "pg_query_field_numbers.h"
+#include "token_recorder.h"
 
 
 /* The output: a growing malloc'd buffer, handed to the caller as it is. */
@@ -703,19 +704,14 @@ encode_parse_result(const List *tree, bool trim_data)
 }
 
 /*
- * `pg_query_parse_protobuf` with this file's encoder: the same memory context,
- * error handling and result, freed with `pg_query_free_protobuf_parse_result`.
- * With `trim_data`, statements are trimmed to what ddlint reads, as above.
+ * Encodes a parse that `parse` ran in `ctx`, leaves the context and returns the
+ * result as `pg_query_parse_protobuf` would.
  */
-PgQueryProtobufParseResult
-ddlint_parse_protobuf(const char *input, int trim_data)
+static PgQueryProtobufParseResult
+encode_parse(MemoryContext ctx, PgQueryInternalParsetreeAndError parsed, bool trim_data)
 {
-	MemoryContext ctx;
-	PgQueryInternalParsetreeAndError parsed;
 	PgQueryProtobufParseResult result = {0};
 
-	ctx = pg_query_enter_memory_context();
-	parsed = pg_query_raw_parse(input, PG_QUERY_PARSE_DEFAULT);
 	result.stderr_buffer = parsed.stderr_buffer;
 	result.error = parsed.error;
 	if (result.error != NULL)
@@ -727,7 +723,7 @@ ddlint_parse_protobuf(const char *input, int trim_data)
 	/* Deep trees can exhaust the stack or the depth limit while encoding. */
 	PG_TRY();
 	{
-		encode_parse_result(parsed.tree, trim_data != 0);
+		encode_parse_result(parsed.tree, trim_data);
 		result.parse_tree.data = encoding.data;
 		result.parse_tree.len = encoding.len;
 		encoding.data = NULL;
@@ -754,5 +750,42 @@ ddlint_parse_protobuf(const char *input, int trim_data)
 	PG_END_TRY();
 
 	pg_query_exit_memory_context(ctx);
+	return result;
+}
+
+/*
+ * `pg_query_parse_protobuf` with this file's encoder: the same memory context,
+ * error handling and result, freed with `pg_query_free_protobuf_parse_result`.
+ * With `trim_data`, statements are trimmed to what ddlint reads, as above.
+ */
+PgQueryProtobufParseResult
+ddlint_parse_protobuf(const char *input, int trim_data)
+{
+	MemoryContext ctx = pg_query_enter_memory_context();
+
+	return encode_parse(ctx, pg_query_raw_parse(input, PG_QUERY_PARSE_DEFAULT), trim_data != 0);
+}
+
+/*
+ * `ddlint_parse_protobuf`, and when it succeeds, also the tokens of `input` as
+ * `pg_query_scan_tokens` gives them, from the same scan (token_recorder.c),
+ * freed with `pg_query_free_scan_tokens_result`.
+ */
+PgQueryProtobufParseResult
+ddlint_parse_protobuf_with_tokens(const char *input, int trim_data, PgQueryScanTokensResult *tokens)
+{
+	MemoryContext ctx = pg_query_enter_memory_context();
+	PgQueryInternalParsetreeAndError parsed;
+	PgQueryProtobufParseResult result;
+
+	tokens->error = NULL;
+	parsed = ddlint_raw_parse_with_tokens(input, &tokens->tokens, &tokens->n_tokens);
+	result = encode_parse(ctx, parsed, trim_data != 0);
+	if (result.error != NULL)
+	{
+		free(tokens->tokens);
+		tokens->tokens = NULL;
+		tokens->n_tokens = 0;
+	}
 	return result;
 }

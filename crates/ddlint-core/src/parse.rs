@@ -90,9 +90,17 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let sql = masked.text.as_str();
     let mut items = Vec::new();
 
+    // Most files parse as a whole: then one pass of the scanner gives both the tree and the
+    // tokens. A file with an error, or too large to parse in one piece, is scanned first and
+    // parsed in pieces below.
+    let whole = (sql.len() <= WHOLE_FILE_BYTES).then(|| pg_ffi::parse_and_scan_for_lint(sql).ok()).flatten();
+    let (whole_tree, scanned) = match whole {
+        Some((tree, tokens)) => (Some(tree), Ok(tokens)),
+        None => (None, pg_ffi::scan(sql)),
+    };
     // A scanner error (an unterminated quote or comment) swallows the rest of the file, so
     // what precedes it is linted and the error itself reported.
-    let (tokens, lexical_end, lexical_error) = match pg_ffi::scan(sql) {
+    let (tokens, lexical_end, lexical_error) = match scanned {
         Ok(tokens) => (tokens, sql.len(), None),
         Err(err) => {
             let at = err.offset.unwrap_or(0).min(sql.len());
@@ -116,12 +124,19 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let head = &sql[..head_end];
 
     let compact = sql.len() >= COMPACT_BYTES;
-    for section in sections(&tokens[..tokens_in_head]) {
-        let (start, end) = (section.start.min(head.len()), section.end.min(head.len()));
-        if start >= end {
-            continue;
+    let sections: Vec<Span> = sections(&tokens[..tokens_in_head])
+        .into_iter()
+        .map(|s| Span::new(s.start.min(head.len()), s.end.min(head.len())))
+        .filter(|s| s.start < s.end)
+        .collect();
+    let whole_items = whole_tree.and_then(|tree| statements_within(tree, &tokens, sql.len(), compact, &sections));
+    match whole_items {
+        Some(whole_items) => items = whole_items,
+        None => {
+            for section in sections {
+                parse_region(&mut items, &tokens[..tokens_in_head], head, section, compact);
+            }
         }
-        parse_region(&mut items, &tokens[..tokens_in_head], head, Span::new(start, end), compact);
     }
 
     if let Some(err) = lexical_error {
@@ -134,6 +149,25 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let mut nested_tokens = Vec::new();
     let items = crate::plpgsql::expand_do_blocks(items, &tokens, sql, &mut nested_tokens);
     ParsedFile { items, tokens, nested_tokens, meta_commands: masked.meta_commands }
+}
+
+/// The statements of a file parsed as a whole, if each lies within one of `sections`: then
+/// parsing the sections one by one would give the same statements. A statement that runs
+/// across a framework's section marker (an up part missing its last `;`) must be parsed
+/// section by section instead.
+fn statements_within(
+    tree: pg::ParseResult,
+    tokens: &[RawToken],
+    len: usize,
+    compact: bool,
+    sections: &[Span],
+) -> Option<Vec<Item>> {
+    let mut items = Vec::with_capacity(tree.stmts.len());
+    for raw in tree.stmts {
+        push_statement(&mut items, tokens, raw, 0, len, compact);
+    }
+    let within = |span: Span| sections.iter().any(|s| s.start <= span.start && span.end <= s.end);
+    items.iter().all(|item| matches!(item, Item::Statement(s) if within(s.span))).then_some(items)
 }
 
 /// Parses `region` of `head` in batches of whole statements: many small parse trees cost less
@@ -215,6 +249,10 @@ fn parse_batch(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, batch: &[
     }
     failed
 }
+
+/// Up to this much SQL, a file is first parsed as a whole (see [`parse_file_in_sections`]).
+/// A larger one is split into batches that the workers share.
+const WHOLE_FILE_BYTES: usize = PARALLEL_BYTES;
 
 /// A region of at least this much SQL has its batches parsed in parallel.
 const PARALLEL_BYTES: usize = 256 * 1024;
@@ -588,6 +626,26 @@ mod tests {
     fn spans_skip_comments_and_semicolons() {
         let text = "-- lead\nCREATE TABLE a (id int);\n\n/* x */ DROP TABLE b ;";
         assert_eq!(statement_texts(text), vec!["CREATE TABLE a (id int)", "DROP TABLE b"]);
+    }
+
+    /// A file that parses as a whole is taken whole, unless a statement runs across a
+    /// section boundary (an up part missing its last `;`): each section is parsed on its own.
+    #[test]
+    fn a_statement_across_sections_is_parsed_section_by_section() {
+        let text = "CREATE TABLE a (id int);\nSELECT 1\n-- +goose Down\n, 2;\nDROP TABLE a;\n";
+        let marker = text.find("-- +goose").unwrap();
+        let sections = |_: &[RawToken]| vec![Span::new(0, marker), Span::new(marker, text.len())];
+        let parsed = parse_file_in_sections(text, sections);
+        let texts: Vec<&str> = parsed.statements().map(|s| &text[s.span.start..s.span.end]).collect();
+        assert_eq!(texts, ["CREATE TABLE a (id int)", "SELECT 1", "DROP TABLE a"]);
+        assert_eq!(syntax_errors(&parsed).len(), 1, "`, 2` alone is not a statement");
+
+        let text = "CREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n";
+        let marker = text.find("-- +goose").unwrap();
+        let parsed = parse_file_in_sections(text, |_| vec![Span::new(0, marker), Span::new(marker, text.len())]);
+        let texts: Vec<&str> = parsed.statements().map(|s| &text[s.span.start..s.span.end]).collect();
+        assert_eq!(texts, ["CREATE TABLE a (id int)", "DROP TABLE a"]);
+        assert_eq!(parsed.tokens, pg_ffi::scan(text).unwrap());
     }
 
     #[test]

@@ -50,6 +50,13 @@ struct PgQueryScanTokensResult {
 extern "C" {
     /// `pg_query_parse_protobuf` with ddlint's own tree encoder (`csrc/tree_encoder.c`).
     fn ddlint_parse_protobuf(input: *const c_char, trim_data: c_int) -> PgQueryProtobufParseResult;
+    /// `ddlint_parse_protobuf` that also fills `tokens` from the same scan when it succeeds
+    /// (`csrc/token_recorder.c`).
+    fn ddlint_parse_protobuf_with_tokens(
+        input: *const c_char,
+        trim_data: c_int,
+        tokens: *mut PgQueryScanTokensResult,
+    ) -> PgQueryProtobufParseResult;
     fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
     fn pg_query_scan_tokens(input: *const c_char) -> PgQueryScanTokensResult;
     fn pg_query_free_scan_tokens_result(result: PgQueryScanTokensResult);
@@ -116,10 +123,34 @@ pub fn parse_for_lint(sql: &str) -> Result<protobuf::ParseResult, PgError> {
 
 fn parse_with(sql: &str, trim_data: bool) -> Result<protobuf::ParseResult, PgError> {
     let c_sql = input(sql)?;
-    // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call; the result
-    // is freed exactly once below, after its buffers have been copied out.
+    // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call.
+    let result = unsafe { ddlint_parse_protobuf(c_sql.as_ptr(), c_int::from(trim_data)) };
+    // SAFETY: `result` comes from the call above and is read once.
+    unsafe { take_parse_result(result, sql) }
+}
+
+/// [`parse_for_lint`] and [`scan`] at once: when `sql` parses, its tree and its tokens,
+/// comments included, from a single pass of PostgreSQL's scanner. The grammar reads the
+/// tokens as the scanner writes them down (`csrc/token_recorder.c`); a parse that fails
+/// stops early and gives no tokens.
+pub fn parse_and_scan_for_lint(sql: &str) -> Result<(protobuf::ParseResult, Vec<RawToken>), PgError> {
+    let c_sql = input(sql)?;
+    let mut tokens = PgQueryScanTokensResult { tokens: std::ptr::null_mut(), n_tokens: 0, error: std::ptr::null_mut() };
+    // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call, and `tokens`
+    // a valid place for the call to fill.
+    let result = unsafe { ddlint_parse_protobuf_with_tokens(c_sql.as_ptr(), 1, &mut tokens) };
+    // SAFETY: both results come from the call above and are read once each.
+    let (tree, tokens) = unsafe { (take_parse_result(result, sql), take_tokens(tokens, sql)) };
+    Ok((tree?, tokens?))
+}
+
+/// Decodes and frees a parse result.
+///
+/// # Safety
+/// `result` must come from libpg_query or the tree encoder, and is freed here.
+unsafe fn take_parse_result(result: PgQueryProtobufParseResult, sql: &str) -> Result<protobuf::ParseResult, PgError> {
+    // SAFETY: the caller hands over a valid result; its buffers are read before it is freed.
     unsafe {
-        let result = ddlint_parse_protobuf(c_sql.as_ptr(), c_int::from(trim_data));
         let outcome = if result.error.is_null() {
             let data = std::slice::from_raw_parts(result.parse_tree.data as *const u8, result.parse_tree.len);
             protobuf::ParseResult::decode(data)
@@ -132,15 +163,20 @@ fn parse_with(sql: &str, trim_data: bool) -> Result<protobuf::ParseResult, PgErr
     }
 }
 
-/// Splits `sql` into PostgreSQL's tokens, comments included.
-pub fn scan(sql: &str) -> Result<Vec<RawToken>, PgError> {
-    let c_sql = input(sql)?;
-    // SAFETY: as in `parse`; the token array holds `n_tokens` elements while `result` lives.
+/// Copies and frees a token array.
+///
+/// # Safety
+/// `result` must come from libpg_query or the token recorder, and is freed here.
+unsafe fn take_tokens(result: PgQueryScanTokensResult, sql: &str) -> Result<Vec<RawToken>, PgError> {
+    // SAFETY: the token array holds `n_tokens` elements while `result` lives.
     unsafe {
-        let result = pg_query_scan_tokens(c_sql.as_ptr());
         let outcome = if result.error.is_null() {
             let count = usize::try_from(result.n_tokens).unwrap_or(0);
-            let raw = if count == 0 { &[][..] } else { std::slice::from_raw_parts(result.tokens, count) };
+            let raw = if count == 0 || result.tokens.is_null() {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(result.tokens, count)
+            };
             Ok(raw
                 .iter()
                 .map(|t| RawToken {
@@ -157,6 +193,15 @@ pub fn scan(sql: &str) -> Result<Vec<RawToken>, PgError> {
         pg_query_free_scan_tokens_result(result);
         outcome
     }
+}
+
+/// Splits `sql` into PostgreSQL's tokens, comments included.
+pub fn scan(sql: &str) -> Result<Vec<RawToken>, PgError> {
+    let c_sql = input(sql)?;
+    // SAFETY: `c_sql` is a valid NUL-terminated string that outlives the call.
+    let result = unsafe { pg_query_scan_tokens(c_sql.as_ptr()) };
+    // SAFETY: `result` comes from the call above and is read once.
+    unsafe { take_tokens(result, sql) }
 }
 
 #[cfg(test)]
@@ -216,6 +261,39 @@ mod tests {
                 .join()
                 .expect("the trees are alike");
         });
+    }
+
+    /// The tree and tokens of one pass are those of a parse and a scan of their own, where
+    /// the grammar's own lookahead (`NOT IN`, `NULLS FIRST`, `WITH TIME`, `UESCAPE`) meets
+    /// comments, and at the end of the input.
+    #[test]
+    fn one_pass_gives_the_tree_of_a_parse_and_the_tokens_of_a_scan() {
+        let inputs = [
+            "",
+            "-- only a comment",
+            "/* a /* nested */ comment */",
+            "SELECT 1 WHERE a NOT /* between */ IN (1, 2) AND b NOT -- here\n LIKE 'x'",
+            "SELECT a FROM t ORDER BY a NULLS /* c */ FIRST; SELECT now() AT TIME ZONE 'UTC'",
+            "CREATE TABLE t (a timestamp WITH -- c\n TIME ZONE, b time WITHOUT TIME ZONE)",
+            "SELECT U&'d\\0061t\\+000061' UESCAPE /* c */ '\\', U&\"d!0061t\" UESCAPE '!' FROM t",
+            "SELECT E'it''s \\n', $body$ ; $body$, B'01', X'ff', 1.5e3, $1 -- last",
+            "SELECT 1 -- no newline at the end",
+            "SELECT a NOT",
+            "SELECT 1; SELECT FROM WHERE",
+            "SELECT 'unterminated",
+            "SELECT 1 /* unterminated",
+        ];
+        for sql in inputs {
+            match (parse_and_scan_for_lint(sql), parse_for_lint(sql)) {
+                (Ok((tree, tokens)), Ok(reference)) => {
+                    assert_eq!(tree, reference, "{sql}: the trees differ");
+                    assert_eq!(tokens, scan(sql).unwrap(), "{sql}: the tokens differ");
+                }
+                (Err(ours), Err(reference)) => assert_eq!(ours, reference, "{sql}"),
+                (ours, reference) => panic!("{sql}: one pass {:?}, on its own {:?}", ours.err(), reference.err()),
+            }
+        }
+        assert!(parse_and_scan_for_lint("SELECT 1; SELECT FROM WHERE").is_err());
     }
 
     #[test]

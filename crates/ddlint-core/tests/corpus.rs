@@ -129,3 +129,38 @@ fn the_tree_encoder_matches_libpg_query_over_the_corpus() {
     assert!(compared > 1000, "expected thousands of corpus files, compared {compared}");
     eprintln!("{compared} corpus files parsed alike, {failed_alike} of them failing alike");
 }
+
+/// Files are parsed and scanned in one pass of PostgreSQL's scanner
+/// (`pg_ffi::parse_and_scan_for_lint`); for every file of the corpus, as ddlint masks it,
+/// that pass must give the tree of a parse of its own and the tokens of a scan of its own,
+/// or fail where the parse fails.
+#[test]
+fn one_pass_parses_and_scans_the_corpus_as_two_passes_do() {
+    let Some((_, files)) = corpus_files() else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    let (mut compared, mut failed) = (0, 0);
+    for path in &files {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let sql = ddlint_core::preprocess::mask(&text).text;
+        let name = path.display();
+        let (one_pass, tree) = ddlint_core::with_deep_stack(|| {
+            (ddlint_core::pg_ffi::parse_and_scan_for_lint(&sql), ddlint_core::pg_ffi::parse_for_lint(&sql))
+        });
+        match (one_pass, tree) {
+            (Ok((tree, tokens)), Ok(reference)) => {
+                assert!(tree == reference, "{name}: the trees differ");
+                assert!(Ok(tokens) == ddlint_core::pg_ffi::scan(&sql), "{name}: the tokens differ");
+            }
+            (Err(ours), Err(reference)) => {
+                assert_eq!(ours, reference, "{name}");
+                failed += 1;
+            }
+            (ours, reference) => panic!("{name}: one pass {:?}, the parse alone {:?}", ours.err(), reference.err()),
+        }
+        compared += 1;
+    }
+    assert!(compared > 1000, "expected thousands of corpus files, compared {compared}");
+    eprintln!("{compared} corpus files parsed and scanned alike in one pass, {failed} failing alike");
+}
