@@ -111,6 +111,9 @@ struct CatalogData {
     types: HashSet<String>,
     /// Schemas the catalog saw created, whose every relation it therefore knows.
     schemas: HashSet<String>,
+    /// Every relation ever named as another's parent: a table missing here has no
+    /// partitions or children, which spares a scan of the whole catalog for each statement.
+    parents: HashSet<Key>,
 }
 
 /// What the statements of the current change set (the files deployed together) created
@@ -236,6 +239,9 @@ impl Catalog {
     /// The direct partitions or inheritance children of a known table.
     pub fn children(&self, table: &RelationName) -> Option<Vec<RelationName>> {
         self.relation(table)?;
+        if !self.data.parents.contains(&table.key()) {
+            return Some(Vec::new());
+        }
         Some(self.select(|r| r.kind != RelKind::Index && r.parent.as_ref().is_some_and(|p| p.same_as(table))))
     }
 
@@ -260,6 +266,9 @@ impl Catalog {
     /// The default partition of a known partitioned table, if it has one.
     pub fn default_partition(&self, parent: &RelationName) -> Option<Option<RelationName>> {
         self.relation(parent)?;
+        if !self.data.parents.contains(&parent.key()) {
+            return Some(None);
+        }
         Some(
             self.select(|r| r.is_default_partition && r.parent.as_ref().is_some_and(|p| p.same_as(parent)))
                 .into_iter()
@@ -581,6 +590,9 @@ impl Catalog {
             Some(N::RangeVar(rv)) => Some(RelationName::from_range_var(rv)),
             _ => None,
         });
+        if let Some(parent) = &info.parent {
+            self.data_mut().parents.insert(Key::new(parent.key()));
+        }
         info.is_default_partition = stmt.partbound.as_ref().is_some_and(|b| b.is_default);
         for elt in &stmt.table_elts {
             match &elt.node {
@@ -609,6 +621,7 @@ impl Catalog {
                         if let Some(info) = self.relation_mut(&child) {
                             info.parent = Some(table.clone());
                             info.is_default_partition = p.bound.as_ref().is_some_and(|b| b.is_default);
+                            self.data_mut().parents.insert(Key::new(table.key()));
                         }
                     }
                     continue;
