@@ -94,8 +94,17 @@ impl Filter {
         self.exclude.as_ref().is_some_and(|g| g.is_match(absolute))
     }
 
+    /// Whether neither `--include` nor `--exclude` was given: every path is kept, and need
+    /// not be made absolute to be matched.
+    fn keeps_all(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+
     /// Whether `--exclude` (or the config's `exclude`) names the path, given relative to `cwd`.
     pub fn excludes(&self, path: &Path, cwd: &Path) -> bool {
+        if self.exclude.is_none() {
+            return false;
+        }
         let absolute = normalize(&cwd.join(path));
         absolute.ancestors().any(|a| self.skips_dir(a))
     }
@@ -279,16 +288,16 @@ impl Walker<'_> {
                         continue;
                     }
                 };
-                let absolute = normalize(&self.cwd.join(&path));
+                let absolute = || normalize(&self.cwd.join(&path));
                 if is_dir {
                     let deeper = match want {
                         Want::Sql => true,
                         Want::Glob { max_depth, .. } => depth + 1 < *max_depth,
                     };
-                    if deeper && !self.filter.skips_dir(&absolute) {
+                    if deeper && (self.filter.keeps_all() || !self.filter.skips_dir(&absolute())) {
                         subdirs.push((path, depth + 1));
                     }
-                } else if wanted_file && self.filter.keeps_file(&absolute) {
+                } else if wanted_file && (self.filter.keeps_all() || self.filter.keeps_file(&absolute())) {
                     if is_file {
                         self.found.push(Input { shown: show(&path), source: Source::File(path) });
                     } else {
