@@ -91,11 +91,10 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let mut items = Vec::new();
 
     // Most files parse as a whole: then one pass of the scanner gives both the tree and the
-    // tokens. A file with an error, or too large to parse in one piece, is scanned first and
-    // parsed in pieces below.
-    let whole = (sql.len() <= WHOLE_FILE_BYTES).then(|| pg_ffi::parse_and_scan_for_lint(sql).ok()).flatten();
-    let (whole_tree, scanned) = match whole {
-        Some((tree, tokens)) => (Some(tree), Ok(tokens)),
+    // tokens. A file with an error is scanned first and parsed in pieces below.
+    let compact = sql.len() >= COMPACT_BYTES;
+    let (whole_items, scanned) = match parse_and_scan_whole(sql, &masked.semicolons, compact) {
+        Some((items, tokens)) => (Some(items), Ok(tokens)),
         None => (None, pg_ffi::scan(sql)),
     };
     // A scanner error (an unterminated quote or comment) swallows the rest of the file, so
@@ -123,13 +122,12 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let tokens_in_head = tokens.partition_point(|t| t.end <= head_end);
     let head = &sql[..head_end];
 
-    let compact = sql.len() >= COMPACT_BYTES;
     let sections: Vec<Span> = sections(&tokens[..tokens_in_head])
         .into_iter()
         .map(|s| Span::new(s.start.min(head.len()), s.end.min(head.len())))
         .filter(|s| s.start < s.end)
         .collect();
-    let whole_items = whole_tree.and_then(|tree| statements_within(tree, &tokens, sql.len(), compact, &sections));
+    let whole_items = whole_items.and_then(|items| statements_within(items, &sections));
     match whole_items {
         Some(whole_items) => items = whole_items,
         None => {
@@ -151,21 +149,112 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     ParsedFile { items, tokens, nested_tokens, meta_commands: masked.meta_commands }
 }
 
+/// The statements and tokens of a piece of a file, with file offsets.
+struct Piece {
+    items: Vec<Item>,
+    tokens: Vec<RawToken>,
+    span: Span,
+}
+
+impl Piece {
+    /// Parses `span` of `sql` in one pass; `None` if it does not parse. Its statements are
+    /// kept as [`push_statement`] keeps them (trimmed, and with `compact`, copied), here on
+    /// the worker, so that a file's full-size trees are never all alive at once.
+    fn parse(sql: &str, span: Span, compact: bool) -> Option<Self> {
+        let (tree, tokens) =
+            crate::with_deep_stack(|| pg_ffi::parse_and_scan_for_lint(&sql[span.start..span.end]).ok())?;
+        let tokens: Vec<RawToken> = tokens
+            .into_iter()
+            .map(|t| RawToken { start: t.start + span.start, end: t.end + span.start, ..t })
+            .collect();
+        let mut items = Vec::with_capacity(tree.stmts.len());
+        for raw in tree.stmts {
+            push_statement(&mut items, &tokens, raw, span.start, span.end, compact);
+        }
+        Some(Self { items, tokens, span })
+    }
+
+    /// Whether the piece ends the file or its last token is the `;` it was cut after: then
+    /// the cut lies between two statements.
+    fn ends_at_its_cut(&self, len: usize) -> bool {
+        self.span.end == len || self.tokens.last().is_some_and(|t| t.token == Token::Ascii59 && t.end == self.span.end)
+    }
+}
+
+/// The statements and tokens of a file that parses as a whole, from one pass of the scanner.
+///
+/// A large file is cut into pieces of about [`BATCH_BYTES`] after a `;` that masking found
+/// outside quotes and comments (`semicolons`), parsed on the caller's pool, and taken only
+/// where a piece parses and ends with that `;` as a token of its own: then its cut lies
+/// between two statements, where the grammar starts afresh, so the pieces give the
+/// statements and tokens of the whole file. A cut that falls anywhere else (in a
+/// `BEGIN ATOMIC` body, say) leaves its piece unfinished or ending in another token; that
+/// piece is parsed again with the next, and a file that needs more than a few such merges
+/// (one with a syntax error) takes the path of files with syntax errors.
+fn parse_and_scan_whole(sql: &str, semicolons: &[usize], compact: bool) -> Option<(Vec<Item>, Vec<RawToken>)> {
+    if sql.len() <= WHOLE_FILE_BYTES {
+        let whole = Piece::parse(sql, Span::new(0, sql.len()), compact)?;
+        return Some((whole.items, whole.tokens));
+    }
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    while start < sql.len() {
+        let end = piece_end(semicolons, start + BATCH_BYTES).unwrap_or(sql.len());
+        cuts.push(Span::new(start, end));
+        start = end;
+    }
+    let parsed: Vec<Option<Piece>> = if rayon::current_thread_index().is_some() {
+        use rayon::prelude::*;
+        cuts.par_iter().map(|&span| Piece::parse(sql, span, compact)).collect()
+    } else {
+        cuts.iter().map(|&span| Piece::parse(sql, span, compact)).collect()
+    };
+    // Taken in order from a cut known to lie between statements: a piece that does not end
+    // with its cut's `;` is parsed again together with the next piece, a few times at most
+    // (a syntax error would have every later piece merged).
+    let mut merges_left = 4;
+    let (mut items, mut tokens) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    let mut parsed = parsed.into_iter();
+    let mut i = 0;
+    while i < cuts.len() {
+        let mut piece = parsed.next().flatten();
+        while !piece.as_ref().is_some_and(|p| p.ends_at_its_cut(sql.len())) {
+            if merges_left == 0 || i + 1 == cuts.len() {
+                return None;
+            }
+            merges_left -= 1;
+            i += 1;
+            parsed.next();
+            piece = Piece::parse(sql, Span::new(start, cuts[i].end), compact);
+        }
+        let piece = piece?;
+        // A piece's statements index its own tokens; in the file, those come after the
+        // tokens of the pieces before it.
+        let before = tokens.len();
+        items.extend(piece.items.into_iter().map(|mut item| {
+            if let Item::Statement(stmt) = &mut item {
+                stmt.tokens = stmt.tokens.start + before..stmt.tokens.end + before;
+            }
+            item
+        }));
+        tokens.extend(piece.tokens);
+        start = piece.span.end;
+        i += 1;
+    }
+    Some((items, tokens))
+}
+
+/// The first cut candidate at or after `from`.
+fn piece_end(semicolons: &[usize], from: usize) -> Option<usize> {
+    semicolons.get(semicolons.partition_point(|&end| end < from)).copied()
+}
+
 /// The statements of a file parsed as a whole, if each lies within one of `sections`: then
 /// parsing the sections one by one would give the same statements. A statement that runs
 /// across a framework's section marker (an up part missing its last `;`) must be parsed
 /// section by section instead.
-fn statements_within(
-    tree: pg::ParseResult,
-    tokens: &[RawToken],
-    len: usize,
-    compact: bool,
-    sections: &[Span],
-) -> Option<Vec<Item>> {
-    let mut items = Vec::with_capacity(tree.stmts.len());
-    for raw in tree.stmts {
-        push_statement(&mut items, tokens, raw, 0, len, compact);
-    }
+fn statements_within(items: Vec<Item>, sections: &[Span]) -> Option<Vec<Item>> {
     let within = |span: Span| sections.iter().any(|s| s.start <= span.start && span.end <= s.end);
     items.iter().all(|item| matches!(item, Item::Statement(s) if within(s.span))).then_some(items)
 }
@@ -250,8 +339,8 @@ fn parse_batch(items: &mut Vec<Item>, tokens: &[RawToken], head: &str, batch: &[
     failed
 }
 
-/// Up to this much SQL, a file is first parsed as a whole (see [`parse_file_in_sections`]).
-/// A larger one is split into batches that the workers share.
+/// Up to this much SQL, a file is parsed in one call; a larger one in pieces that the
+/// workers share (see [`parse_and_scan_whole`]).
 const WHOLE_FILE_BYTES: usize = PARALLEL_BYTES;
 
 /// A region of at least this much SQL has its batches parsed in parallel.
@@ -712,6 +801,61 @@ mod tests {
             }
         }
         assert_eq!(syntax_errors(&shared).len(), 1);
+    }
+
+    /// A large file that parses is parsed in pieces cut after a `;` outside quotes and
+    /// comments; the pieces give the tokens of a scan and the statements of the psql-style
+    /// split. A cut inside a `BEGIN ATOMIC` body is merged away or, past a few merges, the
+    /// file parsed as one with a syntax error would be, alike; a syntax error stays pinned.
+    #[test]
+    fn a_large_file_is_parsed_in_pieces_cut_between_statements() {
+        let reference = |text: &str| -> Vec<String> {
+            let tokens = pg_ffi::scan(text).unwrap();
+            split_statements(&tokens)
+                .into_iter()
+                .map(|r| text[tokens[r.start].start..tokens[r.end - 1].end].to_owned())
+                .collect()
+        };
+        let statement = |i: usize| match i % 4 {
+            0 => format!("ALTER TABLE t{i} ADD COLUMN c int;\n"),
+            1 => format!("INSERT INTO t VALUES ('a;\nb', {i}); -- a comment;\n"),
+            2 => format!(
+                "CREATE FUNCTION f{i}() RETURNS int AS $$ BEGIN\nPERFORM 1;\nRETURN {i};\nEND $$ LANGUAGE plpgsql;\n"
+            ),
+            _ => format!("/* a;\ncomment */ CREATE INDEX i{i} ON t (c);\r\n"),
+        };
+        let text: String = (0..6_000).map(statement).collect();
+        assert!(text.len() > WHOLE_FILE_BYTES);
+        let (items, tokens) = parse_and_scan_whole(&text, &preprocess::mask(&text).semicolons, true).expect("pieces");
+        assert_eq!(items.len(), 6_000);
+        assert_eq!(tokens, pg_ffi::scan(&text).unwrap());
+        let parsed = parse_file(&text);
+        assert_eq!(parsed.tokens, tokens);
+        assert_eq!(statement_texts(&text), reference(&text));
+        assert!(syntax_errors(&parsed).is_empty());
+        for stmt in parsed.statements() {
+            let own = parsed.statement_tokens(stmt);
+            assert_eq!((own[0].start, own[own.len() - 1].end), (stmt.span.start, stmt.span.end), "{stmt:?}");
+        }
+
+        let atomic = |i: usize| {
+            format!("CREATE FUNCTION g{i}() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT {i}; END;\n")
+        };
+        let text: String = (0..5_000).map(atomic).collect();
+        assert!(text.len() > WHOLE_FILE_BYTES);
+        let parsed = parse_file(&text);
+        assert_eq!(parsed.tokens, pg_ffi::scan(&text).unwrap());
+        assert_eq!(statement_texts(&text), reference(&text));
+        assert_eq!(parsed.statements().count(), 5_000);
+        assert!(syntax_errors(&parsed).is_empty());
+
+        let mut text: String = (0..12_000).map(|i| format!("ALTER TABLE t{i} ADD COLUMN c int;\n")).collect();
+        let middle = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+        text.insert_str(middle, "ALTER TABLE t ADD COLUMN;\n");
+        assert!(parse_and_scan_whole(&text, &preprocess::mask(&text).semicolons, false).is_none());
+        let parsed = parse_file(&text);
+        assert_eq!(parsed.statements().count(), 12_000);
+        assert_eq!(syntax_errors(&parsed).len(), 1);
     }
 
     #[test]

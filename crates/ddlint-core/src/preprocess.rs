@@ -18,6 +18,9 @@ pub struct MetaCommand {
 pub struct Masked {
     pub text: String,
     pub meta_commands: Vec<MetaCommand>,
+    /// Offsets just past each `;` outside quotes, comments and dollar quotes, in order:
+    /// where a statement may end, so where a large file may be cut for parsing in pieces.
+    pub semicolons: Vec<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,6 +38,7 @@ enum State {
 pub fn mask(original: &str) -> Masked {
     let mut bytes = original.as_bytes().to_vec();
     let mut meta_commands = Vec::new();
+    let mut semicolons = Vec::new();
     if bytes.starts_with("\u{FEFF}".as_bytes()) {
         bytes[..3].fill(b' ');
     }
@@ -101,6 +105,7 @@ pub fn mask(original: &str) -> Masked {
                         continue;
                     }
                 }
+                b';' => semicolons.push(i + 1),
                 b'[' => bracket_depth += 1,
                 b']' => bracket_depth = bracket_depth.saturating_sub(1),
                 b':' if bracket_depth == 0 && (i == 0 || bytes[i - 1] != b':') => {
@@ -166,7 +171,7 @@ pub fn mask(original: &str) -> Masked {
     // Only ASCII bytes were replaced, and only whole characters (a backslash runs to a line
     // end, a BOM is replaced whole), so the text is still valid UTF-8.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Masked { text, meta_commands }
+    Masked { text, meta_commands, semicolons }
 }
 
 /// Where in `bytes` the next byte is that `mask` acts on in `state`.
@@ -174,7 +179,7 @@ fn next_significant(bytes: &[u8], state: State) -> Option<usize> {
     match state {
         State::Normal => bytes
             .iter()
-            .position(|c| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\')),
+            .position(|c| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\' | b';')),
         State::SingleQuote { .. } => memchr::memchr3(b'\'', b'\\', b'{', bytes),
         State::DoubleQuote => memchr::memchr2(b'"', b'{', bytes),
         State::LineComment => memchr::memchr2(b'\n', b'\r', bytes),
@@ -266,6 +271,16 @@ fn dollar_tag_len(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn semicolons_outside_quotes_and_comments_are_found() {
+        let text = "SELECT ';'; -- ;\n/* ; /* ; */ ; */ SELECT $$;$$, $t$;$t$; SELECT E'\\';', \"a;b\";\nSELECT 1";
+        let ends: Vec<&str> = mask(text).semicolons.iter().map(|&end| &text[..end]).collect();
+        assert_eq!(ends.len(), 3, "{ends:#?}");
+        assert!(ends[0].ends_with("SELECT ';';"));
+        assert!(ends[1].ends_with("$t$;$t$;"));
+        assert!(ends[2].ends_with("\"a;b\";"));
+    }
 
     #[test]
     fn masks_meta_commands_keeping_offsets() {

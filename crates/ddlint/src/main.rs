@@ -15,8 +15,9 @@ use std::process::ExitCode;
 
 /// jemalloc rather than the C library's malloc: a run allocates and frees millions of parse
 /// tree nodes across worker threads, and glibc's malloc made up a fifth of its time (see the
-/// README's performance section).
-#[cfg(unix)]
+/// README's performance section). Not under AddressSanitizer (`scripts/sanitize.sh`), which
+/// must see every allocation.
+#[cfg(all(unix, not(ddlint_sanitize)))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
