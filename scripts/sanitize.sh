@@ -25,7 +25,8 @@ fi
 
 export RUSTC_BOOTSTRAP=1
 # `--target` keeps these flags away from build scripts and proc-macros, which run on the host.
-export RUSTFLAGS="${RUSTFLAGS:-} -Zsanitizer=address -Cforce-frame-pointers=yes -Cdebuginfo=1"
+# `ddlint_sanitize` keeps the CLI on the system allocator, whose calls ASan intercepts.
+export RUSTFLAGS="${RUSTFLAGS:-} -Zsanitizer=address -Cforce-frame-pointers=yes -Cdebuginfo=1 --cfg ddlint_sanitize"
 # The C side: the target-specific variables reach only the cc builds of `$target`.
 cflags_var="CFLAGS_${target//-/_}"
 export "$cflags_var=-fsanitize=address -fno-omit-frame-pointer -g"
