@@ -137,7 +137,7 @@ $files files in \`$CORPUS\`, $(wc -c <"$MIXED" | awk '{printf "%.1f MB", $1 / 1e
 
 The parse floor is \`pg_query::parse\` over each whole file, alone, on $cores threads, files read beforehand.
 A measurement slower than $SLOW s ran once.
-Scanning, then parsing each statement alone (ddlint parses batches of statements, and one at a time only where a batch fails), takes ${split_corpus} s over the corpus and ${split_mixed} s over the generated file.
+Scanning, then parsing each statement alone (what ddlint does only in files with syntax errors; it parses a file, or the pieces of a large one, in one pass with its scan), takes ${split_corpus} s over the corpus and ${split_mixed} s over the generated file.
 PostgreSQL's grammar alone (libpg_query's internal \`pg_query_raw_parse\`, without the protobuf encoding and decoding every public entry point adds) takes ${grammar_corpus} s over the corpus.
 ddlint finds $ddlint_findings findings in the corpus and reports syntax errors in $ddlint_refused files; squawk finds $squawk_findings and reports syntax errors in $squawk_refused files (its own parser rejects them).
 EOF

@@ -18,10 +18,12 @@
 //!   of the tree instead of libpg_query's (upb's).
 //! - `pg_ffi::parse_for_lint`: as ddlint parses, with data statements trimmed to what its
 //!   rules read as the tree is encoded.
-//! - `pg_ffi::scan`: libpg_query's scanner alone, which ddlint also runs over every file.
+//! - `pg_ffi::parse_and_scan_for_lint`: as ddlint parses a file, trimmed, with its tokens
+//!   from the same pass of the scanner.
+//! - `pg_ffi::scan`: libpg_query's scanner alone, which ddlint runs first over a file with a
+//!   syntax error.
 //! - `pg_ffi::scan+parse each statement`: the scanner, then the parser on each statement
-//!   alone: what ddlint does where a batch of statements fails to parse, and an upper bound
-//!   for its way of parsing (it parses batches of statements otherwise).
+//!   alone: what ddlint does where a batch of statements of such a file fails to parse.
 //! - `raw_parser`: PostgreSQL's grammar alone, through libpg_query's internal
 //!   `pg_query_raw_parse`, without the protobuf encoding and decoding that every public
 //!   entry point adds. No tree reaches Rust: this is the floor of any libpg_query linter.
@@ -88,6 +90,9 @@ fn main() {
     measure("pg_query::parse", &|text| pg_query::parse(text, 0).map_or(0, |r| r.protobuf.stmts.len()));
     measure("pg_ffi::parse", &|text| ddlint_core::pg_ffi::parse(text).map_or(0, |r| r.stmts.len()));
     measure("pg_ffi::parse_for_lint", &|text| ddlint_core::pg_ffi::parse_for_lint(text).map_or(0, |r| r.stmts.len()));
+    measure("pg_ffi::parse_and_scan_for_lint", &|text| {
+        ddlint_core::pg_ffi::parse_and_scan_for_lint(text).map_or(0, |(r, _)| r.stmts.len())
+    });
     measure("raw_parser", &raw_parse);
     measure("pg_ffi::scan", &|text| ddlint_core::pg_ffi::scan(text).map_or(0, |t| t.len()));
     measure("pg_ffi::scan+parse each statement", &|text| {
