@@ -49,6 +49,26 @@ static __thread struct
 extern List *ddlint_raw_parser(const char *str, RawParseMode mode);
 int			ddlint_recording_core_yylex(core_YYSTYPE *lvalp, YYLTYPE *llocp, core_yyscan_t yyscanner);
 
+PgQueryError *
+ddlint_take_error(MemoryContext context)
+{
+	ErrorData  *error_data;
+	PgQueryError *error;
+
+	MemoryContextSwitchTo(context);
+	error_data = CopyErrorData();
+	/* malloc'd, so that it outlives the memory context, as libpg_query's errors. */
+	error = malloc(sizeof(PgQueryError));
+	error->message = strdup(error_data->message);
+	error->filename = strdup(error_data->filename);
+	error->funcname = strdup(error_data->funcname);
+	error->context = NULL;
+	error->lineno = error_data->lineno;
+	error->cursorpos = error_data->cursorpos;
+	FlushErrorState();
+	return error;
+}
+
 static void
 record(int token, int start, int end)
 {
@@ -134,23 +154,9 @@ ddlint_raw_parse_with_tokens(const char *input, PgQueryScanToken **tokens, int *
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error_data;
-		PgQueryError *error;
-
 		free(recorded.data);
 		recorded.data = NULL;
-		MemoryContextSwitchTo(parse_context);
-		error_data = CopyErrorData();
-		/* malloc'd, so that it outlives the memory context, as libpg_query's errors. */
-		error = malloc(sizeof(PgQueryError));
-		error->message = strdup(error_data->message);
-		error->filename = strdup(error_data->filename);
-		error->funcname = strdup(error_data->funcname);
-		error->context = NULL;
-		error->lineno = error_data->lineno;
-		error->cursorpos = error_data->cursorpos;
-		result.error = error;
-		FlushErrorState();
+		result.error = ddlint_take_error(parse_context);
 	}
 	PG_END_TRY();
 

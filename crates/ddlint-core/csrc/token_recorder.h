@@ -1,5 +1,6 @@
 /*
- * Parsing that also returns the scanner's tokens (token_recorder.c).
+ * ddlint's C shared between files: parsing that also returns the scanner's tokens, and
+ * errors as libpg_query reports them (token_recorder.c).
  */
 #ifndef DDLINT_TOKEN_RECORDER_H
 #define DDLINT_TOKEN_RECORDER_H
@@ -16,5 +17,12 @@
 PgQueryInternalParsetreeAndError ddlint_raw_parse_with_tokens(const char *input,
 															  PgQueryScanToken **tokens,
 															  int *n_tokens);
+
+/*
+ * The error being handled, in a PG_CATCH block, as libpg_query reports errors: copied
+ * into `context` and then to malloc'd memory that outlives it, with the error state
+ * cleared.
+ */
+PgQueryError *ddlint_take_error(MemoryContext context);
 
 #endif

@@ -730,22 +730,9 @@ encode_parse(MemoryContext ctx, PgQueryInternalParsetreeAndError parsed, bool tr
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error_data;
-		PgQueryError *error;
-
 		free(encoding.data);
 		encoding.data = NULL;
-		MemoryContextSwitchTo(ctx);
-		error_data = CopyErrorData();
-		error = malloc(sizeof(PgQueryError));
-		error->message = strdup(error_data->message);
-		error->filename = strdup(error_data->filename);
-		error->funcname = strdup(error_data->funcname);
-		error->context = NULL;
-		error->lineno = error_data->lineno;
-		error->cursorpos = error_data->cursorpos;
-		result.error = error;
-		FlushErrorState();
+		result.error = ddlint_take_error(ctx);
 	}
 	PG_END_TRY();
 
