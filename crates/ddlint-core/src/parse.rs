@@ -91,7 +91,7 @@ pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> 
     let mut items = Vec::new();
 
     // Most files parse as a whole: then one pass of the scanner gives both the tree and the
-    // tokens. A file with an error is scanned first and parsed in pieces below.
+    // tokens. A file with an error is scanned first and parsed in batches below.
     let compact = sql.len() >= COMPACT_BYTES;
     let (whole_items, scanned) = match parse_and_scan_whole(sql, &masked.semicolons, compact) {
         Some((items, tokens)) => (Some(items), Ok(tokens)),
