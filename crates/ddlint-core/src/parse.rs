@@ -161,12 +161,12 @@ impl Piece {
     /// kept as [`push_statement`] keeps them (trimmed, and with `compact`, copied), here on
     /// the worker, so that a file's full-size trees are never all alive at once.
     fn parse(sql: &str, span: Span, compact: bool) -> Option<Self> {
-        let (tree, tokens) =
+        let (tree, mut tokens) =
             crate::with_deep_stack(|| pg_ffi::parse_and_scan_for_lint(&sql[span.start..span.end]).ok())?;
-        let tokens: Vec<RawToken> = tokens
-            .into_iter()
-            .map(|t| RawToken { start: t.start + span.start, end: t.end + span.start, ..t })
-            .collect();
+        for token in &mut tokens {
+            token.start += span.start;
+            token.end += span.start;
+        }
         let mut items = Vec::with_capacity(tree.stmts.len());
         for raw in tree.stmts {
             push_statement(&mut items, &tokens, raw, span.start, span.end, compact);
