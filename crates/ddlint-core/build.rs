@@ -3,24 +3,24 @@
 //! tokens it reads (`token_grammar.c`, `token_parser.c`, `token_recorder.c`), built from
 //! libpg_query's own copies of `gram.c` and `parser.c`.
 //!
-//! The C reads PostgreSQL's parse tree structs, so it must see exactly the headers
-//! that libpg_query was compiled with: they come from the `pg_query` package in this
-//! build's dependency graph (found with `cargo metadata`, or named by
-//! `DDLINT_PG_QUERY_DIR`), never from a copy of our own. Protobuf field numbers are read
-//! from that package's `pg_query.proto` into a generated header.
+//! The C reads PostgreSQL's parse tree structs, so it must see exactly the sources that
+//! libpg_query was compiled with. They come from `libpg_query/` in this package, a copy of the
+//! `pg_query` package's own files made by `cargo xtask vendor-libpg-query` and checked against
+//! that package by a test, so that a build needs nothing beyond this package: no call to cargo,
+//! no cargo cache, no network (see `docs/upgrading-pg-query.md`). Protobuf field numbers are
+//! read from the copy's `pg_query.proto` into a generated header.
 
 use std::env;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=csrc");
-    println!("cargo:rerun-if-env-changed=DDLINT_PG_QUERY_DIR");
+    println!("cargo:rerun-if-changed=libpg_query");
 
-    let pg_query = pg_query_package_dir();
-    let libpg_query = pg_query.join("libpg_query");
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let libpg_query = manifest_dir.join("libpg_query");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let proto = libpg_query.join("protobuf/pg_query.proto");
@@ -56,43 +56,6 @@ fn main() {
         }
     }
     build.compile("ddlint_c");
-}
-
-/// The directory of the `pg_query` package that `ddlint-core` is built against.
-fn pg_query_package_dir() -> PathBuf {
-    if let Some(dir) = env::var_os("DDLINT_PG_QUERY_DIR") {
-        return PathBuf::from(dir);
-    }
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
-        .arg(manifest_dir.join("Cargo.toml"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `cargo metadata` to find the pg_query package: {e}"));
-    if !output.status.success() {
-        panic!(
-            "`cargo metadata` failed; set DDLINT_PG_QUERY_DIR to the pg_query package's directory\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("`cargo metadata` printed JSON");
-    find_pg_query(&metadata)
-        .unwrap_or_else(|| panic!("`cargo metadata` lists no pg_query package that ddlint-core depends on"))
-}
-
-/// The manifest directory of the `pg_query` package in ddlint-core's resolved dependencies.
-fn find_pg_query(metadata: &serde_json::Value) -> Option<PathBuf> {
-    let packages = metadata["packages"].as_array()?;
-    let id_of = |name: &str| {
-        packages.iter().find(|p| p["name"] == name && p["source"].is_null()).and_then(|p| p["id"].as_str())
-    };
-    let core = id_of("ddlint-core")?;
-    let nodes = metadata["resolve"]["nodes"].as_array()?;
-    let core_node = nodes.iter().find(|n| n["id"] == core)?;
-    let pg_query_id = core_node["deps"].as_array()?.iter().find(|d| d["name"] == "pg_query")?["pkg"].as_str()?;
-    let package = packages.iter().find(|p| p["id"] == pg_query_id)?;
-    Path::new(package["manifest_path"].as_str()?).parent().map(Path::to_owned)
 }
 
 /// `#define PB_<Message>_<field> <number>` for every field of every message in `proto`.

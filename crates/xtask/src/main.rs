@@ -1,7 +1,9 @@
 //! Project chores: `cargo xtask codegen` regenerates the rule pages and the README's rules table;
-//! `cargo xtask corpus-report` counts findings over the corpus of real migrations.
+//! `cargo xtask corpus-report` counts findings over the corpus of real migrations;
+//! `cargo xtask vendor-libpg-query` refreshes ddlint-core's copy of libpg_query's sources.
 
 mod corpus_report;
+mod vendor_libpg_query;
 
 use ddlint_core::{docs, registry};
 use std::collections::BTreeSet;
@@ -11,6 +13,7 @@ use std::{env, fs, io};
 
 const USAGE: &str = "usage: cargo xtask codegen
        cargo xtask corpus-report [CORPUS] [--sample N]
+       cargo xtask vendor-libpg-query
 
 commands:
   codegen        write rules/<id>.md for every rule, delete pages of removed rules, and refresh the
@@ -18,7 +21,11 @@ commands:
   corpus-report  lint CORPUS (default ../shared/corpus) with a release build three ways: as plain
                  files, with framework conventions, and with migration history too; print findings
                  per rule as a Markdown table and a sample of N (default 20) findings added and
-                 removed by that awareness";
+                 removed by that awareness
+  vendor-libpg-query
+                 copy the libpg_query sources that ddlint-core's C compiles against from the
+                 pg_query package in Cargo.lock into crates/ddlint-core/libpg_query (see
+                 docs/upgrading-pg-query.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -55,6 +62,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        ["vendor-libpg-query"] => match vendor_libpg_query::run(&repo_root()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
