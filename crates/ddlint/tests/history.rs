@@ -2,6 +2,8 @@
 //! earlier migrations of a directory are replayed before a file is linted, a change set is
 //! one deploy, and each framework's ordering and transaction rules hold.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -298,7 +300,7 @@ fn explain_replays_the_history_of_the_file() {
 fn the_corpus_is_linted_with_its_history() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
     if !corpus.is_dir() {
-        eprintln!("skipped: ../shared/corpus is absent");
+        support::skip("../shared/corpus is absent");
         return;
     }
     let output = Command::new(BIN)

@@ -1,5 +1,6 @@
 //! The lock model against real servers. Without `DDLINT_PG_CLUSTERS` the run is skipped,
-//! and says so; `verify/run.sh` installs and starts the servers and sets it.
+//! and says so, except under CI (`CI` or `DDLINT_REQUIRE_TOOLS` set), where it fails;
+//! `verify/run.sh` installs and starts the servers and sets it.
 //!
 //! This test has no libtest harness (`harness = false`), so that what it prints, the skip
 //! above all, shows in `cargo test` output instead of being captured.
@@ -14,6 +15,9 @@ fn catalogue() -> Catalogue {
 
 fn main() {
     let Ok(spec) = std::env::var("DDLINT_PG_CLUSTERS") else {
+        let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+            || std::env::var_os("DDLINT_REQUIRE_TOOLS").is_some();
+        assert!(!required, "lock-verify: no clusters under CI (scripts/test.sh starts them)");
         println!("lock-verify: skipped: no clusters (set DDLINT_PG_CLUSTERS, or run verify/run.sh)");
         return;
     };
