@@ -9,7 +9,12 @@
 # the licence files. The binary is run once (`--version` and a lint of a fixture) when it
 # can run here.
 #
-# Usage: scripts/build-release.sh <target>        e.g. x86_64-unknown-linux-musl
+# With --wheel it also builds the `ddlint` Python wheel for the target into target/wheels/
+# (maturin, crates/ddlint/pyproject.toml), from the same build. A static musl binary runs on
+# every Linux, so a musl target's wheel is written twice: tagged musllinux for Alpine and the
+# like, and manylinux2014 for every glibc distribution; pip then needs no other Linux wheel.
+#
+# Usage: scripts/build-release.sh <target> [--wheel]   e.g. x86_64-unknown-linux-musl
 #
 # Needs: the Rust target (`rustup target add <target>`), libclang (bindgen), and for
 # *-linux-musl a musl C compiler: `musl-gcc` from Debian's musl-tools for the host's own
@@ -18,7 +23,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target="${1:?usage: scripts/build-release.sh <target>}"
+target="${1:?usage: scripts/build-release.sh <target> [--wheel]}"
+wheel=false
+[ "${2:-}" != "--wheel" ] || wheel=true
 version="${DDLINT_VERSION:-$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)}"
 [ -n "$version" ] || {
     echo "error: cannot read the workspace version from Cargo.toml" >&2
@@ -119,3 +126,23 @@ else
 fi
 cat "$dist/$archive.sha256"
 ls -l "$dist/$archive"
+
+if [ "$wheel" = true ]; then
+    echo "== building the ddlint wheel for $target"
+    python=$(command -v python3 || command -v python)
+    command -v maturin >/dev/null 2>&1 || "$python" -m pip install --quiet 'maturin>=1.9,<2'
+    wheels=target/wheels
+    mkdir -p "$wheels"
+    CARGO_TARGET_DIR="$target_dir" maturin build --release --locked --target "$target" \
+        --manifest-path crates/ddlint/Cargo.toml --out "$wheels"
+    case "$target" in
+        *-linux-musl*)
+            arch="${target%%-*}"
+            built=$(ls "$wheels"/ddlint-"$version"-*musllinux*"$arch".whl)
+            # `wheel tags` rewrites a wheel's platform tag (wheel 0.40 and later).
+            "$python" -c 'import wheel.cli.tags' 2>/dev/null || "$python" -m pip install --quiet 'wheel>=0.40'
+            "$python" -m wheel tags --platform-tag "manylinux_2_17_$arch.manylinux2014_$arch" "$built"
+            ;;
+    esac
+    ls -l "$wheels"
+fi
