@@ -74,7 +74,12 @@ fn vendored_libpg_query_is_the_pg_query_package_s() {
     let fix = "run `cargo xtask vendor-libpg-query` (docs/upgrading-pg-query.md)";
 
     let recorded = std::fs::read_to_string(copy.join("VERSION")).expect("libpg_query/VERSION");
-    assert_eq!(recorded.trim(), version, "the copy is of pg_query {}, Cargo.lock has {version}: {fix}", recorded.trim());
+    assert_eq!(
+        recorded.trim(),
+        version,
+        "the copy is of pg_query {}, Cargo.lock has {version}: {fix}",
+        recorded.trim()
+    );
 
     let mut copied = BTreeSet::new();
     files_under(&copy, &copy, &mut copied);

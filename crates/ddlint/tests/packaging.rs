@@ -11,7 +11,9 @@ fn read(relative: &str) -> String {
 
 /// The value of `key = "…"` on a line of its own.
 fn string_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|line| line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim().strip_prefix('"')?.strip_suffix('"'))
+    text.lines().find_map(|line| {
+        line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim().strip_prefix('"')?.strip_suffix('"')
+    })
 }
 
 #[test]

@@ -112,7 +112,8 @@ fn hook_fails_on_unsafe_migrations_and_passes_safe_ones() {
     let cache = scratch.path().join("cache");
     let Some(wheels) = wheel_dir(&scratch.path().join("wheels")) else { return };
 
-    let failed = pre_commit(&project, &cache, &wheels, &["db/migrations/002_rename.sql", "db/migrations/001_create.sql"]);
+    let failed =
+        pre_commit(&project, &cache, &wheels, &["db/migrations/002_rename.sql", "db/migrations/001_create.sql"]);
     assert_eq!(failed.code, 1, "{}", failed.output);
     assert!(failed.output.contains("warning[rename-column]"), "{}", failed.output);
     assert!(failed.output.contains("db/migrations/002_rename.sql:2:"), "{}", failed.output);
