@@ -280,7 +280,7 @@ append_summary() {
 empty_sarif() {
     local empty
     empty="$(work_dir)"
-    "$bin" check --no-config --format sarif "$empty" >"$INPUT_SARIF_FILE" || true
+    "$bin" check --no-config --allow-no-files --format sarif "$empty" >"$INPUT_SARIF_FILE" || true
 }
 
 finish() {

@@ -74,7 +74,8 @@ pub enum ExplainFormat {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Exit status: 0 when no finding reaches --fail-on, 1 when some do, \
-2 for usage, configuration or I/O errors and for files that cannot be read.")]
+2 for usage, configuration or I/O errors, for files that cannot be read, \
+and for a directory or glob named here that holds no file to lint (unless --allow-no-files).")]
 pub struct CheckArgs {
     /// Files, directories or quoted globs to lint; `-` reads standard input.
     /// Directories are searched recursively for `*.sql` files, skipping hidden entries.
@@ -147,6 +148,11 @@ pub struct CheckArgs {
     /// Files named explicitly on the command line are always linted.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+
+    /// Pass when a directory or glob named on the command line holds no file to lint, instead of
+    /// failing with exit status 2 (or `allow-no-files = true` in the config file).
+    #[arg(long)]
+    pub allow_no_files: bool,
 
     /// Read settings from this file instead of the nearest `ddlint.toml`.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]

@@ -7,6 +7,7 @@
 use crate::cli::{CheckArgs, FailOn, SeverityLevel};
 use crate::discover::{Filter, GlobList};
 use crate::report::Format;
+use crate::suggest;
 use ddlint_core::framework::Framework;
 use ddlint_core::settings::{MAX_PG_VERSION, MIN_PG_VERSION};
 use ddlint_core::{registry, Settings, Severity};
@@ -31,6 +32,8 @@ pub struct Config {
     pub history: Option<bool>,
     /// The highest severity a finding in a down migration is reported at.
     pub down_severity: Option<SeverityLevel>,
+    /// A directory or glob named on the command line may hold no file to lint.
+    pub allow_no_files: Option<bool>,
     #[serde(default)]
     pub enable: Vec<String>,
     #[serde(default)]
@@ -43,6 +46,23 @@ pub struct Config {
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
 }
+
+/// Every key of [`Config`], as the file spells it, for suggesting one when a key is misspelt.
+const KEYS: &[&str] = &[
+    "pg-version",
+    "assume-in-transaction",
+    "fail-on",
+    "format",
+    "framework",
+    "history",
+    "down-severity",
+    "allow-no-files",
+    "enable",
+    "disable",
+    "include",
+    "exclude",
+    "rules",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,6 +92,8 @@ pub struct Resolved {
     pub filter: Filter,
     /// Replay each file's migration history.
     pub history: bool,
+    /// A directory or glob named on the command line may hold no file to lint.
+    pub allow_no_files: bool,
 }
 
 /// The nearest `ddlint.toml` in `start` or one of its ancestors.
@@ -94,6 +116,7 @@ pub fn load(path: &Path, cwd: &Path) -> Result<Loaded, String> {
 pub fn parse(text: &str) -> Result<Config, String> {
     let config: Config = toml::from_str(text).map_err(|e| {
         let message = e.message().trim_end().trim_end_matches('.');
+        let message = suggest_key(message).unwrap_or_else(|| message.to_owned());
         match e.span() {
             Some(span) => {
                 let (line, column) = line_column(text, span.start);
@@ -123,10 +146,19 @@ pub fn parse(text: &str) -> Result<Config, String> {
         .chain(config.rules.keys().map(|id| (id, "[rules]")));
     for (id, key) in named {
         if registry::canonical_id(id).is_none() {
-            return Err(format!(": unknown rule `{id}` in `{key}` (see `ddlint rules`)"));
+            return Err(format!(": unknown rule `{id}` in `{key}` {}", suggest::rule_hint(id)));
         }
     }
     Ok(config)
+}
+
+/// serde's `unknown field `pg_version`, expected one of …` becomes `unknown field `pg_version`
+/// (did you mean `pg-version`?)` when one key is close; otherwise the list of every key stays.
+fn suggest_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let key = &rest[..rest.find('`')?];
+    let meant = suggest::nearest(key, KEYS.iter().copied())?;
+    Some(format!("unknown field `{key}` (did you mean `{meant}`?)"))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -168,7 +200,7 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
 
     for id in args.enable.iter().chain(&args.disable) {
         if registry::canonical_id(id).is_none() {
-            return Err(format!("unknown rule `{id}` (see `ddlint rules`)"));
+            return Err(format!("unknown rule `{id}` {}", suggest::rule_hint(id)));
         }
     }
     for id in &args.enable {
@@ -211,6 +243,7 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         format: args.format.or(config.format).unwrap_or(Format::Human),
         filter: Filter { include, exclude },
         history: !args.no_history && config.history.unwrap_or(true),
+        allow_no_files: args.allow_no_files || config.allow_no_files.unwrap_or(false),
     })
 }
 
@@ -235,6 +268,9 @@ enable = ["rename-column"]
 disable = ["rename-table"]
 include = ["migrations/**"]
 exclude = ["legacy"]
+history = false
+down-severity = "note"
+allow-no-files = true
 
 [rules]
 set-not-null = "error"
@@ -246,6 +282,9 @@ missing-lock-timeout = "off"
         assert_eq!(config.assume_in_transaction, Some(true));
         assert_eq!(config.fail_on, Some(FailOn::Error));
         assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.history, Some(false));
+        assert_eq!(config.down_severity, Some(SeverityLevel::Note));
+        assert_eq!(config.allow_no_files, Some(true));
         assert_eq!(config.rules.get("missing-lock-timeout"), Some(&RuleLevel::Off));
     }
 
@@ -256,12 +295,47 @@ missing-lock-timeout = "off"
     }
 
     #[test]
+    fn suggests_the_key_meant() {
+        let cases = [
+            ("pg_version = 14\n", ":1:1: unknown field `pg_version` (did you mean `pg-version`?)"),
+            ("format = \"json\"\nfail_on = \"error\"\n", ":2:1: unknown field `fail_on` (did you mean `fail-on`?)"),
+            ("allow-no-file = true\n", ":1:1: unknown field `allow-no-file` (did you mean `allow-no-files`?)"),
+            ("[rule]\nset-not-null = \"off\"\n", ":1:2: unknown field `rule` (did you mean `rules`?)"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(error(text), expected, "{text:?}");
+        }
+        // Nothing close: serde's list of every key stays.
+        let message = error("colour = true\n");
+        assert!(message.starts_with(":1:1: unknown field `colour`, expected one of `pg-version`"), "{message}");
+    }
+
+    #[test]
+    fn keys_are_the_ones_serde_knows() {
+        // serde lists every field it accepts when it meets an unknown one.
+        let message = error("no-such-key = 1\n");
+        let Some((_, list)) = message.split_once("expected one of ") else {
+            panic!("no list of keys: {message}");
+        };
+        let listed: Vec<&str> = list.split(", ").map(|key| key.trim_matches('`')).collect();
+        assert_eq!(listed, KEYS);
+    }
+
+    #[test]
     fn rejects_unknown_rules() {
         assert_eq!(
             error("[rules]\nnot-a-rule = \"error\"\n"),
             ": unknown rule `not-a-rule` in `[rules]` (see `ddlint rules`)"
         );
         assert_eq!(error("enable = [\"nope\"]\n"), ": unknown rule `nope` in `enable` (see `ddlint rules`)");
+        assert_eq!(
+            error("[rules]\nset_not_null = \"error\"\n"),
+            ": unknown rule `set_not_null` in `[rules]` (did you mean `set-not-null`?)"
+        );
+        assert_eq!(
+            error("disable = [\"rename-colum\"]\n"),
+            ": unknown rule `rename-colum` in `disable` (did you mean `rename-column`?)"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! A path that does not exist and contains one of `*?[{` is a glob: it is matched against
 //! the files under its literal leading directories. `--include`/`--exclude` filter the files
 //! that directories and globs turn up; a file named on the command line is always linted.
+//! A directory or glob named on the command line that turns up nothing at all is listed apart
+//! from the errors, for the caller to decide: most often it is a mistyped path.
 
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use std::collections::HashSet;
@@ -39,6 +41,10 @@ pub struct Discovery {
     pub inputs: Vec<Input>,
     /// Each `path: reason`, in the order met.
     pub errors: Vec<String>,
+    /// Each directory or glob named on the command line that held no file to lint, as
+    /// `path: reason`, in the order given. Searching the working directory by default never
+    /// lands here: nothing was typed that could be wrong.
+    pub empty: Vec<String>,
 }
 
 /// Globs relative to a base directory (the config file's, or the working directory).
@@ -112,9 +118,18 @@ impl Filter {
 
 /// Expands the command line's paths into the files to lint.
 pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cwd: &Path) -> Discovery {
-    let mut walker =
-        Walker { filter, cwd, visited: HashSet::new(), found: Vec::new(), found_links: false, errors: Vec::new() };
+    let mut walker = Walker {
+        filter,
+        cwd,
+        visited: HashSet::new(),
+        found: Vec::new(),
+        found_links: false,
+        filtered: 0,
+        errors: Vec::new(),
+        empty: Vec::new(),
+    };
     let default_path = [PathBuf::from(".")];
+    let explicit = !paths.is_empty();
     let paths = match (paths.is_empty(), stdin_path) {
         // `--stdin-path` alone means the file comes on standard input.
         (true, Some(_)) => &[PathBuf::from("-")][..],
@@ -122,7 +137,7 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
         (false, _) => paths,
     };
     for path in paths {
-        walker.visit_argument(path, stdin_path);
+        walker.visit_argument(path, stdin_path, explicit);
     }
 
     // The same file reached twice (named and inside a named directory, say) is linted once.
@@ -145,18 +160,22 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
         inputs = walker.found;
     }
     inputs.sort_by(|a, b| a.shown.cmp(&b.shown));
-    Discovery { inputs, errors: walker.errors }
+    Discovery { inputs, errors: walker.errors, empty: walker.empty }
 }
 
 struct Walker<'a> {
     filter: &'a Filter,
     cwd: &'a Path,
-    /// The directories already searched.
+    /// The directories the current argument's search has entered.
     visited: HashSet<DirIdentity>,
     found: Vec<Input>,
     /// Whether a search found a file through a symbolic link to it.
     found_links: bool,
+    /// Files a search wanted and directories it would have entered, but `--include` or
+    /// `--exclude` dropped.
+    filtered: usize,
     errors: Vec<String>,
+    empty: Vec<String>,
 }
 
 /// Which files a directory search keeps.
@@ -170,14 +189,24 @@ enum Want<'a> {
 }
 
 impl Walker<'_> {
-    fn visit_argument(&mut self, path: &Path, stdin_path: Option<&str>) {
+    fn visit_argument(&mut self, path: &Path, stdin_path: Option<&str>, explicit: bool) {
         if path.as_os_str() == "-" {
             let shown = stdin_path.unwrap_or(STDIN_NAME).to_owned();
             self.found.push(Input { shown, source: Source::Stdin });
             return;
         }
+        // Each argument is searched afresh. The set only has to end link loops within one
+        // search, and files found twice are merged afterwards; shared, it would let a glob's
+        // search hide a directory's `.sql` files from a later argument, or the other way round.
+        self.visited.clear();
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => self.walk(path, &Want::Sql),
+            Ok(meta) if meta.is_dir() => {
+                let before = self.tally();
+                self.walk(path, &Want::Sql);
+                if explicit && self.tally() == before {
+                    self.empty.push(format!("{}: no `.sql` files found", show(path)));
+                }
+            }
             // A named file is linted whatever its name.
             Ok(meta) if meta.is_file() || is_own_descriptor(path) => {
                 self.found.push(Input { shown: show(path), source: Source::File(path.to_path_buf()) });
@@ -212,7 +241,7 @@ impl Walker<'_> {
         if root.as_os_str().is_empty() {
             root.push(".");
         }
-        let before = self.found.len();
+        let before = self.tally();
         match fs::metadata(&root) {
             Ok(meta) if meta.is_dir() => self.walk(&root, &Want::Glob { matcher: &matcher, max_depth }),
             Ok(_) => {}
@@ -221,9 +250,21 @@ impl Walker<'_> {
                 return;
             }
         }
-        if self.found.len() == before {
-            self.errors.push(format!("{text}: no files match this pattern"));
+        if self.tally() == before {
+            self.empty.push(format!("{text}: no files match this pattern"));
         }
+    }
+
+    /// What a search has turned up so far. A search that changes none of it found nothing
+    /// at all: no file to lint, no file the filter dropped, and nothing it could not read,
+    /// which has had its own message already.
+    ///
+    /// A path whose files `--include` or `--exclude` (or the config's lists) all drop is not
+    /// counted as empty: it exists and holds migrations, and the user's own filter chose to
+    /// skip them, as when a job names every package's migration directory and the config
+    /// excludes an archived one. A mistyped path finds nothing at all.
+    fn tally(&self) -> (usize, usize, usize) {
+        (self.found.len(), self.filtered, self.errors.len())
     }
 
     fn walk(&mut self, root: &Path, want: &Want<'_>) {
@@ -294,11 +335,18 @@ impl Walker<'_> {
                         Want::Sql => true,
                         Want::Glob { max_depth, .. } => depth + 1 < *max_depth,
                     };
-                    if deeper && (self.filter.keeps_all() || !self.filter.skips_dir(&absolute())) {
-                        subdirs.push((path, depth + 1));
+                    if !deeper {
+                        continue;
                     }
-                } else if wanted_file && (self.filter.keeps_all() || self.filter.keeps_file(&absolute())) {
-                    if is_file {
+                    if self.filter.keeps_all() || !self.filter.skips_dir(&absolute()) {
+                        subdirs.push((path, depth + 1));
+                    } else {
+                        self.filtered += 1;
+                    }
+                } else if wanted_file {
+                    if !self.filter.keeps_all() && !self.filter.keeps_file(&absolute()) {
+                        self.filtered += 1;
+                    } else if is_file {
                         self.found.push(Input { shown: show(&path), source: Source::File(path) });
                     } else {
                         self.not_regular(&path);

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod history;
 pub mod pipeline;
 pub mod report;
+pub mod suggest;
 
 use std::io::{self, Write};
 

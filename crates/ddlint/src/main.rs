@@ -2,7 +2,9 @@
 //! reports the findings.
 //!
 //! Exit status: 0 when no finding reaches `--fail-on`, 1 when some do, 2 for usage,
-//! configuration and I/O errors. Errors go to stderr as `error: <what>: <reason>`.
+//! configuration and I/O errors, including a directory or glob named on the command line that
+//! holds no file to lint (unless `--allow-no-files`). Errors go to stderr as
+//! `error: <what>: <reason>`.
 
 use clap::Parser;
 use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
@@ -25,7 +27,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const SUCCESS: u8 = 0;
 /// Some finding reached `--fail-on`.
 const FINDINGS: u8 = 1;
-/// A usage, configuration or I/O error, or a file that could not be read.
+/// A usage, configuration or I/O error, a file that could not be read, or a named directory or
+/// glob with nothing to lint.
 const FAILURE: u8 = 2;
 
 /// Stack size of the linting threads. Only the pages a thread touches are committed.
@@ -93,9 +96,21 @@ fn check(args: &CheckArgs) -> u8 {
     };
 
     let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &resolved.filter, &cwd);
-    let mut failed = !discovery.errors.is_empty();
+    // Each path that failed has printed its error; the summary counts them so that it never
+    // reads as a clean run.
+    let mut failed_paths = discovery.errors.len();
     for message in &discovery.errors {
         print_error(message);
+    }
+    // A named directory or glob with nothing to lint is most often a mistyped path, which would
+    // otherwise pass CI having checked nothing. It is about the paths, not the change set: a pull
+    // request that changes no migration still finds the migrations there, reports none of them
+    // and passes.
+    if !resolved.allow_no_files {
+        for message in &discovery.empty {
+            print_error(&format!("{message} (pass `--allow-no-files` to allow this)"));
+        }
+        failed_paths += discovery.empty.len();
     }
 
     let change_set = if let Some(rev) = &args.changed_since {
@@ -126,7 +141,7 @@ fn check(args: &CheckArgs) -> u8 {
         match result {
             Ok(file) => files.push(file),
             Err(message) => {
-                failed = true;
+                failed_paths += 1;
                 print_error(&message);
             }
         }
@@ -135,7 +150,7 @@ fn check(args: &CheckArgs) -> u8 {
     // Reports come out in path order, whatever the history order and the number of threads.
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let threshold = resolved.fail_on.threshold();
-    let status = if failed || files.iter().any(|f| f.unreadable) {
+    let status = if failed_paths > 0 || files.iter().any(|f| f.unreadable) {
         FAILURE
     } else if files.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity >= threshold) {
         FINDINGS
@@ -150,7 +165,7 @@ fn check(args: &CheckArgs) -> u8 {
             ColorWhen::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
         };
     let run = Run { files: &files, color, pg_version: settings.pg_version };
-    if let Err(message) = write_stdout(color, |out| report::render(resolved.format, &run, out)) {
+    if let Err(message) = write_stdout(color, |out| report::render_partial(resolved.format, &run, failed_paths, out)) {
         print_error(&message);
         return FAILURE;
     }
@@ -168,8 +183,9 @@ fn explain(args: &ExplainArgs) -> u8 {
         }
     };
     let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &discover::Filter::default(), &cwd);
-    let mut failed = !discovery.errors.is_empty();
-    for message in &discovery.errors {
+    // `explain` is run by hand, so a named path with nothing to explain is simply an error.
+    let mut failed = !discovery.errors.is_empty() || !discovery.empty.is_empty();
+    for message in discovery.errors.iter().chain(&discovery.empty) {
         print_error(message);
     }
     let settings = ddlint_core::Settings { pg_version: args.pg_version, ..ddlint_core::Settings::default() };
@@ -217,7 +233,7 @@ fn list_rules() -> u8 {
 /// `ddlint rule <id>`: the rule's page, as `rules/<id>.md` holds it.
 fn show_rule(id: &str) -> u8 {
     let Some(rule) = registry::find(id) else {
-        print_error(&format!("unknown rule `{id}` (see `ddlint rules`)"));
+        print_error(&format!("unknown rule `{id}` {}", ddlint::suggest::rule_hint(id)));
         return FAILURE;
     };
     let page = ddlint_core::docs::rule_page(rule);

@@ -47,6 +47,11 @@ impl Project {
         self
     }
 
+    fn dir(&self, path: &str) -> &Self {
+        fs::create_dir_all(self.path().join(path)).expect("create the directory");
+        self
+    }
+
     fn run(&self, args: &[&str]) -> Run {
         self.run_in(".", args, None)
     }
@@ -177,7 +182,35 @@ fn a_missing_path_is_an_error_but_the_rest_is_still_linted() {
     assert_status(&run, 2);
     assert_eq!(run.stderr, "error: missing.sql: no such file or directory\n");
     assert!(run.stdout.contains("warning[rename-column]"), "{}", run.stdout);
-    assert!(run.stdout.contains("(1 file checked)"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("\nFound 1 warning in 1 file (1 file checked, 1 path failed)\n"), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_path_never_reads_as_a_clean_run() {
+    let project = Project::new();
+    project.file("001.sql", CLEAN_SQL);
+    // Nothing was linted: the error is the whole story, with no summary of zero files.
+    let run = project.run(&["check", "does/not/exist"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: does/not/exist: no such file or directory\n");
+    assert_eq!(run.stdout, "");
+    // The clean file is linted, and the summary says a path failed.
+    let run = project.run(&["check", "gone", "001.sql", "missing.sql"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: gone: no such file or directory\nerror: missing.sql: no such file or directory\n");
+    assert_eq!(run.stdout, "No problems found in 1 file, but 2 paths failed\n");
+    // The Markdown report, which lands away from the log, says so too.
+    let run = project.run(&["check", "--format", "markdown", "gone", "001.sql"]);
+    assert_status(&run, 2);
+    assert!(
+        run.stdout.contains("Checked 1 file for PostgreSQL 15. 1 path failed: see the errors in the log.\n"),
+        "{}",
+        run.stdout
+    );
+    // Machine formats still print a whole document for the tools that read it.
+    let run = project.run(&["check", "--format", "json", "gone"]);
+    assert_status(&run, 2);
+    assert_eq!(json(&run)["files_checked"], 0);
 }
 
 #[test]
@@ -224,11 +257,97 @@ fn directories_are_searched_for_sql_files_in_path_order() {
 }
 
 #[test]
-fn no_sql_files_is_not_an_error() {
+fn no_sql_files_without_a_path_is_not_an_error() {
     let project = Project::new();
     project.file("README.md", "nothing to lint");
+    // No path was typed, so none can be mistyped.
     let run = project.run(&["check"]);
     assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.stdout, "No problems found in 0 files\n");
+    // Naming the same directory is another matter.
+    let run = project.run(&["check", "."]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: .: no `.sql` files found (pass `--allow-no-files` to allow this)\n");
+}
+
+#[test]
+fn a_named_directory_without_migrations_fails() {
+    let project = Project::new();
+    project.dir("empty").file("docs/README.md", "not sql").file(".hidden/001.sql", WARNING_SQL);
+    project.file("m/001.sql", WARNING_SQL);
+    for path in ["empty", "docs"] {
+        let run = project.run(&["check", path]);
+        assert_status(&run, 2);
+        assert_eq!(
+            run.stderr,
+            format!("error: {path}: no `.sql` files found (pass `--allow-no-files` to allow this)\n")
+        );
+        assert_eq!(run.stdout, "");
+    }
+    // A hidden directory is skipped when searching, but named it is searched.
+    assert_status(&project.run(&["check", ".hidden"]), 1);
+    // Each empty path is named; the others are still linted, and the run fails.
+    let run = project.run(&["check", "empty", "m", "docs"]);
+    assert_status(&run, 2);
+    assert_eq!(
+        run.stderr,
+        "error: empty: no `.sql` files found (pass `--allow-no-files` to allow this)\n\
+         error: docs: no `.sql` files found (pass `--allow-no-files` to allow this)\n"
+    );
+    assert!(run.stdout.contains("warning[rename-column]"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("(1 file checked, 2 paths failed)\n"), "{}", run.stdout);
+    // A directory named twice is searched twice, and its files linted once.
+    let run = project.run(&["check", "m", "m", "./m"]);
+    assert_status(&run, 1);
+    assert!(run.stdout.ends_with("(1 file checked)\n"), "{}", run.stdout);
+}
+
+#[test]
+fn allow_no_files_passes_a_run_with_nothing_to_lint() {
+    let project = Project::new();
+    project.dir("empty");
+    let run = project.run(&["check", "--allow-no-files", "empty"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.stdout, "No problems found in 0 files\n");
+    project.file("ddlint.toml", "allow-no-files = true\n");
+    let run = project.run(&["check", "empty"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
+    // It allows empty paths, not missing ones.
+    let run = project.run(&["check", "--allow-no-files", "empyt"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: empyt: no such file or directory\n");
+}
+
+#[test]
+fn a_directory_whose_migrations_are_all_excluded_is_not_empty() {
+    let project = Project::new();
+    project.file("m/legacy/001.sql", WARNING_SQL).file("m/002_old.sql", WARNING_SQL);
+    // The user's own filter dropped real migrations: nothing here was mistyped.
+    for args in
+        [&["check", "--exclude", "legacy", "--exclude", "*_old.sql", "m"][..], &["check", "--include", "x/**", "m"]]
+    {
+        let run = project.run(args);
+        assert_status(&run, 0);
+        assert_eq!(run.stderr, "", "{args:?}");
+        assert_eq!(run.stdout, "No problems found in 0 files\n", "{args:?}");
+    }
+    project.file("ddlint.toml", "exclude = [\"legacy\", \"*_old.sql\"]\n");
+    let run = project.run(&["check", "m", "m/*.sql"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_change_set_without_migrations_passes_quietly() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL).file("README.md", "docs");
+    // A pull request that only touches the README: the migrations are history, none is reported.
+    let run = project.run(&["check", "--changed", "README.md", "m"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
     assert_eq!(run.stdout, "No problems found in 0 files\n");
 }
 
@@ -255,10 +374,21 @@ fn quoted_globs_are_expanded() {
     assert!(run.stdout.contains("in 3 files (3 files checked)"), "{}", run.stdout);
     let run = project.run(&["check", "m/00{1,2}.sql"]);
     assert!(run.stdout.contains("(2 files checked)"), "{}", run.stdout);
+    // A glob and a directory over the same files each find theirs, in either order.
+    for args in [["check", "m/*.txt", "m"], ["check", "m", "m/*.txt"]] {
+        let run = project.run(&args);
+        assert_eq!(run.stderr, "", "{args:?}");
+        assert!(run.stdout.contains(" --> m/notes.txt:1:1\n"), "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("(4 files checked)"), "{args:?}: {}", run.stdout);
+    }
 
     let run = project.run(&["check", "m/*.psql"]);
     assert_status(&run, 2);
-    assert_eq!(run.stderr, "error: m/*.psql: no files match this pattern\n");
+    assert_eq!(run.stderr, "error: m/*.psql: no files match this pattern (pass `--allow-no-files` to allow this)\n");
+    assert_eq!(run.stdout, "");
+    let run = project.run(&["check", "--allow-no-files", "m/*.psql"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -371,7 +501,16 @@ fn a_bad_config_exits_two_naming_the_file() {
         ("pg-version = 15\ncolour = true\n", "error: ddlint.toml:2:1: unknown field `colour`"),
         (
             "[rules]\nrename-colum = \"error\"\n",
-            "error: ddlint.toml: unknown rule `rename-colum` in `[rules]` (see `ddlint rules`)\n",
+            "error: ddlint.toml: unknown rule `rename-colum` in `[rules]` (did you mean `rename-column`?)\n",
+        ),
+        ("pg_version = 15\n", "error: ddlint.toml:1:1: unknown field `pg_version` (did you mean `pg-version`?)\n"),
+        (
+            "pg-version = 15\nfail_on = \"error\"\n",
+            "error: ddlint.toml:2:1: unknown field `fail_on` (did you mean `fail-on`?)\n",
+        ),
+        (
+            "disable = [\"set_not_null\"]\n",
+            "error: ddlint.toml: unknown rule `set_not_null` in `disable` (did you mean `set-not-null`?)\n",
         ),
         ("enable = [\"nope\"]\n", "error: ddlint.toml: unknown rule `nope` in `enable` (see `ddlint rules`)\n"),
         ("[rules]\nrename-column = \"fatal\"\n", "error: ddlint.toml:2:17: unknown variant `fatal`"),
@@ -399,6 +538,12 @@ fn bad_flags_exit_two() {
     let run = project.run(&["check", "--enable", "nope"]);
     assert_status(&run, 2);
     assert_eq!(run.stderr, "error: unknown rule `nope` (see `ddlint rules`)\n");
+    let run = project.run(&["check", "--enable", "set-not-nul"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `set-not-nul` (did you mean `set-not-null`?)\n");
+    let run = project.run(&["check", "--disable", "rename-column,rename_table"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `rename_table` (did you mean `rename-table`?)\n");
     assert_status(&project.run(&["check", "--pg-version", "10"]), 2);
     assert_status(&project.run(&["check", "--pg-version", "19"]), 2);
     assert_status(&project.run(&["check", "--pg-version", "11"]), 0);
@@ -434,8 +579,14 @@ fn rule_prints_the_docs() {
 
     let run = project.run(&["rule", "rename-colum"]);
     assert_status(&run, 2);
-    assert_eq!(run.stderr, "error: unknown rule `rename-colum` (see `ddlint rules`)\n");
+    assert_eq!(run.stderr, "error: unknown rule `rename-colum` (did you mean `rename-column`?)\n");
     assert_eq!(run.stdout, "");
+    let run = project.run(&["rule", "set-not-nul"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `set-not-nul` (did you mean `set-not-null`?)\n");
+    let run = project.run(&["rule", "frobnicate"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: unknown rule `frobnicate` (see `ddlint rules`)\n");
 }
 
 #[test]
@@ -496,7 +647,7 @@ fn symlink_loops_end() {
     let run = project.run(&["check", "m"]);
     assert_status(&run, 2);
     assert_eq!(run.stderr, "error: m/dangling.sql: no such file or directory\n");
-    assert!(run.stdout.contains("(1 file checked)"), "{}", run.stdout);
+    assert!(run.stdout.contains("(1 file checked, 1 path failed)"), "{}", run.stdout);
 }
 
 #[test]
@@ -547,4 +698,8 @@ fn explain_human_is_a_table_per_file() {
     assert!(run.stdout.contains("a.sql"), "{}", run.stdout);
     assert!(run.stdout.contains("AccessExclusiveLock"), "{}", run.stdout);
     assert_status(&project.run(&["explain", "missing.sql"]), 2);
+    project.dir("empty");
+    let run = project.run(&["explain", "empty"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: empty: no `.sql` files found\n");
 }

@@ -36,7 +36,13 @@ const WINDOW_CONTEXT: usize = 30;
 /// The most of a span such a window underlines.
 const WINDOW_SPAN: usize = 100;
 
-pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+/// The report, for a run in which `failed_paths` paths could not be linted.
+pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
+    // Nothing was linted and the errors on stderr said why: a summary of no files would only
+    // read as a clean run.
+    if failed_paths > 0 && run.files.is_empty() {
+        return Ok(());
+    }
     let theme = Theme::new(run.color);
     let renderer = if run.color { Renderer::styled() } else { Renderer::plain() };
     let mut counts = [0usize; 3];
@@ -53,7 +59,7 @@ pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
             write_diagnostic(out, &renderer, &theme, &shown_path, &mut columns, diagnostic)?;
         }
     }
-    let summary = summary(counts, files_with_findings, run.files.len());
+    let summary = summary(counts, files_with_findings, run.files.len(), failed_paths);
     writeln!(out, "{}{summary}{:#}", theme.emphasis, theme.emphasis)
 }
 
@@ -277,19 +283,32 @@ fn severity_index(severity: Severity) -> usize {
     }
 }
 
-/// `Found 3 errors and 5 warnings in 2 files (12 files checked)`, or `No problems found in 12 files`.
-fn summary(counts: [usize; 3], files_with_findings: usize, files_checked: usize) -> String {
+/// `Found 3 errors and 5 warnings in 2 files (12 files checked)`, or `No problems found in 12 files`;
+/// when some paths failed, `(12 files checked, 1 path failed)` or `No problems found in 12 files,
+/// but 1 path failed`.
+fn summary(counts: [usize; 3], files_with_findings: usize, files_checked: usize, failed_paths: usize) -> String {
     let parts: Vec<String> = counts
         .iter()
         .zip(["error", "warning", "note"])
         .filter(|(count, _)| **count > 0)
         .map(|(count, noun)| plural(*count, noun))
         .collect();
+    let failed = format!("{} failed", plural(failed_paths, "path"));
+    let checked = plural(files_checked, "file");
     let Some((last, rest)) = parts.split_last() else {
-        return format!("No problems found in {}", plural(files_checked, "file"));
+        return if failed_paths == 0 {
+            format!("No problems found in {checked}")
+        } else {
+            format!("No problems found in {checked}, but {failed}")
+        };
     };
     let findings = if rest.is_empty() { last.clone() } else { format!("{} and {last}", rest.join(", ")) };
-    format!("Found {findings} in {} ({} checked)", plural(files_with_findings, "file"), plural(files_checked, "file"))
+    let with_findings = plural(files_with_findings, "file");
+    if failed_paths == 0 {
+        format!("Found {findings} in {with_findings} ({checked} checked)")
+    } else {
+        format!("Found {findings} in {with_findings} ({checked} checked, {failed})")
+    }
 }
 
 fn plural(count: usize, noun: &str) -> String {
@@ -330,7 +349,7 @@ mod tests {
     fn render_files(files: &[FileReport]) -> String {
         let mut out = Vec::new();
         let run = Run { files, color: false, pg_version: 15 };
-        let result = render(&run, &mut out);
+        let result = render_partial(&run, 0, &mut out);
         assert!(result.is_ok());
         String::from_utf8(out).unwrap_or_default()
     }
@@ -344,11 +363,13 @@ mod tests {
 
     #[test]
     fn summaries() {
-        assert_eq!(summary([0, 0, 0], 0, 12), "No problems found in 12 files");
-        assert_eq!(summary([0, 0, 0], 0, 1), "No problems found in 1 file");
-        assert_eq!(summary([3, 5, 0], 2, 12), "Found 3 errors and 5 warnings in 2 files (12 files checked)");
-        assert_eq!(summary([1, 0, 0], 1, 1), "Found 1 error in 1 file (1 file checked)");
-        assert_eq!(summary([1, 2, 1], 1, 3), "Found 1 error, 2 warnings and 1 note in 1 file (3 files checked)");
+        assert_eq!(summary([0, 0, 0], 0, 12, 0), "No problems found in 12 files");
+        assert_eq!(summary([0, 0, 0], 0, 1, 0), "No problems found in 1 file");
+        assert_eq!(summary([3, 5, 0], 2, 12, 0), "Found 3 errors and 5 warnings in 2 files (12 files checked)");
+        assert_eq!(summary([1, 0, 0], 1, 1, 0), "Found 1 error in 1 file (1 file checked)");
+        assert_eq!(summary([1, 2, 1], 1, 3, 0), "Found 1 error, 2 warnings and 1 note in 1 file (3 files checked)");
+        assert_eq!(summary([0, 0, 0], 0, 1, 1), "No problems found in 1 file, but 1 path failed");
+        assert_eq!(summary([0, 2, 0], 1, 3, 2), "Found 2 warnings in 1 file (3 files checked, 2 paths failed)");
     }
 
     #[test]
@@ -365,6 +386,18 @@ mod tests {
     #[test]
     fn clean_files_only_print_the_summary() {
         assert_eq!(render_sql("SELECT 1;\n"), "No problems found in 1 file\n");
+    }
+
+    #[test]
+    fn nothing_linted_because_paths_failed_prints_no_summary() {
+        let mut out = Vec::new();
+        let result = render_partial(&Run { files: &[], color: false, pg_version: 15 }, 1, &mut out);
+        assert!(result.is_ok());
+        assert_eq!(String::from_utf8_lossy(&out), "");
+        // With no failure, an empty run still says what it checked.
+        let result = render_partial(&Run { files: &[], color: false, pg_version: 15 }, 0, &mut out);
+        assert!(result.is_ok());
+        assert_eq!(String::from_utf8_lossy(&out), "No problems found in 0 files\n");
     }
 
     #[test]

@@ -24,7 +24,9 @@ const MAX_EXCERPT_LINES: usize = 20;
 /// A statement excerpt longer than this many bytes is cut, at a character boundary.
 const MAX_EXCERPT_BYTES: usize = 2000;
 
-pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+/// The report, for a run in which `failed_paths` paths could not be linted. The errors went to
+/// the log, so the report points there rather than read as a clean run.
+pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
     let (mut errors, mut warnings, mut notes) = (0, 0, 0);
     for diagnostic in run.files.iter().flat_map(|f| &f.diagnostics) {
         match diagnostic.severity {
@@ -52,7 +54,11 @@ pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
     if total > 0 {
         write!(out, ": {} in {}", plural(total, "finding"), plural(with_findings, "file"))?;
     }
-    writeln!(out, ".")?;
+    write!(out, ".")?;
+    if failed_paths > 0 {
+        write!(out, " {} failed: see the errors in the log.", plural(failed_paths, "path"))?;
+    }
+    writeln!(out)?;
 
     for file in run.files.iter().filter(|f| !f.diagnostics.is_empty()) {
         writeln!(out)?;
@@ -259,7 +265,7 @@ mod tests {
     use crate::report::test_support::{lint, with_diagnostic};
 
     fn render_files(files: &[FileReport]) -> String {
-        crate::report::test_support::render_with(render, files)
+        crate::report::test_support::render_with(|run, out| render_partial(run, 0, out), files)
     }
 
     #[test]
@@ -268,6 +274,17 @@ mod tests {
         assert_eq!(
             render_files(&[lint("a.sql", "SELECT 1;\n")]),
             "# ddlint: no findings\n\nChecked 1 file for PostgreSQL 15.\n"
+        );
+    }
+
+    #[test]
+    fn failed_paths_point_to_the_log() {
+        let run = Run { files: &[], color: false, pg_version: 15 };
+        let mut out = Vec::new();
+        assert!(render_partial(&run, 2, &mut out).is_ok());
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "# ddlint: no findings\n\nChecked 0 files for PostgreSQL 15. 2 paths failed: see the errors in the log.\n"
         );
     }
 
