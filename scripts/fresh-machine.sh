@@ -73,6 +73,8 @@ done_step
 
 step "packaged crates: cargo publish --dry-run -p ddlint-core -p ddlint"
 cargo publish --dry-run --locked -p ddlint-core -p ddlint
+# The .crate files themselves, where `cargo package` documents them, for the offline install.
+cargo package --locked --no-verify -p ddlint-core -p ddlint
 for crate in ddlint-core ddlint; do
     listing=$(cargo package --list --locked -p "$crate")
     printf '%s\n' "$listing" | grep -q '^Cargo.lock$' || [ "$crate" = ddlint-core ] ||
