@@ -93,7 +93,7 @@ expect_findings "$work/install-git/bin/ddlint" check fixtures/examples
 done_step
 
 step "offline, from cargo vendor sources, with an empty CARGO_HOME: a build, and cargo install from the packaged ddlint"
-cargo vendor --locked --quiet "$work/vendor" >"$work/vendor-config.toml"
+cargo vendor --locked "$work/vendor" >"$work/vendor-config.toml" 2>"$work/vendor.log"
 # The packaged ddlint names ddlint-core 0.1.0 from crates.io, which has no such release from
 # this commit: the packaged ddlint-core joins the vendored sources in its place, under the
 # checksum the packaged Cargo.lock records for it.
@@ -106,14 +106,17 @@ printf '{"files":{},"package":"%s"}' "$checksum" >"$work/vendor/ddlint-core/.car
 rm -rf "$work/install-packaged-src"
 tar -xzf "$packaged/ddlint-0.1.0.crate" -C "$work"
 mv "$work/ddlint-0.1.0" "$work/install-packaged-src"
+# A target directory of its own: vendored sources live at other paths, so sharing the first
+# one would make cargo rebuild every dependency here and again for the wheel.
 (
     export CARGO_HOME="$work/cargo-home-offline"
+    export CARGO_TARGET_DIR="$work/target-offline"
     mkdir -p "$CARGO_HOME"
     cp "$work/vendor-config.toml" "$CARGO_HOME/config.toml"
     cargo build --release --locked --offline -p ddlint
     cargo install --locked --offline --root "$work/install-packaged" --path "$work/install-packaged-src"
 )
-expect_findings "$CARGO_TARGET_DIR/release/ddlint" check fixtures/examples
+expect_findings "$work/target-offline/release/ddlint" check fixtures/examples
 expect_findings "$work/install-packaged/bin/ddlint" check fixtures/examples
 done_step
 
