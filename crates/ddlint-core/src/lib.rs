@@ -46,6 +46,12 @@ pub struct FileReport {
     pub unreadable: bool,
     /// How many statements were parsed.
     pub statement_count: usize,
+    /// The migration framework the file was read as (recognised, or as the settings say);
+    /// `None` when the file could not be decoded.
+    pub framework: Option<framework::Framework>,
+    /// The runs of the file its framework executes as units, each with its direction and how
+    /// the runner wraps it in a transaction, in file order; empty when it could not be decoded.
+    pub sections: Vec<Section>,
 }
 
 /// Lints one file.
@@ -83,6 +89,7 @@ pub struct PreparedFile {
     unreadable: Option<(String, String)>,
     parsed: ParsedFile,
     sections: Vec<Section>,
+    framework: Option<framework::Framework>,
 }
 
 /// Decodes and parses one file; see [`PreparedFile`].
@@ -97,18 +104,31 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
                     unreadable: Some(unreadable),
                     parsed: ParsedFile::default(),
                     sections: Vec::new(),
+                    framework: None,
                 }
             }
         };
         let mut sections = Vec::new();
-        let parsed = parse::parse_file_in_sections(text, |tokens| {
+        let mut detected = None;
+        // The project's own placeholders are masked here, as identifiers of the same length,
+        // so the parser sees the text that `preprocess::mask_with` would give it.
+        let sql = preprocess::mask_placeholders(text, &settings.placeholders);
+        let parsed = parse::parse_file_in_sections(&sql, |tokens| {
             let comments: Vec<&str> =
                 tokens.iter().filter(|t| parse::is_comment(t.token)).filter_map(|t| text.get(t.start..t.end)).collect();
             let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
             sections = framework::sections(framework, path, text, tokens, hints);
+            detected = Some(framework);
             sections.iter().map(|s| s.span).collect()
         });
-        PreparedFile { path: path.to_owned(), text: text.to_owned(), unreadable: None, parsed, sections }
+        PreparedFile {
+            path: path.to_owned(),
+            text: text.to_owned(),
+            unreadable: None,
+            parsed,
+            sections,
+            framework: detected,
+        }
     })
 }
 
@@ -151,7 +171,7 @@ impl PreparedFile {
 }
 
 fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileReport {
-    let PreparedFile { path, text, unreadable, parsed, sections } = prepared;
+    let PreparedFile { path, text, unreadable, parsed, sections, framework } = prepared;
     if let Some((message, help)) = unreadable {
         let mut diagnostics = Vec::new();
         if settings.is_enabled(UNREADABLE_FILE.id) {
@@ -167,6 +187,8 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
             diagnostics,
             unreadable: true,
             statement_count: 0,
+            framework: None,
+            sections: Vec::new(),
         };
     }
     let line_index = LineIndex::new(&text);
@@ -188,7 +210,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
                 PSQL_META_COMMAND.id,
                 settings.severity_of(PSQL_META_COMMAND.id),
                 meta.span,
-                format!("psql meta-command `\\{}` is not SQL and was skipped", meta.name),
+                meta.message(),
             ));
         }
     }
@@ -215,7 +237,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
         }
     }
     diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
-    FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count }
+    FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count, framework, sections }
 }
 
 /// The largest file ddlint lints. Parse trees take up to a few hundred bytes of memory per

@@ -1,17 +1,45 @@
 //! Text that PostgreSQL's grammar does not read is masked before parsing: psql meta-commands,
-//! a byte-order mark, and templating placeholders (Flyway `${x}`, psql `:var`, `:'var'` and
-//! `:"var"`, Go templates `{{ … }}`). Masking swaps bytes for spaces, for a neutral identifier
+//! the data rows that follow psql's `COPY … FROM stdin`, a byte-order mark, and templating
+//! placeholders (Flyway `${x}`, psql `:var`, `:'var'` and `:"var"`, Go templates `{{ … }}`, and
+//! the patterns a project configures). Masking swaps bytes for spaces, for a neutral identifier
 //! or literal of the same length, or for a `;` where psql would end the statement, so every
 //! byte offset in the masked text is the same as in the original file.
 
 use crate::source::Span;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
 
-/// A psql meta-command that was masked, such as `\set ON_ERROR_STOP on`.
+/// Something psql reads that is not SQL, and that was masked: a meta-command such as
+/// `\set ON_ERROR_STOP on`, or `COPY … FROM stdin` data that never ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaCommand {
     pub span: Span,
-    /// The command word without its backslash: `set`, `i`, `connect`…
+    /// The command word without its backslash: `set`, `i`, `connect`…; `copy` for COPY data.
     pub name: String,
+    pub kind: MetaKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaKind {
+    /// A backslash command, which psql runs itself.
+    Command,
+    /// A `COPY … FROM stdin` (or `\copy … from stdin`) whose data has no `\.` line to end it,
+    /// so the rest of the file was read as data; `span` is the `COPY` statement.
+    UnterminatedCopyData,
+}
+
+impl MetaCommand {
+    /// What the `psql-meta-command` note says about it.
+    pub fn message(&self) -> String {
+        match self.kind {
+            MetaKind::Command => format!("psql meta-command `\\{}` is not SQL and was skipped", self.name),
+            MetaKind::UnterminatedCopyData => {
+                "`COPY … FROM stdin` has no `\\.` line to end its data, so the rest of the file was read as data and not linted"
+                    .to_owned()
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -21,6 +49,107 @@ pub struct Masked {
     /// Offsets just past each `;` outside quotes, comments and dollar quotes, in order:
     /// where a statement may end, so where a large file may be cut for parsing in pieces.
     pub semicolons: Vec<usize>,
+    /// Where the configured [`Placeholder`]s were found (and masked), in order.
+    pub custom_placeholders: Vec<Span>,
+}
+
+/// A templating placeholder that a migration runner substitutes before the SQL reaches the
+/// server, given as a pattern in which `*` stands for the placeholder's name: `{{*}}` matches
+/// `{{table_prefix}}`, `$%*%$` matches `$%AUTO_INCREMENT_PRIMARY_KEY%$`.
+///
+/// The name is one or more characters on one line, up to the first occurrence of the text
+/// after the `*`, and never holds a `;`. When nothing follows the `*` (`@@*`), the name is a
+/// run of letters, digits and underscores. Like Flyway's `${x}`, a placeholder is masked
+/// outside quotes and comments only.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Placeholder {
+    prefix: String,
+    suffix: String,
+}
+
+impl Placeholder {
+    /// Reads a pattern, or says what is wrong with it.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        const EXAMPLE: &str = "such as `{{*}}` for `{{table_prefix}}`";
+        if pattern.is_empty() {
+            return Err(format!("placeholder pattern is empty: write `*` where the name goes, {EXAMPLE}"));
+        }
+        let Some((prefix, suffix)) = pattern.split_once('*') else {
+            return Err(format!("placeholder pattern `{pattern}` has no `*` where the name goes, {EXAMPLE}"));
+        };
+        if suffix.contains('*') {
+            return Err(format!("placeholder pattern `{pattern}` has more than one `*`: one `*` stands for the name"));
+        }
+        if prefix.is_empty() {
+            return Err(format!("placeholder pattern `{pattern}` needs text before the `*`, {EXAMPLE}"));
+        }
+        if pattern.chars().any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | ';')) {
+            return Err(format!("placeholder pattern `{pattern}` holds a space, a quote or a `;`, which it may not"));
+        }
+        if prefix.starts_with("--") || prefix.starts_with("/*") {
+            return Err(format!("placeholder pattern `{pattern}` starts like an SQL comment"));
+        }
+        Ok(Self { prefix: prefix.to_owned(), suffix: suffix.to_owned() })
+    }
+
+    /// The length of the placeholder at `at` in `bytes`, if there is one.
+    fn len_at(&self, bytes: &[u8], at: usize) -> Option<usize> {
+        let prefix = self.prefix.as_bytes();
+        if !bytes[at..].starts_with(prefix) {
+            return None;
+        }
+        // A pattern that starts like an identifier must not match inside a longer one.
+        if is_ident_byte(Some(prefix[0])) && at > 0 && is_ident_byte(Some(bytes[at - 1])) {
+            return None;
+        }
+        let name_start = at + prefix.len();
+        let rest = &bytes[name_start..];
+        if self.suffix.is_empty() {
+            let name = rest.iter().take_while(|b| is_ident_byte(Some(**b))).count();
+            // With a pattern such as `$*`, `$body$` opens a dollar quote; it is no placeholder.
+            return (name > 0 && rest.get(name) != Some(&b'$')).then_some(prefix.len() + name);
+        }
+        let line = rest.iter().position(|b| matches!(b, b'\n' | b'\r' | b';')).unwrap_or(rest.len());
+        if line < 1 {
+            return None;
+        }
+        let name = 1 + find(&rest[1..line], self.suffix.as_bytes())?;
+        Some(prefix.len() + name + self.suffix.len())
+    }
+}
+
+impl TryFrom<String> for Placeholder {
+    type Error = String;
+
+    fn try_from(pattern: String) -> Result<Self, String> {
+        Self::new(&pattern)
+    }
+}
+
+impl fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}*{}", self.prefix, self.suffix)
+    }
+}
+
+/// The text with only the configured placeholders masked, for a caller that masks the rest
+/// itself: the placeholders are found with the lexical states of a full [`mask_with`], and
+/// the same text without them masks the same way, since a placeholder becomes an identifier.
+pub fn mask_placeholders<'a>(text: &'a str, placeholders: &[Placeholder]) -> Cow<'a, str> {
+    if placeholders.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let found = mask_with(text, placeholders).custom_placeholders;
+    if found.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for span in found {
+        fill_identifier(&mut bytes[span.start..span.end]);
+    }
+    // Each placeholder is replaced whole, by ASCII, so the text is still valid UTF-8.
+    Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,20 +165,62 @@ enum State {
 /// scanner: a backslash outside quotes and comments starts a meta-command that runs to the
 /// end of the line.
 pub fn mask(original: &str) -> Masked {
+    mask_with(original, &[])
+}
+
+/// [`mask`], with the project's own placeholder patterns masked too.
+pub fn mask_with(original: &str, placeholders: &[Placeholder]) -> Masked {
     let mut bytes = original.as_bytes().to_vec();
     let mut meta_commands = Vec::new();
     let mut semicolons = Vec::new();
+    let mut custom_placeholders = Vec::new();
     if bytes.starts_with("\u{FEFF}".as_bytes()) {
         bytes[..3].fill(b' ');
     }
+    // The first bytes of the placeholder patterns, where the scan must stop in normal text.
+    let starts = (!placeholders.is_empty()).then(|| {
+        let mut starts = [false; 256];
+        for placeholder in placeholders {
+            starts[usize::from(placeholder.prefix.as_bytes()[0])] = true;
+        }
+        starts
+    });
     let mut state = State::Normal;
     let mut dollar_tag: Option<Vec<u8>> = None;
     // Inside `[…]` a colon is an array slice, not a psql variable.
     let mut bracket_depth = 0usize;
+    // Where the statement being read began: just past the `;` that ended the one before.
+    let mut statement_start = 0usize;
+    // psql reads the data of `COPY … FROM stdin` line by line after sending the statement,
+    // so it starts on the line after the statement's `;`. Until the scan gets there, this is
+    // where it starts and the statements it belongs to (more than one only when several
+    // share a line), whose spans the note about an unended block points at.
+    let mut copy_data: Option<(usize, Vec<Span>)> = None;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some((at, copies)) = copy_data.take_if(|(at, _)| i >= *at) {
+            i = at;
+            for copy in copies {
+                let (end, ended) = mask_copy_data(&mut bytes, i);
+                if !ended && original.as_bytes()[i..end].iter().any(|b| !b.is_ascii_whitespace()) {
+                    meta_commands.push(MetaCommand {
+                        span: copy,
+                        name: "copy".to_owned(),
+                        kind: MetaKind::UnterminatedCopyData,
+                    });
+                }
+                i = end;
+            }
+            statement_start = i;
+            continue;
+        }
+        // Stop where COPY data starts, whatever the state.
+        let limit = copy_data.as_ref().map_or(bytes.len(), |(at, _)| *at);
         if let Some(tag) = &dollar_tag {
-            let Some(at) = memchr::memchr(b'$', &bytes[i..]) else { break };
+            let Some(at) = memchr::memchr(b'$', &bytes[i..limit]) else {
+                i = limit;
+                continue;
+            };
             i += at;
             if bytes[i..].starts_with(tag) {
                 i += tag.len();
@@ -60,9 +231,20 @@ pub fn mask(original: &str) -> Masked {
             continue;
         }
         // Most bytes change nothing in any state: go straight to the next one that may.
-        let Some(at) = next_significant(&bytes[i..], state) else { break };
+        let Some(at) = next_significant(&bytes[i..limit], state, starts.as_ref()) else {
+            i = limit;
+            continue;
+        };
         i += at;
         let b = bytes[i];
+        if state == State::Normal && starts.is_some_and(|starts| starts[usize::from(b)]) {
+            if let Some(len) = placeholders.iter().find_map(|p| p.len_at(&bytes, i)) {
+                fill_identifier(&mut bytes[i..i + len]);
+                custom_placeholders.push(Span::new(i, i + len));
+                i += len;
+                continue;
+            }
+        }
         match state {
             State::Normal => match b {
                 b'\'' => {
@@ -105,7 +287,14 @@ pub fn mask(original: &str) -> Masked {
                         continue;
                     }
                 }
-                b';' => semicolons.push(i + 1),
+                b';' => {
+                    semicolons.push(i + 1);
+                    if let Some(copy) = copy_from_stdin(&bytes[statement_start..i]) {
+                        let copy = Span::new(statement_start + copy, i + 1);
+                        queue_copy_data(&mut copy_data, &bytes, i + 1, copy);
+                    }
+                    statement_start = i + 1;
+                }
                 b'[' => bracket_depth += 1,
                 b']' => bracket_depth = bracket_depth.saturating_sub(1),
                 b':' if bracket_depth == 0 && (i == 0 || bytes[i - 1] != b':') => {
@@ -119,11 +308,21 @@ pub fn mask(original: &str) -> Masked {
                     let end = bytes[i..].iter().position(|c| matches!(c, b'\n' | b'\r')).map_or(bytes.len(), |p| i + p);
                     let name: String =
                         original[i + 1..end].chars().take_while(|c| !c.is_whitespace() && *c != '\\').collect();
-                    meta_commands.push(MetaCommand { span: Span::new(i, end), name: name.clone() });
+                    let span = Span::new(i, end);
+                    // `\copy … from stdin` reads its data from the script too, as `COPY` does.
+                    if name == "copy" && copy_from_stdin(&original.as_bytes()[i + 1..end]).is_some() {
+                        queue_copy_data(&mut copy_data, &bytes, end, span);
+                    }
+                    meta_commands.push(MetaCommand { span, name: name.clone(), kind: MetaKind::Command });
                     bytes[i..end].fill(b' ');
                     // `\g` and its variants send the query buffer, so they end a statement.
                     if name.starts_with('g') || name.is_empty() && original[i..].starts_with("\\;") {
                         bytes[i] = b';';
+                        if let Some(copy) = copy_from_stdin(&bytes[statement_start..i]) {
+                            let copy = Span::new(statement_start + copy, end);
+                            queue_copy_data(&mut copy_data, &bytes, end, copy);
+                        }
+                        statement_start = i + 1;
                     }
                     i = end;
                     continue;
@@ -169,22 +368,175 @@ pub fn mask(original: &str) -> Masked {
         i += 1;
     }
     // Only ASCII bytes were replaced, and only whole characters (a backslash runs to a line
-    // end, a BOM is replaced whole), so the text is still valid UTF-8.
+    // end, COPY data is replaced up to a line end, a BOM is replaced whole), so the text is
+    // still valid UTF-8.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Masked { text, meta_commands, semicolons }
+    Masked { text, meta_commands, semicolons, custom_placeholders }
 }
 
-/// Where in `bytes` the next byte is that `mask` acts on in `state`.
-fn next_significant(bytes: &[u8], state: State) -> Option<usize> {
+/// Where in `bytes` the next byte is that `mask` acts on in `state`; `starts` marks the first
+/// bytes of the configured placeholders.
+fn next_significant(bytes: &[u8], state: State, starts: Option<&[bool; 256]>) -> Option<usize> {
+    let normal = |c: &u8| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\' | b';');
     match state {
-        State::Normal => bytes
-            .iter()
-            .position(|c| matches!(c, b'\'' | b'"' | b'-' | b'/' | b'$' | b'{' | b'[' | b']' | b':' | b'\\' | b';')),
+        State::Normal => match starts {
+            None => bytes.iter().position(normal),
+            Some(starts) => bytes.iter().position(|c| normal(c) || starts[usize::from(*c)]),
+        },
         State::SingleQuote { .. } => memchr::memchr3(b'\'', b'\\', b'{', bytes),
         State::DoubleQuote => memchr::memchr2(b'"', b'{', bytes),
         State::LineComment => memchr::memchr2(b'\n', b'\r', bytes),
         State::BlockComment { .. } => memchr::memchr2(b'*', b'/', bytes),
     }
+}
+
+/// Notes that `copy`'s data starts on the line after `after`; with no line after it, the
+/// file ends before any data, as psql would find.
+fn queue_copy_data(copy_data: &mut Option<(usize, Vec<Span>)>, bytes: &[u8], after: usize, copy: Span) {
+    if let Some((_, copies)) = copy_data {
+        copies.push(copy);
+        return;
+    }
+    if let Some(newline) = memchr::memchr(b'\n', &bytes[after..]) {
+        *copy_data = Some((after + newline + 1, vec![copy]));
+    }
+}
+
+/// Blanks the data of a `COPY … FROM stdin` that starts at `start`: every line up to and
+/// including the one that is exactly `\.` (psql's end-of-data marker, with a `\n` or `\r\n`
+/// line end), or to the end of the file. Line breaks stay, so lines keep their numbers.
+/// Returns where the data ends and whether a `\.` line ended it.
+fn mask_copy_data(bytes: &mut [u8], start: usize) -> (usize, bool) {
+    let mut line = start;
+    let mut ended = false;
+    while line < bytes.len() {
+        let next = memchr::memchr(b'\n', &bytes[line..]).map_or(bytes.len(), |p| line + p + 1);
+        let content = &bytes[line..next];
+        let content = content.strip_suffix(b"\n").unwrap_or(content);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        line = next;
+        if content == b"\\." {
+            ended = true;
+            break;
+        }
+    }
+    for b in bytes[start..line].iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
+        *b = b' ';
+    }
+    (line, ended)
+}
+
+/// Whether `statement` is a `COPY … FROM STDIN` (or the arguments of psql's `\copy … from
+/// stdin`), and if so, where its `COPY` keyword starts. The first word at the top level
+/// after the table and its column list is `FROM` or `TO`; `(query) TO` has no `FROM` at
+/// the top level.
+fn copy_from_stdin(statement: &[u8]) -> Option<usize> {
+    let mut words = CoarseTokens { bytes: statement, at: 0 };
+    let (start, CoarseToken::Word(first)) = words.next()? else { return None };
+    if !first.eq_ignore_ascii_case(b"copy") {
+        return None;
+    }
+    let mut depth = 0usize;
+    while let Some((_, word)) = words.next() {
+        match word {
+            CoarseToken::Open => depth += 1,
+            CoarseToken::Close => depth = depth.saturating_sub(1),
+            CoarseToken::Word(w) if depth == 0 && w.eq_ignore_ascii_case(b"from") => {
+                let from = matches!(words.next(), Some((_, CoarseToken::Word(w))) if w.eq_ignore_ascii_case(b"stdin"));
+                return from.then_some(start);
+            }
+            CoarseToken::Word(w) if depth == 0 && w.eq_ignore_ascii_case(b"to") => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The tokens of a statement, as coarsely as [`copy_from_stdin`] needs them: words,
+/// parentheses, and anything else (quoted names, strings, numbers, operators) as `Other`.
+/// Whitespace and comments are skipped.
+struct CoarseTokens<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+enum CoarseToken<'a> {
+    Word(&'a [u8]),
+    Open,
+    Close,
+    Other,
+}
+
+impl<'a> Iterator for CoarseTokens<'a> {
+    /// Where the token starts, and what it is.
+    type Item = (usize, CoarseToken<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.bytes;
+        loop {
+            let i = self.at + bytes.get(self.at..)?.iter().position(|b| !b.is_ascii_whitespace())?;
+            let rest = &bytes[i..];
+            if rest.starts_with(b"--") {
+                self.at = memchr::memchr(b'\n', rest).map_or(bytes.len(), |p| i + p + 1);
+                continue;
+            }
+            if rest.starts_with(b"/*") {
+                self.at = i + block_comment_len(rest);
+                continue;
+            }
+            let (len, word) = match rest[0] {
+                b'(' => (1, CoarseToken::Open),
+                b')' => (1, CoarseToken::Close),
+                b'\'' | b'"' => (quoted_len(rest, false), CoarseToken::Other),
+                b'e' | b'E' if rest.get(1) == Some(&b'\'') => (1 + quoted_len(&rest[1..], true), CoarseToken::Other),
+                b if is_ident_byte(Some(b)) => {
+                    let len = rest.iter().take_while(|b| is_ident_byte(Some(**b)) || **b == b'$').count();
+                    (len, if b.is_ascii_digit() { CoarseToken::Other } else { CoarseToken::Word(&rest[..len]) })
+                }
+                _ => (1, CoarseToken::Other),
+            };
+            self.at = i + len;
+            return Some((i, word));
+        }
+    }
+}
+
+/// Length of the quoted string or name at the start of `bytes`, or the rest of `bytes` if
+/// it never closes. A doubled quote stands for itself.
+fn quoted_len(bytes: &[u8], backslash_escapes: bool) -> usize {
+    let quote = bytes[0];
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if backslash_escapes => i += 1,
+            b if b == quote && bytes.get(i + 1) == Some(&quote) => i += 1,
+            b if b == quote => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Length of the (nested) block comment at the start of `bytes`, or the rest of `bytes`.
+fn block_comment_len(bytes: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
 }
 
 /// Overwrites a placeholder with an identifier of the same length: `_` then `x`s.
@@ -327,6 +679,203 @@ mod tests {
     fn placeholders_inside_strings_and_bodies_stay() {
         let text = "SELECT '${x} :y', $$ :z $$;";
         assert_eq!(mask(text).text, text);
+    }
+
+    /// The masked text, checking that it keeps every offset and line break of `text`.
+    fn checked_mask(text: &str) -> Masked {
+        let masked = mask(text);
+        assert_eq!(masked.text.len(), text.len(), "{text:?}");
+        let breaks = |t: &str| t.match_indices(['\n', '\r']).map(|(at, _)| at).collect::<Vec<_>>();
+        assert_eq!(breaks(&masked.text), breaks(text), "{text:?}");
+        masked
+    }
+
+    const DUMP: &str = "CREATE TABLE public.users (id integer, name text);\n\
+        COPY public.users (id, name) FROM stdin;\n\
+        1\tAnn; DROP TABLE users;\n\
+        2\tit's \\\\ \"quoted\" $$ /* -- \\N\n\
+        \\.\n\
+        CREATE INDEX users_name ON public.orders (name);\n";
+
+    #[test]
+    fn copy_data_from_stdin_is_blanked() {
+        let masked = checked_mask(DUMP);
+        let lines: Vec<&str> = masked.text.lines().collect();
+        assert_eq!(lines[1], "COPY public.users (id, name) FROM stdin;");
+        assert!(lines[2..5].iter().all(|l| l.trim().is_empty()), "{lines:#?}");
+        assert_eq!(lines[5], "CREATE INDEX users_name ON public.orders (name);");
+        assert!(masked.meta_commands.is_empty(), "{:?}", masked.meta_commands);
+        // The data's `;` are no statement ends.
+        let ends: Vec<usize> = masked.semicolons.iter().map(|&at| DUMP[..at].lines().count()).collect();
+        assert_eq!(ends, [1, 2, 6]);
+    }
+
+    #[test]
+    fn the_statement_after_copy_data_parses() {
+        let parsed = crate::parse::parse_file(DUMP);
+        let kinds: Vec<&str> = parsed
+            .items
+            .iter()
+            .map(|item| match item {
+                crate::parse::Item::Statement(s) => match &*s.node {
+                    pg_query::protobuf::node::Node::CreateStmt(_) => "create",
+                    pg_query::protobuf::node::Node::CopyStmt(_) => "copy",
+                    pg_query::protobuf::node::Node::IndexStmt(_) => "index",
+                    _ => "other",
+                },
+                crate::parse::Item::SyntaxError(_) => "syntax error",
+            })
+            .collect();
+        assert_eq!(kinds, ["create", "copy", "index"]);
+    }
+
+    #[test]
+    fn copy_forms_that_read_data() {
+        for copy in [
+            "copy t from STDIN;",
+            "COPY t FROM stdin WITH (FORMAT csv, DELIMITER ';');",
+            "COPY BINARY t FROM stdin;",
+            "Copy \"My Table\" (\"to\", b) From Stdin With Csv Header;",
+            "/* load */ COPY -- the users\n s.t(a) FROM stdin;",
+            "COPY t FROM stdin WHERE a > 1;",
+            "COPY t FROM E'x' ; COPY u FROM stdin;",
+        ] {
+            let text = format!("{copy}\nx;y\n\\.\nDROP INDEX i;\n");
+            let masked = checked_mask(&text);
+            assert!(masked.text.ends_with("\n   \n  \nDROP INDEX i;\n"), "{copy:?}: {:?}", masked.text);
+            assert!(masked.meta_commands.is_empty(), "{copy:?}");
+        }
+    }
+
+    #[test]
+    fn copy_forms_that_read_no_data() {
+        for copy in [
+            "COPY t TO stdout;",
+            "COPY (SELECT a FROM t) TO STDOUT WITH csv;",
+            "COPY t FROM '/tmp/t.csv';",
+            "COPY t FROM PROGRAM 'cat t';",
+            "COPY t FROM pstdin;",
+            "SELECT 'COPY t FROM stdin;';",
+            "SELECT 1 FROM stdin;",
+            "-- COPY t FROM stdin;",
+            "/* COPY t FROM stdin; */",
+            "CREATE FUNCTION f() RETURNS void AS $$ COPY t FROM stdin; $$ LANGUAGE sql;",
+            "DO $body$ BEGIN COPY t FROM stdin; END $body$;",
+            "CREATE TABLE copy (\"from\" int); SELECT \"copy; COPY t FROM stdin;\";",
+        ] {
+            let text = format!("{copy}\nSELECT 2;\n");
+            let masked = checked_mask(&text);
+            assert!(masked.text.ends_with("\nSELECT 2;\n"), "{copy:?}: {:?}", masked.text);
+        }
+    }
+
+    #[test]
+    fn copy_data_with_crlf_line_ends() {
+        let text = "COPY t (a) FROM stdin;\r\n1;2\r\n\\.\r\nDROP INDEX i;\r\n";
+        assert_eq!(checked_mask(text).text, "COPY t (a) FROM stdin;\r\n   \r\n  \r\nDROP INDEX i;\r\n");
+        // `\.` ends the data only on a line of its own.
+        let text = "COPY t FROM stdin;\n a\\.\n\\. \n\\.\nSELECT 1;";
+        assert_eq!(checked_mask(text).text, "COPY t FROM stdin;\n    \n   \n  \nSELECT 1;");
+    }
+
+    #[test]
+    fn copy_data_without_an_end_runs_to_the_end_of_the_file() {
+        let text = "SELECT 0;\nCOPY t FROM stdin;\n1\tx\nDROP INDEX i;";
+        let masked = checked_mask(text);
+        assert_eq!(masked.text, "SELECT 0;\nCOPY t FROM stdin;\n   \n             ");
+        let [note] = masked.meta_commands.as_slice() else { panic!("{:?}", masked.meta_commands) };
+        assert_eq!(note.kind, MetaKind::UnterminatedCopyData);
+        assert_eq!(&text[note.span.start..note.span.end], "COPY t FROM stdin;");
+        assert!(note.message().contains("no `\\.` line"), "{}", note.message());
+        // At the end of the file, or with nothing but blank lines after it, nothing is lost.
+        for text in
+            ["COPY t FROM stdin;", "COPY t FROM stdin;\n", "COPY t FROM stdin;\n\n  \n", "COPY t FROM stdin;\n\\."]
+        {
+            assert!(mask(text).meta_commands.is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn copy_data_starts_on_the_next_line() {
+        // psql reads the data after the line that ended the statement; the rest of that line is SQL.
+        let text = "COPY t FROM stdin; -- rows follow\n1\n\\.\nSELECT 1;";
+        assert_eq!(checked_mask(text).text, "COPY t FROM stdin; -- rows follow\n \n  \nSELECT 1;");
+        let text = "COPY a FROM stdin; COPY b FROM stdin;\n1\n\\.\n2\n\\.\nSELECT 1;";
+        assert_eq!(checked_mask(text).text, "COPY a FROM stdin; COPY b FROM stdin;\n \n  \n \n  \nSELECT 1;");
+    }
+
+    #[test]
+    fn backslash_copy_from_stdin_reads_data_too() {
+        let text = "\\copy t (a) from stdin with csv\n1,\"a;b\"\n\\.\nSELECT 1;";
+        let masked = checked_mask(text);
+        assert!(masked.text.ends_with("\n       \n  \nSELECT 1;"), "{:?}", masked.text);
+        assert_eq!(masked.meta_commands.len(), 1);
+        assert_eq!(masked.meta_commands[0].name, "copy");
+        assert_eq!(masked.meta_commands[0].kind, MetaKind::Command);
+        let text = "\\copy t from pstdin\nSELECT 1;";
+        assert!(mask(text).text.ends_with("\nSELECT 1;"));
+        let text = "COPY t FROM stdin \\g\n1\n\\.\nSELECT 1;";
+        assert_eq!(checked_mask(text).text, "COPY t FROM stdin ; \n \n  \nSELECT 1;");
+    }
+
+    #[test]
+    fn copy_data_keeps_non_ascii_text_whole() {
+        let text = "COPY t FROM stdin;\nZoë\t€\n\\.\nSELECT 'é';";
+        let masked = checked_mask(text);
+        assert_eq!(masked.text, format!("COPY t FROM stdin;\n{}\n  \nSELECT 'é';", " ".repeat("Zoë\t€".len())));
+    }
+
+    fn placeholders(patterns: &[&str]) -> Vec<Placeholder> {
+        patterns.iter().map(|p| Placeholder::new(p).unwrap_or_else(|e| panic!("{e}"))).collect()
+    }
+
+    #[test]
+    fn custom_placeholders_become_identifiers() {
+        let custom = placeholders(&["$%*%$", "{{*}}", "@@*"]);
+        let text = "CREATE TABLE {{table_prefix}}users (id $%AUTO_INCREMENT_PRIMARY_KEY%$, n @@name);";
+        let masked = mask_with(text, &custom);
+        assert_eq!(masked.text, "CREATE TABLE _xxxxxxxxxxxxxxxusers (id _xxxxxxxxxxxxxxxxxxxxxxxxxxxxx, n _xxxxx);");
+        assert_eq!(masked.custom_placeholders.len(), 3);
+        assert_eq!(mask_placeholders(text, &custom), masked.text);
+        assert!(matches!(mask_placeholders(text, &[]), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn custom_placeholders_inside_strings_and_comments_stay() {
+        let custom = placeholders(&["$%*%$", "##*##"]);
+        let text = "SELECT '$%a%$', \"##b##\", $$ ##c## $$; -- $%d%$\n/* ##e## */ SELECT ##f##;";
+        let masked = mask_with(text, &custom);
+        assert_eq!(masked.text, text.replace("##f##", "_xxxx"));
+        assert!(matches!(mask_placeholders("SELECT '##a##';", &custom), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn custom_placeholders_need_a_name_on_one_line() {
+        let custom = placeholders(&["%%*%%", "__*__"]);
+        for text in ["SELECT %%%%;", "SELECT %%a\nb%%;", "SELECT %%a; SELECT b%%;", "SELECT a__b__c;"] {
+            assert_eq!(mask_with(text, &custom).text, text, "{text:?}");
+        }
+        assert_eq!(mask_with("SELECT __x__y, %%a%% %%b%%;", &custom).text, "SELECT _xxxxy, _xxxx _xxxx;");
+        let dollar = placeholders(&["$*"]);
+        let text = "SELECT $name, $body$ $x $body$;";
+        assert_eq!(mask_with(text, &dollar).text, "SELECT _xxxx, $body$ $x $body$;");
+    }
+
+    #[test]
+    fn placeholder_patterns_are_checked() {
+        for (pattern, message) in [
+            ("", "placeholder pattern is empty"),
+            ("{{name}}", "has no `*`"),
+            ("{{*}}*", "more than one `*`"),
+            ("*__", "needs text before the `*`"),
+            ("{{ * }}", "holds a space, a quote or a `;`"),
+            ("'*'", "holds a space, a quote or a `;`"),
+            ("--*--", "starts like an SQL comment"),
+        ] {
+            let error = Placeholder::new(pattern).err().unwrap_or_default();
+            assert!(error.contains(message), "{pattern:?}: {error}");
+        }
+        assert_eq!(placeholders(&["$%*%$"])[0].to_string(), "$%*%$");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! What a run is asked to do: the target PostgreSQL version, the transaction assumption
-//! and which rules run at which severity.
+//! What a run is asked to do: the target PostgreSQL version, the transaction assumption,
+//! which rules run at which severity, and the project's own templating placeholders.
 
 use crate::diagnostic::Severity;
 use crate::framework::Framework;
+use crate::preprocess::Placeholder;
 use crate::registry;
 use std::collections::HashMap;
 
@@ -27,6 +28,9 @@ pub struct Settings {
     pub framework: Option<Framework>,
     /// The highest severity a finding in a down (revert) migration is reported at.
     pub down_severity_cap: Severity,
+    /// Templating placeholders the project's migration runner substitutes, such as `{{*}}`,
+    /// masked before parsing as Flyway's `${x}` is.
+    pub placeholders: Vec<Placeholder>,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             severities: HashMap::new(),
             framework: None,
             down_severity_cap: Severity::Warning,
+            placeholders: Vec::new(),
         }
     }
 }

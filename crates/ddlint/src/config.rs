@@ -9,6 +9,7 @@ use crate::discover::{Filter, GlobList};
 use crate::report::Format;
 use crate::suggest;
 use ddlint_core::framework::Framework;
+use ddlint_core::preprocess::Placeholder;
 use ddlint_core::settings::{MAX_PG_VERSION, MIN_PG_VERSION};
 use ddlint_core::{registry, Settings, Severity};
 use serde::Deserialize;
@@ -42,6 +43,10 @@ pub struct Config {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Templating placeholders the migration runner substitutes, as patterns in which `*`
+    /// stands for the name (`{{*}}`); each is checked as the file is read.
+    #[serde(default)]
+    pub placeholders: Vec<Placeholder>,
     /// Rule id to severity, or `off`.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
@@ -61,6 +66,7 @@ const KEYS: &[&str] = &[
     "disable",
     "include",
     "exclude",
+    "placeholders",
     "rules",
 ];
 
@@ -223,6 +229,7 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
             .down_severity
             .or(config.down_severity)
             .map_or(Settings::default().down_severity_cap, SeverityLevel::severity),
+        placeholders: config.placeholders.clone(),
     };
     settings.validate()?;
 
@@ -271,6 +278,7 @@ exclude = ["legacy"]
 history = false
 down-severity = "note"
 allow-no-files = true
+placeholders = ["$%*%$", "{{*}}"]
 
 [rules]
 set-not-null = "error"
@@ -286,6 +294,41 @@ missing-lock-timeout = "off"
         assert_eq!(config.down_severity, Some(SeverityLevel::Note));
         assert_eq!(config.allow_no_files, Some(true));
         assert_eq!(config.rules.get("missing-lock-timeout"), Some(&RuleLevel::Off));
+        let patterns: Vec<String> = config.placeholders.iter().map(ToString::to_string).collect();
+        assert_eq!(patterns, ["$%*%$", "{{*}}"]);
+    }
+
+    #[test]
+    fn rejects_bad_placeholder_patterns_with_a_position() {
+        let cases = [
+            ("placeholders = [\"{{*}}\", \"{{name}}\"]\n", ":1:16: placeholder pattern `{{name}}` has no `*`"),
+            ("placeholders = [\"\"]\n", ":1:16: placeholder pattern is empty"),
+            ("placeholders = [\"*%\"]\n", ":1:16: placeholder pattern `*%` needs text before the `*`"),
+            ("placeholders = [\"%*%*\"]\n", ":1:16: placeholder pattern `%*%*` has more than one `*`"),
+            ("placeholders = \"{{*}}\"\n", ":1:16: invalid type: string \"{{*}}\", expected a sequence"),
+        ];
+        for (text, expected) in cases {
+            let message = error(text);
+            assert!(message.starts_with(expected), "{text:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn placeholders_reach_the_settings() {
+        use clap::Parser;
+        let Ok(crate::cli::Cli { command: crate::cli::Command::Check(args) }) =
+            crate::cli::Cli::try_parse_from(["ddlint", "check"])
+        else {
+            panic!("`ddlint check` parses");
+        };
+        let config = parse("placeholders = [\"$%*%$\"]\n").unwrap_or_default();
+        let loaded = Loaded { shown: FILE_NAME.to_owned(), dir: PathBuf::from("."), config };
+        let resolved = resolve(&args, Some(&loaded), Path::new("."));
+        let settings = resolved.map(|r| r.settings).unwrap_or_default();
+        assert_eq!(settings.placeholders.len(), 1);
+        let report = ddlint_core::lint_file("x.sql", b"SET lock_timeout = '1s';\nDROP INDEX $%prefix%$i;\n", &settings);
+        let rules: Vec<&str> = report.diagnostics.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, ["drop-index-non-concurrently"]);
     }
 
     #[test]
@@ -301,6 +344,7 @@ missing-lock-timeout = "off"
             ("format = \"json\"\nfail_on = \"error\"\n", ":2:1: unknown field `fail_on` (did you mean `fail-on`?)"),
             ("allow-no-file = true\n", ":1:1: unknown field `allow-no-file` (did you mean `allow-no-files`?)"),
             ("[rule]\nset-not-null = \"off\"\n", ":1:2: unknown field `rule` (did you mean `rules`?)"),
+            ("placeholder = [\"{{*}}\"]\n", ":1:1: unknown field `placeholder` (did you mean `placeholders`?)"),
         ];
         for (text, expected) in cases {
             assert_eq!(error(text), expected, "{text:?}");
