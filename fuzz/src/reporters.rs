@@ -80,7 +80,7 @@ fn char_span(text: &str, start: usize, len: usize) -> Span {
 }
 
 pub fn render(format: Format, files: &[FileReport], color: bool) -> String {
-    let run = Run { files, color, pg_version: 15 };
+    let run = Run { files, color, pg_version: 15, ..Run::default() };
     let mut out = Vec::new();
     if let Err(e) = report::render(format, &run, &mut out) {
         panic!("{format:?}: rendering into memory failed: {e}");

@@ -67,7 +67,7 @@ fn reporters(c: &mut Criterion) {
                     continue;
                 }
                 let id = if color { format!("{name}_color") } else { name.clone() };
-                let run = Run { files: reports, color, pg_version: 15 };
+                let run = Run { files: reports, color, pg_version: 15, ..Run::default() };
                 group.bench_function(BenchmarkId::new(id, input), |b| {
                     b.iter(|| render(*format, &run, &mut std::io::sink()))
                 });

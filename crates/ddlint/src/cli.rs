@@ -166,6 +166,12 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
 
+    /// Print only the number of findings of each rule and the summary, not the findings
+    /// (human format only; the JSON summary's `rules` has the same counts). The exit status
+    /// is the same as without it.
+    #[arg(long)]
+    pub statistics: bool,
+
     /// The file name to report for standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_path: Option<String>,

@@ -45,6 +45,47 @@ pub struct Discovery {
     /// `path: reason`, in the order given. Searching the working directory by default never
     /// lands here: nothing was typed that could be wrong.
     pub empty: Vec<String>,
+    /// What `--include` and `--exclude` (or the config's lists) kept the searches from linting.
+    pub skipped: Skipped,
+}
+
+/// What the filter dropped from the directory and glob searches. An excluded directory counts
+/// once: it is not entered, so the files under it are never seen, let alone counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// Files matching an `exclude` glob.
+    pub excluded_files: usize,
+    /// Directories matching an `exclude` glob.
+    pub excluded_dirs: usize,
+    /// Files matching no `include` glob (and no `exclude` glob).
+    pub not_included: usize,
+}
+
+impl Skipped {
+    /// One line per kind of skip, for the human report, such as ``skipped 3 files and
+    /// 1 directory matching `exclude` ``.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let excluded = match (self.excluded_files, self.excluded_dirs) {
+            (0, 0) => None,
+            (files, 0) => Some(count(files, "file", "files")),
+            (0, dirs) => Some(count(dirs, "directory", "directories")),
+            (files, dirs) => {
+                Some(format!("{} and {}", count(files, "file", "files"), count(dirs, "directory", "directories")))
+            }
+        };
+        if let Some(excluded) = excluded {
+            notes.push(format!("skipped {excluded} matching `exclude`"));
+        }
+        if self.not_included > 0 {
+            notes.push(format!("skipped {} matching no `include` glob", count(self.not_included, "file", "files")));
+        }
+        notes
+    }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Globs relative to a base directory (the config file's, or the working directory).
@@ -92,8 +133,10 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps_file(&self, absolute: &Path) -> bool {
-        self.include.as_ref().is_none_or(|g| g.is_match(absolute)) && !self.skips_dir(absolute)
+    /// Whether `--include` lets the file through; `--exclude` is asked apart, so that a note
+    /// can say which of the two skipped a file.
+    fn includes(&self, absolute: &Path) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(absolute))
     }
 
     fn skips_dir(&self, absolute: &Path) -> bool {
@@ -124,7 +167,7 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
         visited: HashSet::new(),
         found: Vec::new(),
         found_links: false,
-        filtered: 0,
+        skipped: Skipped::default(),
         errors: Vec::new(),
         empty: Vec::new(),
     };
@@ -160,7 +203,7 @@ pub fn discover(paths: &[PathBuf], stdin_path: Option<&str>, filter: &Filter, cw
         inputs = walker.found;
     }
     inputs.sort_by(|a, b| a.shown.cmp(&b.shown));
-    Discovery { inputs, errors: walker.errors, empty: walker.empty }
+    Discovery { inputs, errors: walker.errors, empty: walker.empty, skipped: walker.skipped }
 }
 
 struct Walker<'a> {
@@ -173,7 +216,7 @@ struct Walker<'a> {
     found_links: bool,
     /// Files a search wanted and directories it would have entered, but `--include` or
     /// `--exclude` dropped.
-    filtered: usize,
+    skipped: Skipped,
     errors: Vec<String>,
     empty: Vec<String>,
 }
@@ -263,8 +306,8 @@ impl Walker<'_> {
     /// counted as empty: it exists and holds migrations, and the user's own filter chose to
     /// skip them, as when a job names every package's migration directory and the config
     /// excludes an archived one. A mistyped path finds nothing at all.
-    fn tally(&self) -> (usize, usize, usize) {
-        (self.found.len(), self.filtered, self.errors.len())
+    fn tally(&self) -> (usize, Skipped, usize) {
+        (self.found.len(), self.skipped, self.errors.len())
     }
 
     fn walk(&mut self, root: &Path, want: &Want<'_>) {
@@ -341,11 +384,23 @@ impl Walker<'_> {
                     if self.filter.keeps_all() || !self.filter.skips_dir(&absolute()) {
                         subdirs.push((path, depth + 1));
                     } else {
-                        self.filtered += 1;
+                        self.skipped.excluded_dirs += 1;
                     }
                 } else if wanted_file {
-                    if !self.filter.keeps_all() && !self.filter.keeps_file(&absolute()) {
-                        self.filtered += 1;
+                    let skip = if self.filter.keeps_all() {
+                        None
+                    } else {
+                        let absolute = absolute();
+                        if self.filter.skips_dir(&absolute) {
+                            Some(&mut self.skipped.excluded_files)
+                        } else if !self.filter.includes(&absolute) {
+                            Some(&mut self.skipped.not_included)
+                        } else {
+                            None
+                        }
+                    };
+                    if let Some(count) = skip {
+                        *count += 1;
                     } else if is_file {
                         self.found.push(Input { shown: show(&path), source: Source::File(path) });
                     } else {
@@ -461,6 +516,18 @@ mod tests {
         assert!(!is_own_descriptor(Path::new("/dev/fd/")));
         assert!(!is_own_descriptor(Path::new("/dev/zero")));
         assert!(!is_own_descriptor(Path::new("migrations/pipe.sql")));
+    }
+
+    #[test]
+    fn skipped_files_become_one_note_per_filter() {
+        assert!(Skipped::default().notes().is_empty());
+        let skipped = Skipped { excluded_files: 3, excluded_dirs: 1, not_included: 1 };
+        assert_eq!(
+            skipped.notes(),
+            ["skipped 3 files and 1 directory matching `exclude`", "skipped 1 file matching no `include` glob"]
+        );
+        let dirs = Skipped { excluded_dirs: 2, ..Skipped::default() };
+        assert_eq!(dirs.notes(), ["skipped 2 directories matching `exclude`"]);
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct Job {
     pub report: bool,
     /// A new deploy of the change set: its creations stay new for the files after it.
     pub in_change_set: bool,
+    /// Whether the file is linted after the earlier migrations of its directory. It is not
+    /// for standard input, under `--no-history`, and where the path does not fit its
+    /// framework's layout (a sqitch script outside `deploy/`, `revert/` and `verify/`).
+    pub with_history: bool,
 }
 
 /// Orders the linted files and the history they need. `framework` is the one the run was
@@ -63,7 +67,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         let Some(group) = group else {
             // Standard input and runs without history: the file alone, in a group of its own.
             let in_change_set = is_new(&input);
-            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set });
+            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set, with_history: false });
             continue;
         };
         // Discovery lists a directory's files together: most files join the previous one's
@@ -122,7 +126,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         let needed = members.iter().rposition(|m| m.2).map_or(0, |last| last + 1);
         for (_, input, report) in members.into_iter().take(needed) {
             let in_change_set = is_new(&input);
-            jobs.push(Job { input, group: offset + index, report, in_change_set });
+            jobs.push(Job { input, group: offset + index, report, in_change_set, with_history: true });
         }
     }
     jobs

@@ -6,7 +6,7 @@
 //! holds no file to lint (unless `--allow-no-files`). Errors go to stderr as
 //! `error: <what>: <reason>`.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
 use ddlint::discover;
 use ddlint::report::{self, Format, Run};
@@ -94,6 +94,15 @@ fn check(args: &CheckArgs) -> u8 {
             return FAILURE;
         }
     };
+    // The table is for people; the JSON summary's `rules` holds the same counts for tools, and
+    // a machine format printing the table alone would no longer be its documented document.
+    if args.statistics && resolved.format != Format::Human {
+        print_error(&format!(
+            "`--statistics` works with the human format only, not `{}`",
+            resolved.format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
+        ));
+        return FAILURE;
+    }
 
     let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &resolved.filter, &cwd);
     // Each path that failed has printed its error; the summary counts them so that it never
@@ -130,6 +139,16 @@ fn check(args: &CheckArgs) -> u8 {
     let settings = &resolved.settings;
     let scope = history::Scope { history: resolved.history, change_set };
     let jobs = history::plan(discovery.inputs, &scope, settings.framework, &resolved.filter, &cwd);
+    let mut notes = discovery.skipped.notes();
+    // Under `--no-history` every file is linted alone because the user asked, and standard
+    // input has no directory: neither needs a note.
+    if scope.history {
+        notes.extend(
+            dirs_without_history(&jobs)
+                .iter()
+                .map(|dir| format!("{dir}: no migration history recognised; its files were linted alone")),
+        );
+    }
     // rayon's global pool panics when it cannot start its threads; a pool of our own
     // reports that as an error instead, and the files are then linted on this thread.
     // Parsing recurses once per level of nesting (a long `a || b || …` chain nests deeply),
@@ -164,12 +183,36 @@ fn check(args: &CheckArgs) -> u8 {
             ColorWhen::Never => false,
             ColorWhen::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
         };
-    let run = Run { files: &files, color, pg_version: settings.pg_version };
+    let run = Run {
+        files: &files,
+        color,
+        pg_version: settings.pg_version,
+        assume_in_transaction: settings.assume_in_transaction,
+        statistics: args.statistics,
+        notes: &notes,
+    };
     if let Err(message) = write_stdout(color, |out| report::render_partial(resolved.format, &run, failed_paths, out)) {
         print_error(&message);
         return FAILURE;
     }
     status
+}
+
+/// The directories, as shown, of the files that are linted without the history of their
+/// directory although the run replays history: their path does not fit the layout of the
+/// framework they are read as, such as a sqitch script outside `deploy/`.
+fn dirs_without_history(jobs: &[history::Job]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dirs = Vec::new();
+    for job in jobs.iter().filter(|j| j.report && !j.with_history) {
+        let discover::Source::File(path) = &job.input.source else { continue };
+        let dir = path.parent().map_or_else(String::new, |p| p.to_string_lossy().into_owned());
+        let dir = if dir.is_empty() { ".".to_owned() } else { dir };
+        if seen.insert(dir.clone()) {
+            dirs.push(dir);
+        }
+    }
+    dirs
 }
 
 /// `ddlint explain`: the lock model's view of each statement. Files go in path order through

@@ -326,13 +326,18 @@ fn a_directory_whose_migrations_are_all_excluded_is_not_empty() {
     let project = Project::new();
     project.file("m/legacy/001.sql", WARNING_SQL).file("m/002_old.sql", WARNING_SQL);
     // The user's own filter dropped real migrations: nothing here was mistyped.
-    for args in
-        [&["check", "--exclude", "legacy", "--exclude", "*_old.sql", "m"][..], &["check", "--include", "x/**", "m"]]
-    {
+    // The report says what the filter skipped, so that an empty run does not read as a clean one.
+    for (args, note) in [
+        (
+            &["check", "--exclude", "legacy", "--exclude", "*_old.sql", "m"][..],
+            "1 file and 1 directory matching `exclude`",
+        ),
+        (&["check", "--include", "x/**", "m"], "2 files matching no `include` glob"),
+    ] {
         let run = project.run(args);
         assert_status(&run, 0);
         assert_eq!(run.stderr, "", "{args:?}");
-        assert_eq!(run.stdout, "No problems found in 0 files\n", "{args:?}");
+        assert_eq!(run.stdout, format!("note: skipped {note}\nNo problems found in 0 files\n"), "{args:?}");
     }
     project.file("ddlint.toml", "exclude = [\"legacy\", \"*_old.sql\"]\n");
     let run = project.run(&["check", "m", "m/*.sql"]);
@@ -430,7 +435,7 @@ fn config_is_discovered_from_parent_directories() {
     project.file("db/legacy/002.sql", ERROR_SQL);
     let run = project.run_in("db", &["check"], None);
     assert_status(&run, 0);
-    assert_eq!(run.stdout, "No problems found in 1 file\n");
+    assert_eq!(run.stdout, "note: skipped 1 directory matching `exclude`\nNo problems found in 1 file\n");
     // `--no-config` ignores it, `--config` picks another.
     let run = project.run_in("db", &["check", "--no-config"], None);
     assert_status(&run, 1);
@@ -702,4 +707,155 @@ fn explain_human_is_a_table_per_file() {
     let run = project.run(&["explain", "empty"]);
     assert_status(&run, 2);
     assert_eq!(run.stderr, "error: empty: no `.sql` files found\n");
+}
+
+/// Two files with `rename-column` (a warning), one with `add-column-not-null-without-default`
+/// (an error) and a clean one.
+fn project_with_findings() -> Project {
+    let project = Project::new();
+    project
+        .file("m/001.sql", WARNING_SQL)
+        .file("m/002.sql", WARNING_SQL)
+        .file("m/003.sql", ERROR_SQL)
+        .file("m/004.sql", CLEAN_SQL);
+    project
+}
+
+#[test]
+fn statistics_print_the_rule_table_and_exit_as_a_normal_run() {
+    let project = project_with_findings();
+    for fail_on in ["warning", "error"] {
+        let normal = project.run(&["check", "--fail-on", fail_on, "m"]);
+        let statistics = project.run(&["check", "--fail-on", fail_on, "--statistics", "m"]);
+        assert_status(&statistics, normal.code);
+        assert_eq!(statistics.stderr, "");
+        let lines: Vec<&str> = statistics.stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", statistics.stdout);
+        // Most findings first, the columns aligned, then the summary of the normal run.
+        assert!(
+            lines[0].starts_with("  2  rename-column                        warning  2 files  `ALTER TABLE"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("  1  add-column-not-null-without-default  error    1 file   `ALTER TABLE"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines[2], "Found 1 error and 2 warnings in 3 files (4 files checked)");
+        assert_eq!(normal.stdout.lines().last(), Some(lines[2]));
+        // Three findings fit on a screen: the normal report has no table.
+        assert!(!normal.stdout.contains(lines[0]), "{}", normal.stdout);
+    }
+    // Without findings, only the summary is left.
+    let run = project.run(&["check", "--statistics", "m/004.sql"]);
+    assert_status(&run, 0);
+    assert_eq!(run.stdout, "No problems found in 1 file\n");
+}
+
+#[test]
+fn statistics_need_the_human_format() {
+    let project = project_with_findings();
+    let run = project.run(&["check", "--statistics", "--format", "json", "m"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "error: `--statistics` works with the human format only, not `json`\n");
+    project.file("ddlint.toml", "format = \"sarif\"\n");
+    let run = project.run(&["check", "--statistics", "m"]);
+    assert_status(&run, 2);
+    assert_eq!(run.stderr, "error: `--statistics` works with the human format only, not `sarif`\n");
+    assert_status(&project.run(&["check", "--statistics", "--format", "human", "m"]), 1);
+}
+
+#[test]
+fn json_summary_counts_findings_by_rule() {
+    let project = project_with_findings();
+    let run = project.run(&["check", "--format", "json", "m"]);
+    assert_status(&run, 1);
+    let doc = json(&run);
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({
+            "errors": 1,
+            "warnings": 2,
+            "notes": 0,
+            "rules": {
+                "add-column-not-null-without-default": {"count": 1, "files": 1},
+                "rename-column": {"count": 2, "files": 2},
+            },
+        })
+    );
+}
+
+#[test]
+fn findings_are_grouped_under_a_header_per_file() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL).file("m/002_add.up.sql", ERROR_SQL).file("m/003.sql", CLEAN_SQL);
+    let run = project.run(&["check", "m"]);
+    assert_status(&run, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let after = |header: &str| lines.iter().position(|l| *l == header).map(|at| lines[at + 1]);
+    assert_eq!(after("m/001.sql (plain, assumed not wrapped in a transaction)"), Some("warning[rename-column]: renaming `users.name` to `full_name` breaks the application version that still uses the old name"), "{}", run.stdout);
+    let golang = after("m/002_add.up.sql (golang-migrate, one implicit transaction)");
+    assert!(golang.is_some_and(|l| l.starts_with("error[add-column-not-null-without-default]")), "{}", run.stdout);
+    // A clean file has no header.
+    assert!(!run.stdout.contains("m/003.sql"), "{}", run.stdout);
+    let run = project.run(&["check", "--assume-in-transaction", "m"]);
+    assert!(run.stdout.starts_with("m/001.sql (plain, assumed wrapped in a transaction)\n"), "{}", run.stdout);
+    // Over one file, the locations name it and there is no header.
+    let run = project.run(&["check", "m/001.sql"]);
+    assert!(run.stdout.starts_with("warning[rename-column]"), "{}", run.stdout);
+}
+
+#[test]
+fn skipped_files_are_noted_in_the_human_report_only() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL).file("m/legacy/002.sql", ERROR_SQL).file("m/003_old.sql", ERROR_SQL);
+    let args = ["check", "--exclude", "legacy", "--exclude", "*_old.sql", "m"];
+    let run = project.run(&args);
+    assert_status(&run, 1);
+    assert_eq!(run.stderr, "");
+    assert!(
+        run.stdout.ends_with(
+            "note: skipped 1 file and 1 directory matching `exclude`\nFound 1 warning in 1 file (1 file checked)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    for format in ["json", "sarif", "github", "gitlab", "junit", "markdown"] {
+        let run = project.run(&[&args[..], &["--format", format]].concat());
+        assert_status(&run, 1);
+        assert_eq!(run.stderr, "", "{format}");
+        assert!(!run.stdout.contains("matching `exclude`"), "{format}: {}", run.stdout);
+        if matches!(format, "json" | "sarif" | "gitlab") {
+            json(&run);
+        }
+    }
+    // Nothing skipped, nothing noted.
+    let run = project.run(&["check", "m/001.sql"]);
+    assert!(!run.stdout.contains("note:"), "{}", run.stdout);
+}
+
+#[test]
+fn files_that_do_not_fit_their_frameworks_layout_are_noted_as_linted_alone() {
+    let project = Project::new();
+    project.file("m/001.sql", WARNING_SQL).file("m/002.sql", CLEAN_SQL);
+    // sqitch replays `deploy/` in `sqitch.plan` order; `m/` is not such a project.
+    let run = project.run(&["check", "--framework", "sqitch", "m"]);
+    assert_status(&run, 1);
+    assert!(
+        run.stdout.ends_with(
+            "note: m: no migration history recognised; its files were linted alone\nFound 1 warning in 1 file (2 files checked)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Asked for, linting alone needs no note; and a recognised layout is replayed.
+    for args in [&["check", "--framework", "sqitch", "--no-history", "m"][..], &["check", "m"]] {
+        let run = project.run(args);
+        assert!(!run.stdout.contains("note:"), "{args:?}: {}", run.stdout);
+    }
+    let run = project.run(&["check", "--framework", "sqitch", "--format", "json", "m"]);
+    assert!(!run.stdout.contains("linted alone"), "{}", run.stdout);
+    json(&run);
 }

@@ -477,7 +477,8 @@ fn stdout_closed_early() {
     drop(reader);
     let code = wait(&mut child);
     let stderr = join(stderr);
-    assert!(first.starts_with("warning[") || first.starts_with("error["), "{first}");
+    // Over several files, the report opens with the first file's header.
+    assert!(first.starts_with("a_many.sql ("), "{first}");
     assert_eq!((code, stderr.as_str()), (Some(1), ""), "a closed stdout is a quiet end");
 }
 

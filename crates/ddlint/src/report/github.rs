@@ -106,7 +106,7 @@ mod tests {
     use ddlint_core::{lint_file, Settings, Span};
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run { files, color: false, pg_version: 15 }
+        Run { files, color: false, pg_version: 15, ..Run::default() }
     }
 
     fn render_to_string(files: &[FileReport]) -> String {

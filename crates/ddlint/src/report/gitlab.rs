@@ -135,7 +135,7 @@ mod tests {
     use crate::report::test_support::lint;
 
     fn render_value(files: &[FileReport]) -> Value {
-        let run = Run { files, color: false, pg_version: 15 };
+        let run = Run { files, color: false, pg_version: 15, ..Run::default() };
         let mut out = Vec::new();
         render_with_root(&run, Some(Path::new(ROOT)), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -1,5 +1,8 @@
 //! rustc-style text: a title, the location, the source excerpt with the span underlined and
-//! the help, for each finding, then a one-line summary.
+//! the help, for each finding, grouped under a header per file that names its framework and
+//! how it runs; then, for a long report, a table of the findings by rule; then notes on what
+//! the run skipped, and a one-line summary. `--statistics` prints only the table, the notes
+//! and the summary.
 //!
 //! ```text
 //! warning[set-not-null]: `SET NOT NULL` scans `users` while holding an `ACCESS EXCLUSIVE` lock
@@ -16,13 +19,14 @@
 //! window of a very long line), and columns are counted from the previous finding on the
 //! same line rather than from the line start.
 
-use super::Run;
+use super::{stats, Run};
 use annotate_snippets::renderer::{
     Style, DEFAULT_EMPHASIS_STYLE, DEFAULT_ERROR_STYLE, DEFAULT_LINE_NUM_STYLE, DEFAULT_NOTE_STYLE,
     DEFAULT_WARNING_STYLE,
 };
 use annotate_snippets::{normalize_untrusted_str, AnnotationKind, Group, Level, Renderer, Snippet};
-use ddlint_core::{Diagnostic, LineIndex, Severity};
+use ddlint_core::framework::{Direction, Transaction};
+use ddlint_core::{Diagnostic, FileReport, LineIndex, Severity};
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::ops::Range;
@@ -35,6 +39,19 @@ const MAX_EXCERPT_BYTES: usize = 2048;
 const WINDOW_CONTEXT: usize = 30;
 /// The most of a span such a window underlines.
 const WINDOW_SPAN: usize = 100;
+/// The fewest findings for which the report ends with the table of findings by rule. A finding
+/// takes about nine lines, so from five on the first ones have scrolled off a 40-line terminal
+/// by the time the summary prints, and the table is the overview that is left. Fewer fit on one
+/// screen above the summary, and a table would only repeat them; how many files they are in
+/// does not matter, since the summary line already says that.
+const TABLE_MIN_FINDINGS: usize = 5;
+/// The width the table's lines are cut to: each rule's summary (a sentence of up to 300
+/// characters) is shortened to what the other columns leave of it, but never below
+/// [`MIN_SUMMARY_WIDTH`]; `ddlint rule <id>` has the rest. A wide terminal shows enough of the
+/// summary to tell what the rule is about, and a narrow one wraps fewer lines than whole
+/// sentences would.
+const TABLE_WIDTH: usize = 120;
+const MIN_SUMMARY_WIDTH: usize = 40;
 
 /// The report, for a run in which `failed_paths` paths could not be linted.
 pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
@@ -47,20 +64,163 @@ pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -
     let renderer = if run.color { Renderer::styled() } else { Renderer::plain() };
     let mut counts = [0usize; 3];
     let mut files_with_findings = 0;
+    // A run over one file leaves the header out: every finding's location names the file, and
+    // a one-finding run stays as short as it was. Over several files the header groups each
+    // file's findings and says how its runner executes it, which is what many findings turn on.
+    let headers = run.files.len() > 1;
     for file in run.files {
         if file.diagnostics.is_empty() {
             continue;
         }
         files_with_findings += 1;
+        for diagnostic in &file.diagnostics {
+            counts[severity_index(diagnostic.severity)] += 1;
+        }
+        if run.statistics {
+            continue;
+        }
+        if headers {
+            let header = file_header(file, run.assume_in_transaction);
+            writeln!(out, "{}{header}{:#}", theme.emphasis, theme.emphasis)?;
+        }
         let shown_path = normalize_untrusted_str(&file.path);
         let mut columns = Columns::new(&file.text, &file.line_index);
         for diagnostic in &file.diagnostics {
-            counts[severity_index(diagnostic.severity)] += 1;
             write_diagnostic(out, &renderer, &theme, &shown_path, &mut columns, diagnostic)?;
         }
     }
+    if run.statistics || counts.iter().sum::<usize>() >= TABLE_MIN_FINDINGS {
+        for line in rule_table(run.files, &theme) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    for note in run.notes {
+        let note = normalize_untrusted_str(note).replace('\n', " ");
+        writeln!(out, "{}note{:#}: {note}", theme.note, theme.note)?;
+    }
     let summary = summary(counts, files_with_findings, run.files.len(), failed_paths);
     writeln!(out, "{}{summary}{:#}", theme.emphasis, theme.emphasis)
+}
+
+/// `db/0004_index.up.sql (golang-migrate, one implicit transaction)`: the file, its framework,
+/// `down` for a down (revert) migration, and how its runner executes it, per direction when
+/// its sections differ. An unreadable file has only its path.
+fn file_header(file: &FileReport, assume_in_transaction: bool) -> String {
+    let path = normalize_untrusted_str(&file.path);
+    let Some(framework) = file.framework else { return path };
+    let mut parts = vec![framework.name().to_owned()];
+    let sections = &file.sections;
+    if !sections.is_empty() && sections.iter().all(|s| s.direction == Direction::Down) {
+        parts.push("down".to_owned());
+    }
+    let mut modes: Vec<(Direction, &str)> = Vec::new();
+    for section in sections {
+        let mode = (section.direction, transaction_mode(section.transaction, assume_in_transaction));
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    match modes.as_slice() {
+        [] => {}
+        [(_, mode), rest @ ..] if rest.iter().all(|(_, m)| m == mode) => parts.push((*mode).to_owned()),
+        _ => {
+            let each = modes.iter().map(|(direction, mode)| {
+                let direction = if *direction == Direction::Up { "up" } else { "down" };
+                format!("{direction} {mode}")
+            });
+            parts.push(each.collect::<Vec<_>>().join(", "));
+        }
+    }
+    format!("{path} ({})", parts.join(", "))
+}
+
+/// How the runner executes a section, in the words of a file header. It speaks of the
+/// runner's transaction: a file may still open one of its own with `BEGIN`.
+fn transaction_mode(transaction: Transaction, assume_in_transaction: bool) -> &'static str {
+    match transaction {
+        Transaction::Wrapped => "wrapped in a transaction",
+        Transaction::None => "not wrapped in a transaction",
+        Transaction::ImplicitWhenMultiStatement => "one implicit transaction",
+        Transaction::AsConfigured if assume_in_transaction => "assumed wrapped in a transaction",
+        Transaction::AsConfigured => "assumed not wrapped in a transaction",
+    }
+}
+
+/// The findings by rule and severity, one line each, most frequent first (then by rule id),
+/// in aligned columns: the count, the rule, the severity, the number of files and the rule's
+/// summary as `ddlint rules` gives it, shortened to fit.
+///
+/// ```text
+///   12  create-index-non-concurrently  warning  7 files  `CREATE [UNIQUE] INDEX` without …
+///    3  rename-column                  warning  3 files  `ALTER TABLE … RENAME COLUMN` …
+/// ```
+fn rule_table(files: &[FileReport], theme: &Theme) -> Vec<String> {
+    let mut rows: Vec<((&str, Severity), stats::Tally)> =
+        stats::tally(files, |d| (d.rule, d.severity)).into_iter().collect();
+    rows.sort_by(|((rule_a, sev_a), a), ((rule_b, sev_b), b)| {
+        b.count.cmp(&a.count).then(rule_a.cmp(rule_b)).then(sev_b.cmp(sev_a))
+    });
+    let count_width = rows.iter().map(|(_, t)| digits(t.count)).max().unwrap_or(0);
+    let rule_width = rows.iter().map(|((rule, _), _)| rule.len()).max().unwrap_or(0);
+    let severity_width = rows.iter().map(|((_, s), _)| s.as_str().len()).max().unwrap_or(0);
+    let files_digits = rows.iter().map(|(_, t)| digits(t.files)).max().unwrap_or(0);
+    let files_cell = |n: usize| format!("{n:>files_digits$} {}", if n == 1 { "file" } else { "files" });
+    let files_width = rows.iter().map(|(_, t)| files_cell(t.files).len()).max().unwrap_or(0);
+    let prefix_width = 2 + count_width + 2 + rule_width + 2 + severity_width + 2 + files_width + 2;
+    let summary_width = TABLE_WIDTH.saturating_sub(prefix_width).max(MIN_SUMMARY_WIDTH);
+    let mut lines = Vec::with_capacity(rows.len());
+    for ((rule, severity), tally) in rows {
+        let summary = ddlint_core::registry::find(rule).map(ddlint_core::docs::summary).unwrap_or_default();
+        let summary = shorten(table_summary(&summary), summary_width);
+        let level = theme.level(severity);
+        let line = format!(
+            "  {:>count_width$}  {rule:rule_width$}  {level}{:severity_width$}{level:#}  {:files_width$}  {summary}",
+            tally.count,
+            severity.as_str(),
+            files_cell(tally.files),
+        );
+        lines.push(line.trim_end().to_owned());
+    }
+    lines
+}
+
+fn digits(n: usize) -> usize {
+    n.to_string().len()
+}
+
+/// A rule's summary as a table cell: without the verb that starts each (`Flags`, `Reports`,
+/// `Notes`: every line of the table is what a rule flagged) and without the final period.
+fn table_summary(summary: &str) -> &str {
+    let summary = summary.trim();
+    let summary =
+        ["Flags ", "Reports ", "Notes "].iter().find_map(|verb| summary.strip_prefix(verb)).unwrap_or(summary);
+    summary.strip_suffix('.').unwrap_or(summary)
+}
+
+/// `text` cut to at most `width` characters at a space outside backquotes, ending in `…`, so
+/// that no code span is left open.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut = None;
+    let mut in_code = false;
+    for (chars, (at, c)) in text.char_indices().enumerate() {
+        // Room for the ellipsis after the cut.
+        if chars + 1 > width {
+            break;
+        }
+        match c {
+            '`' => in_code = !in_code,
+            ' ' if !in_code => cut = Some(at),
+            _ => {}
+        }
+    }
+    match cut {
+        Some(at) => format!("{}…", text[..at].trim_end_matches([',', ';', ':'])),
+        // One long code span: cut it anywhere rather than print it all.
+        None => format!("{}…", text.chars().take(width.saturating_sub(1)).collect::<String>()),
+    }
 }
 
 fn write_diagnostic(
@@ -348,7 +508,7 @@ mod tests {
 
     fn render_files(files: &[FileReport]) -> String {
         let mut out = Vec::new();
-        let run = Run { files, color: false, pg_version: 15 };
+        let run = Run { files, color: false, pg_version: 15, ..Run::default() };
         let result = render_partial(&run, 0, &mut out);
         assert!(result.is_ok());
         String::from_utf8(out).unwrap_or_default()
@@ -359,6 +519,148 @@ mod tests {
         let mut file = ddlint_core::lint_file("m.sql", text.as_bytes(), &Settings::default());
         file.diagnostics = vec![Diagnostic::new("rename-column", Severity::Warning, span, "msg").with_help("do this")];
         file
+    }
+
+    /// A report of `path` (linted, so that it has its framework and sections) whose findings
+    /// are the given rules at the given severities, whatever the rules would say.
+    fn file_of(path: &str, text: &str, rules: &[(&'static str, Severity)]) -> FileReport {
+        let mut file = ddlint_core::lint_file(path, text.as_bytes(), &Settings::default());
+        file.diagnostics =
+            rules.iter().map(|(rule, severity)| Diagnostic::new(rule, *severity, Span::new(0, 6), "msg")).collect();
+        file
+    }
+
+    fn render_run(run: &Run<'_>) -> String {
+        let mut out = Vec::new();
+        assert!(render_partial(run, 0, &mut out).is_ok());
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The files of the table tests: `rename-column` three times in two files, `truncate` once
+    /// as an error and once as a note, and `drop-index-non-concurrently` once.
+    fn table_files() -> Vec<FileReport> {
+        use Severity::{Error, Note, Warning};
+        vec![
+            file_of(
+                "a.sql",
+                "SELECT 1;\n",
+                &[("rename-column", Warning), ("truncate", Error), ("rename-column", Warning)],
+            ),
+            file_of(
+                "b.sql",
+                "SELECT 1;\n",
+                &[("drop-index-non-concurrently", Warning), ("rename-column", Warning), ("truncate", Note)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn statistics_print_the_table_sorted_and_aligned() {
+        let files = table_files();
+        let out = render_run(&Run { files: &files, statistics: true, ..Run::default() });
+        assert_eq!(
+            out,
+            "  3  rename-column                warning  2 files  `ALTER TABLE … RENAME COLUMN` on a table that this migration did…
+  1  drop-index-non-concurrently  warning  1 file   `DROP INDEX` without `CONCURRENTLY`
+  1  truncate                     error    1 file   `TRUNCATE` of a table that this migration did not create
+  1  truncate                     note     1 file   `TRUNCATE` of a table that this migration did not create
+Found 1 error, 4 warnings and 1 note in 2 files (2 files checked)
+"
+        );
+    }
+
+    #[test]
+    fn statistics_of_a_clean_run_are_the_summary() {
+        let files = [file_of("a.sql", "SELECT 1;\n", &[])];
+        let out = render_run(&Run { files: &files, statistics: true, ..Run::default() });
+        assert_eq!(out, "No problems found in 1 file\n");
+    }
+
+    #[test]
+    fn the_table_follows_the_findings_of_a_long_report_only() {
+        let findings = |n: usize| vec![("rename-column", Severity::Warning); n];
+        let short = [file_of("a.sql", "SELECT 1;\n", &findings(TABLE_MIN_FINDINGS - 1))];
+        let out = render_run(&Run { files: &short, ..Run::default() });
+        assert!(!out.contains("  rename-column  "), "{out}");
+        let long = [file_of("a.sql", "SELECT 1;\n", &findings(TABLE_MIN_FINDINGS))];
+        let out = render_run(&Run { files: &long, ..Run::default() });
+        let table = format!("  {TABLE_MIN_FINDINGS}  rename-column  warning  1 file  `ALTER TABLE");
+        let (findings, tail) = out.split_once(&table).unwrap_or_else(|| panic!("no table in:\n{out}"));
+        assert_eq!(findings.matches("warning[rename-column]").count(), TABLE_MIN_FINDINGS);
+        assert!(tail.ends_with(" did not create\nFound 5 warnings in 1 file (1 file checked)\n"), "{out}");
+    }
+
+    #[test]
+    fn summaries_are_shortened_at_a_word_outside_code() {
+        assert_eq!(shorten("short enough", 12), "short enough");
+        assert_eq!(shorten("one two three", 10), "one two…");
+        // Never inside a code span, and no comma before the ellipsis.
+        assert_eq!(shorten("`CREATE INDEX`, `DROP INDEX` and more", 30), "`CREATE INDEX`, `DROP INDEX`…");
+        assert_eq!(shorten("`CREATE INDEX`, `DROP INDEX` and more", 20), "`CREATE INDEX`…");
+        assert_eq!(shorten("`a_very_long_code_span` x", 6), "`a_ve…");
+        assert_eq!(table_summary("Flags `DROP INDEX` without `CONCURRENTLY`."), "`DROP INDEX` without `CONCURRENTLY`");
+        assert_eq!(table_summary("Reports SQL that PostgreSQL rejects."), "SQL that PostgreSQL rejects");
+    }
+
+    #[test]
+    fn headers_name_the_framework_and_the_transaction() {
+        let header = |path: &str, text: &str, assume: bool| file_header(&file_of(path, text, &[]), assume);
+        assert_eq!(
+            header("db/1_a.up.sql", "SELECT 1;", false),
+            "db/1_a.up.sql (golang-migrate, one implicit transaction)"
+        );
+        assert_eq!(
+            header("db/1_a.down.sql", "SELECT 1;", false),
+            "db/1_a.down.sql (golang-migrate, down, one implicit transaction)"
+        );
+        assert_eq!(header("db/V1__a.sql", "SELECT 1;", false), "db/V1__a.sql (flyway, wrapped in a transaction)");
+        assert_eq!(header("m.sql", "SELECT 1;", false), "m.sql (plain, assumed not wrapped in a transaction)");
+        assert_eq!(header("m.sql", "SELECT 1;", true), "m.sql (plain, assumed wrapped in a transaction)");
+        let goose = "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n";
+        assert_eq!(header("m/1.sql", goose, false), "m/1.sql (goose, wrapped in a transaction)");
+        let dbmate = "-- migrate:up transaction:false\nSELECT 1;\n-- migrate:down\nSELECT 2;\n";
+        assert_eq!(
+            header("m/1.sql", dbmate, false),
+            "m/1.sql (dbmate, up not wrapped in a transaction, down wrapped in a transaction)"
+        );
+        let unreadable = ddlint_core::lint_file("bin.sql", b"\xff\xfe", &Settings::default());
+        assert_eq!(file_header(&unreadable, false), "bin.sql");
+    }
+
+    #[test]
+    fn findings_are_grouped_under_file_headers_over_several_files() {
+        let files = [
+            file_of("db/1_a.up.sql", "SELECT 1;\n", &[("rename-column", Severity::Warning)]),
+            file_of("db/2_b.up.sql", "SELECT 1;\n", &[]),
+            file_of("db/3_c.up.sql", "SELECT 1;\n", &[("truncate", Severity::Error)]),
+        ];
+        let out = render_run(&Run { files: &files, ..Run::default() });
+        let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("db/")).collect();
+        assert_eq!(
+            headers,
+            [
+                "db/1_a.up.sql (golang-migrate, one implicit transaction)",
+                "db/3_c.up.sql (golang-migrate, one implicit transaction)"
+            ]
+        );
+        assert!(
+            out.contains("one implicit transaction)\nwarning[rename-column]: msg\n --> db/1_a.up.sql:1:1\n"),
+            "{out}"
+        );
+        // One file: its findings' locations name it, and there is no header.
+        let out = render_run(&Run { files: &files[..1], ..Run::default() });
+        assert!(out.starts_with("warning[rename-column]"), "{out}");
+    }
+
+    #[test]
+    fn notes_come_just_before_the_summary() {
+        let files = [file_of("a.sql", "SELECT 1;\n", &[])];
+        let notes = ["skipped 2 files matching `exclude`".to_owned(), "db: linted \u{1b}[2J\nalone".to_owned()];
+        let out = render_run(&Run { files: &files, notes: &notes, ..Run::default() });
+        assert_eq!(
+            out,
+            "note: skipped 2 files matching `exclude`\nnote: db: linted ␛[2J alone\nNo problems found in 1 file\n"
+        );
     }
 
     #[test]
@@ -391,11 +693,11 @@ mod tests {
     #[test]
     fn nothing_linted_because_paths_failed_prints_no_summary() {
         let mut out = Vec::new();
-        let result = render_partial(&Run { files: &[], color: false, pg_version: 15 }, 1, &mut out);
+        let result = render_partial(&Run { files: &[], color: false, pg_version: 15, ..Run::default() }, 1, &mut out);
         assert!(result.is_ok());
         assert_eq!(String::from_utf8_lossy(&out), "");
         // With no failure, an empty run still says what it checked.
-        let result = render_partial(&Run { files: &[], color: false, pg_version: 15 }, 0, &mut out);
+        let result = render_partial(&Run { files: &[], color: false, pg_version: 15, ..Run::default() }, 0, &mut out);
         assert!(result.is_ok());
         assert_eq!(String::from_utf8_lossy(&out), "No problems found in 0 files\n");
     }

@@ -6,9 +6,10 @@
 //! The document is written as it is produced, one diagnostic per line, so memory stays
 //! constant in the number of findings and the output can be read line by line as well.
 
-use super::Run;
+use super::{stats, Run};
 use ddlint_core::{FileReport, Position, Severity};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// The schema version. Bump it when a field is removed or changes meaning.
@@ -33,6 +34,16 @@ struct Summary {
     errors: usize,
     warnings: usize,
     notes: usize,
+    /// Findings by rule id, in id order; only rules with findings appear.
+    rules: BTreeMap<&'static str, RuleSummary>,
+}
+
+#[derive(Serialize)]
+struct RuleSummary {
+    /// How many findings the rule raised.
+    count: usize,
+    /// In how many files.
+    files: usize,
 }
 
 #[derive(Serialize)]
@@ -83,6 +94,10 @@ fn summarize(files: &[FileReport]) -> Summary {
             Severity::Note => summary.notes += 1,
         }
     }
+    summary.rules = stats::tally(files, |d| d.rule)
+        .into_iter()
+        .map(|(rule, tally)| (rule, RuleSummary { count: tally.count, files: tally.files }))
+        .collect();
     summary
 }
 
@@ -117,7 +132,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run { files, color: false, pg_version: 15 }
+        Run { files, color: false, pg_version: 15, ..Run::default() }
     }
 
     /// Lints each `(path, sql)` and returns the parsed JSON document.
@@ -145,7 +160,7 @@ mod tests {
                 "version": 1,
                 "tool": {"name": "ddlint", "version": env!("CARGO_PKG_VERSION")},
                 "files_checked": 0,
-                "summary": {"errors": 0, "warnings": 0, "notes": 0},
+                "summary": {"errors": 0, "warnings": 0, "notes": 0, "rules": {}},
                 "diagnostics": [],
             })
         );
@@ -211,6 +226,14 @@ mod tests {
         assert_eq!(note["path"], "a.sql");
         assert_eq!(note["start"], json!({"line": 1, "column": 1}));
         assert_eq!(doc["summary"]["notes"], 1);
+        assert_eq!(
+            doc["summary"]["rules"],
+            json!({
+                "missing-lock-timeout": {"count": 1, "files": 1},
+                "psql-meta-command": {"count": 1, "files": 1},
+                "rename-column": {"count": 1, "files": 1},
+            })
+        );
 
         let rename = of_rule(&doc, "rename-column");
         assert_eq!(rename.len(), 1, "{doc:#}");

@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn failed_paths_point_to_the_log() {
-        let run = Run { files: &[], color: false, pg_version: 15 };
+        let run = Run { files: &[], color: false, pg_version: 15, ..Run::default() };
         let mut out = Vec::new();
         assert!(render_partial(&run, 2, &mut out).is_ok());
         assert_eq!(

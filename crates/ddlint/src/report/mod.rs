@@ -10,6 +10,7 @@ mod junit;
 mod location;
 mod markdown;
 mod sarif;
+mod stats;
 #[cfg(test)]
 mod test_support;
 
@@ -36,6 +37,7 @@ pub enum Format {
 }
 
 /// Everything a reporter needs to know about the run.
+#[derive(Default)]
 pub struct Run<'a> {
     /// Sorted by path; findings within each sorted by position.
     pub files: &'a [FileReport],
@@ -43,6 +45,17 @@ pub struct Run<'a> {
     pub color: bool,
     /// The PostgreSQL version the run targeted.
     pub pg_version: u32,
+    /// `--assume-in-transaction`: how a file runs whose framework leaves that to the
+    /// configuration (the human report's file headers say so).
+    pub assume_in_transaction: bool,
+    /// `--statistics`: the human report prints the table of findings by rule and the summary,
+    /// not the findings themselves.
+    pub statistics: bool,
+    /// One-line notes about what the run left out (files the filter skipped, directories
+    /// linted without their history), for people: the human report prints them above its
+    /// summary, and the machine formats, whose output must stay one valid document, leave
+    /// them out.
+    pub notes: &'a [String],
 }
 
 pub fn render(format: Format, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {

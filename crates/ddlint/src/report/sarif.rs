@@ -402,7 +402,7 @@ mod tests {
     const ROOT: &str = "/home/dev/my app";
 
     fn run_of(files: &[FileReport]) -> Run<'_> {
-        Run { files, color: false, pg_version: 15 }
+        Run { files, color: false, pg_version: 15, ..Run::default() }
     }
 
     use crate::report::test_support::lint;

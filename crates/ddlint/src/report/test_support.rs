@@ -11,7 +11,7 @@ pub fn lint(path: &str, sql: &str) -> FileReport {
 
 /// What `render` prints for these files, in plain mode for PostgreSQL 15.
 pub fn render_with(render: fn(&Run<'_>, &mut dyn Write) -> io::Result<()>, files: &[FileReport]) -> String {
-    let run = Run { files, color: false, pg_version: 15 };
+    let run = Run { files, color: false, pg_version: 15, ..Run::default() };
     let mut out = Vec::new();
     render(&run, &mut out).expect("rendering into memory cannot fail");
     String::from_utf8(out).expect("reporters write UTF-8")
