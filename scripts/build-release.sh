@@ -11,14 +11,15 @@
 #
 # With --wheel it also builds the `ddlint` Python wheel for the target into target/wheels/
 # (maturin, crates/ddlint/pyproject.toml), from the same build. A static musl binary runs on
-# every Linux, so a musl target's wheel is written twice: tagged musllinux for Alpine and the
-# like, and manylinux2014 for every glibc distribution; pip then needs no other Linux wheel.
+# every Linux, so a musl target's wheel is written twice: tagged manylinux for every glibc
+# distribution, and musllinux for Alpine and the like; pip then needs no other Linux wheel.
 #
 # Usage: scripts/build-release.sh <target> [--wheel]   e.g. x86_64-unknown-linux-musl
 #
 # Needs: the Rust target (`rustup target add <target>`), libclang (bindgen), and for
 # *-linux-musl a musl C compiler: `musl-gcc` from Debian's musl-tools for the host's own
-# architecture, or `<arch>-linux-musl-gcc`. DDLINT_VERSION overrides the version in the
+# architecture, or `<arch>-linux-musl-gcc`, and the `clang` driver, which bindgen asks where
+# the compiler's own headers are when the target is not the host's. DDLINT_VERSION overrides the version in the
 # archive's name (default: the workspace version in Cargo.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -137,11 +138,13 @@ if [ "$wheel" = true ]; then
         --manifest-path crates/ddlint/Cargo.toml --out "$wheels"
     case "$target" in
         *-linux-musl*)
+            # The binary is static, so maturin tags its wheel manylinux (it needs no glibc);
+            # pip on musl distributions accepts only musllinux tags, hence a second copy.
             arch="${target%%-*}"
-            built=$(ls "$wheels"/ddlint-"$version"-*musllinux*"$arch".whl)
+            built=$(ls "$wheels"/ddlint-"$version"-*manylinux*"$arch".whl)
             # `wheel tags` rewrites a wheel's platform tag (wheel 0.40 and later).
             "$python" -c 'import wheel.cli.tags' 2>/dev/null || "$python" -m pip install --quiet 'wheel>=0.40'
-            "$python" -m wheel tags --platform-tag "manylinux_2_17_$arch.manylinux2014_$arch" "$built"
+            "$python" -m wheel tags --platform-tag "musllinux_1_2_$arch" "$built"
             ;;
     esac
     ls -l "$wheels"
