@@ -25,6 +25,8 @@ pub const FILE_NAME: &str = "ddlint.toml";
 pub struct Config {
     pub pg_version: Option<u32>,
     pub assume_in_transaction: Option<bool>,
+    /// How much the migration runner wraps in one transaction.
+    pub transaction: Option<TransactionScope>,
     pub fail_on: Option<FailOn>,
     pub format: Option<Format>,
     /// A framework name, as `--framework` takes it.
@@ -56,6 +58,7 @@ pub struct Config {
 const KEYS: &[&str] = &[
     "pg-version",
     "assume-in-transaction",
+    "transaction",
     "fail-on",
     "format",
     "framework",
@@ -69,6 +72,19 @@ const KEYS: &[&str] = &[
     "placeholders",
     "rules",
 ];
+
+/// What the migration runner runs as one transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionScope {
+    /// Each migration as its framework says (the default).
+    #[default]
+    PerMigration,
+    /// Every migration of one run in a single transaction, as runners that wrap the whole
+    /// upgrade do: each file is linted as if in a transaction, and what an earlier migration
+    /// of the run created is new for the later ones, as in a change set.
+    PerUpgrade,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,6 +116,9 @@ pub struct Resolved {
     pub history: bool,
     /// A directory or glob named on the command line may hold no file to lint.
     pub allow_no_files: bool,
+    /// The files linted together are one upgrade in one transaction: what one creates stays
+    /// new for the next, as in a change set.
+    pub per_upgrade: bool,
 }
 
 /// The nearest `ddlint.toml` in `start` or one of its ancestors.
@@ -137,6 +156,9 @@ pub fn parse(text: &str) -> Result<Config, String> {
                 ": unsupported `pg-version` {version}: ddlint knows {MIN_PG_VERSION} to {MAX_PG_VERSION}"
             ));
         }
+    }
+    if config.transaction == Some(TransactionScope::PerUpgrade) && config.assume_in_transaction == Some(false) {
+        return Err(": `transaction = \"per-upgrade\"` runs every migration in a transaction, which `assume-in-transaction = false` contradicts".to_owned());
     }
     if let Some(name) = &config.framework {
         if Framework::from_name(name).is_none() {
@@ -218,9 +240,11 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
     }
     disabled.extend(args.disable.iter().cloned());
 
+    let per_upgrade = config.transaction == Some(TransactionScope::PerUpgrade);
     let settings = Settings {
         pg_version: args.pg_version.or(config.pg_version).unwrap_or(ddlint_core::settings::DEFAULT_PG_VERSION),
-        assume_in_transaction: args.assume_in_transaction().or(config.assume_in_transaction).unwrap_or(false),
+        // A runner that wraps the whole upgrade wraps each of its files too; the flags still win.
+        assume_in_transaction: args.assume_in_transaction().or(config.assume_in_transaction).unwrap_or(per_upgrade),
         enabled,
         disabled,
         severities,
@@ -251,6 +275,7 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         filter: Filter { include, exclude },
         history: !args.no_history && config.history.unwrap_or(true),
         allow_no_files: args.allow_no_files || config.allow_no_files.unwrap_or(false),
+        per_upgrade,
     })
 }
 
@@ -268,6 +293,7 @@ mod tests {
             r#"
 pg-version = 13
 assume-in-transaction = true
+transaction = "per-upgrade"
 fail-on = "error"
 format = "json"
 framework = "goose"
@@ -288,6 +314,7 @@ missing-lock-timeout = "off"
         let config = config.unwrap_or_default();
         assert_eq!(config.pg_version, Some(13));
         assert_eq!(config.assume_in_transaction, Some(true));
+        assert_eq!(config.transaction, Some(TransactionScope::PerUpgrade));
         assert_eq!(config.fail_on, Some(FailOn::Error));
         assert_eq!(config.format, Some(Format::Json));
         assert_eq!(config.history, Some(false));
@@ -329,6 +356,37 @@ missing-lock-timeout = "off"
         let report = ddlint_core::lint_file("x.sql", b"SET lock_timeout = '1s';\nDROP INDEX $%prefix%$i;\n", &settings);
         let rules: Vec<&str> = report.diagnostics.iter().map(|d| d.rule).collect();
         assert_eq!(rules, ["drop-index-non-concurrently"]);
+    }
+
+    fn resolve_text(text: &str, flags: &[&str]) -> Result<Resolved, String> {
+        use clap::Parser;
+        let mut argv = vec!["ddlint", "check"];
+        argv.extend_from_slice(flags);
+        let Ok(crate::cli::Cli { command: crate::cli::Command::Check(args) }) = crate::cli::Cli::try_parse_from(argv)
+        else {
+            return Err("`ddlint check` does not parse".to_owned());
+        };
+        let config = parse(text)?;
+        let loaded = Loaded { shown: FILE_NAME.to_owned(), dir: PathBuf::from("."), config };
+        resolve(&args, Some(&loaded), Path::new("."))
+    }
+
+    #[test]
+    fn a_per_upgrade_transaction_wraps_every_file_and_joins_the_run() {
+        let upgrade = "transaction = \"per-upgrade\"\n";
+        // `(assume_in_transaction, per_upgrade)`, or `None` for an error.
+        let resolved = |text: &str, flags: &[&str]| {
+            resolve_text(text, flags).ok().map(|r| (r.settings.assume_in_transaction, r.per_upgrade))
+        };
+        assert_eq!(resolved("", &[]), Some((false, false)));
+        assert_eq!(resolved("transaction = \"per-migration\"\n", &[]), Some((false, false)));
+        assert_eq!(resolved(upgrade, &[]), Some((true, true)));
+        // The command line wins over the file, as everywhere.
+        assert_eq!(resolved(upgrade, &["--no-assume-in-transaction"]), Some((false, true)));
+        assert_eq!(resolved("transaction = \"per-upgrade\"\nassume-in-transaction = true\n", &[]), Some((true, true)));
+        assert_eq!(resolved("transaction = \"per-upgrade\"\nassume-in-transaction = false\n", &[]), None);
+        assert!(error("transaction = \"per-run\"\n").contains("unknown variant `per-run`"));
+        assert!(error("transaction = \"per-upgrade\"\nassume-in-transaction = false\n").contains("contradicts"));
     }
 
     #[test]

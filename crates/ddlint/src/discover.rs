@@ -8,9 +8,16 @@
 //! A path that does not exist and contains one of `*?[{` is a glob: it is matched against
 //! the files under its literal leading directories. `--include`/`--exclude` filter the files
 //! that directories and globs turn up; a file named on the command line is always linted.
+//! An `--include` glob that ends in a literal name part, such as `*.sql.postgres`, also adds
+//! the files it matches that do not end in `.sql`; one that ends in a wildcard
+//! (`migrations/**`) only filters, so that it never adds a directory's READMEs.
+//! A search leaves out migrations written for another SQL dialect by their name
+//! (`1_a.mysql.up.sql`, `1_a.sql.mysql`) and a popx migration that a `.postgres` file of the
+//! same version replaces (see [`crate::dialect`]), and counts them.
 //! A directory or glob named on the command line that turns up nothing at all is listed apart
 //! from the errors, for the caller to decide: most often it is a mistyped path.
 
+use crate::dialect::{self, Dialect};
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -59,6 +66,10 @@ pub struct Skipped {
     pub excluded_dirs: usize,
     /// Files matching no `include` glob (and no `exclude` glob).
     pub not_included: usize,
+    /// Files written for another SQL dialect, such as `1_a.mysql.up.sql`.
+    pub other_dialect: usize,
+    /// Neutral popx migrations that a `.postgres` file of the same version replaces.
+    pub replaced: usize,
 }
 
 impl Skipped {
@@ -80,6 +91,13 @@ impl Skipped {
         if self.not_included > 0 {
             notes.push(format!("skipped {} matching no `include` glob", count(self.not_included, "file", "files")));
         }
+        if self.other_dialect > 0 {
+            notes.push(format!("skipped {} of another SQL dialect", count(self.other_dialect, "file", "files")));
+        }
+        if self.replaced > 0 {
+            let files = count(self.replaced, "neutral file", "neutral files");
+            notes.push(format!("skipped {files} that a `.postgres` migration of the same version replaces"));
+        }
         notes
     }
 }
@@ -92,6 +110,9 @@ fn count(n: usize, one: &str, many: &str) -> String {
 #[derive(Debug)]
 pub struct GlobList {
     set: GlobSet,
+    /// The globs that end in a literal name part (`*.sql.postgres`), which add the files they
+    /// match to a directory search as well as filter it; `None` when there are none.
+    adding: Option<GlobSet>,
     base: PathBuf,
 }
 
@@ -102,11 +123,30 @@ impl GlobList {
             return Ok(None);
         }
         let mut builder = GlobSetBuilder::new();
+        let mut adding = GlobSetBuilder::new();
+        let mut any_adding = false;
         for glob in globs {
-            builder.add(build_glob(glob)?);
+            let built = build_glob(glob)?;
+            if adds_files(glob) {
+                adding.add(built.clone());
+                any_adding = true;
+            }
+            builder.add(built);
         }
         let set = builder.build().map_err(|e| format!("invalid glob: {e}"))?;
-        Ok(Some(Self { set, base: normalize(base) }))
+        let adding = if any_adding { Some(adding.build().map_err(|e| format!("invalid glob: {e}"))?) } else { None };
+        Ok(Some(Self { set, adding, base: normalize(base) }))
+    }
+
+    /// Whether a glob that adds files matches this one, which does not end in `.sql`.
+    fn adds(&self, absolute: &Path) -> bool {
+        let Some(adding) = &self.adding else { return false };
+        if let Ok(relative) = absolute.strip_prefix(&self.base) {
+            if adding.is_match(relative) {
+                return true;
+            }
+        }
+        absolute.file_name().is_some_and(|name| adding.is_match(name))
     }
 
     /// Whether a glob matches the path relative to the base, or the file name alone, so
@@ -119,6 +159,13 @@ impl GlobList {
         }
         absolute.file_name().is_some_and(|name| self.set.is_match(name))
     }
+}
+
+/// Whether an `include` glob adds the non-`.sql` files it matches: it ends in a literal name
+/// part, as `*.sql.postgres` and `*.sql.{postgres,pg}` do, rather than in a wildcard, as
+/// `migrations/**` does, which is meant to narrow the search, not to lint every file there.
+fn adds_files(glob: &str) -> bool {
+    !glob.ends_with(['*', '?', '/', '\\'])
 }
 
 fn build_glob(glob: &str) -> Result<Glob, String> {
@@ -141,6 +188,18 @@ impl Filter {
 
     fn skips_dir(&self, absolute: &Path) -> bool {
         self.exclude.as_ref().is_some_and(|g| g.is_match(absolute))
+    }
+
+    /// Whether an `--include` glob adds this file, which does not end in `.sql`, to a
+    /// directory search.
+    fn adds(&self, absolute: &Path) -> bool {
+        self.include.as_ref().is_some_and(|g| g.adds(absolute))
+    }
+
+    /// Whether a directory search would find the file, given relative to `cwd`, beside the
+    /// `.sql` files: an `--include` glob adds it. The history of a directory replays these.
+    pub fn adds_file(&self, path: &Path, cwd: &Path) -> bool {
+        self.include.as_ref().is_some_and(|g| g.adding.is_some()) && self.adds(&normalize(&cwd.join(path)))
     }
 
     /// Whether neither `--include` nor `--exclude` was given: every path is kept, and need
@@ -340,15 +399,17 @@ impl Walker<'_> {
                 }
             }
             children.sort_by_key(fs::DirEntry::file_name);
+            let names: Vec<std::ffi::OsString> = children.iter().map(fs::DirEntry::file_name).collect();
+            let replaced = dialect::Replaced::new(names.iter().filter_map(|n| n.to_str()));
+            let adding = self.filter.include.as_ref().is_some_and(|g| g.adding.is_some());
             let mut subdirs = Vec::new();
-            for entry in children {
-                let name = entry.file_name();
+            for (entry, name) in children.iter().zip(&names) {
                 if name.as_encoded_bytes().starts_with(b".") {
                     continue;
                 }
-                let path = child(&dir, &name);
+                let path = child(&dir, name);
                 let wanted_file = match want {
-                    Want::Sql => is_sql(&name),
+                    Want::Sql => is_sql(name) || (adding && self.filter.adds(&normalize(&self.cwd.join(&path)))),
                     Want::Glob { matcher, .. } => matcher.is_match(&path),
                 };
                 let (is_dir, is_file) = match entry.file_type() {
@@ -398,6 +459,13 @@ impl Walker<'_> {
                         } else {
                             None
                         }
+                    };
+                    let text = name.to_str().unwrap_or("");
+                    let skip = match skip {
+                        Some(count) => Some(count),
+                        None if dialect::of(text) == Dialect::Other => Some(&mut self.skipped.other_dialect),
+                        None if replaced.contains(text) => Some(&mut self.skipped.replaced),
+                        None => None,
                     };
                     if let Some(count) = skip {
                         *count += 1;
@@ -521,13 +589,44 @@ mod tests {
     #[test]
     fn skipped_files_become_one_note_per_filter() {
         assert!(Skipped::default().notes().is_empty());
-        let skipped = Skipped { excluded_files: 3, excluded_dirs: 1, not_included: 1 };
+        let skipped = Skipped { excluded_files: 3, excluded_dirs: 1, not_included: 1, ..Skipped::default() };
         assert_eq!(
             skipped.notes(),
             ["skipped 3 files and 1 directory matching `exclude`", "skipped 1 file matching no `include` glob"]
         );
         let dirs = Skipped { excluded_dirs: 2, ..Skipped::default() };
         assert_eq!(dirs.notes(), ["skipped 2 directories matching `exclude`"]);
+    }
+
+    #[test]
+    fn skipped_dialects_get_notes_of_their_own() {
+        let skipped = Skipped { other_dialect: 3, replaced: 1, ..Skipped::default() };
+        assert_eq!(
+            skipped.notes(),
+            [
+                "skipped 3 files of another SQL dialect",
+                "skipped 1 neutral file that a `.postgres` migration of the same version replaces"
+            ]
+        );
+    }
+
+    #[test]
+    fn include_globs_ending_in_a_name_add_files() {
+        for glob in ["*.sql.postgres", "**/*.psql", "*.sql.{postgres,pg}", "db/001_init.sql.pg"] {
+            assert!(adds_files(glob), "{glob}");
+        }
+        for glob in ["migrations/**", "*", "db/*", "*.sql.*", "db/00?", "db/"] {
+            assert!(!adds_files(glob), "{glob}");
+        }
+        let filter = Filter {
+            include: GlobList::new(&["*.sql.postgres".to_owned(), "db/**".to_owned()], Path::new("/repo"))
+                .ok()
+                .flatten(),
+            exclude: None,
+        };
+        assert!(filter.adds_file(Path::new("db/001.sql.postgres"), Path::new("/repo")));
+        assert!(!filter.adds_file(Path::new("db/README.md"), Path::new("/repo")));
+        assert!(!Filter::default().adds_file(Path::new("db/001.sql.postgres"), Path::new("/repo")));
     }
 
     #[test]

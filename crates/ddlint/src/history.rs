@@ -6,8 +6,14 @@
 //! predecessors) and orders them as the framework would: by version for Flyway, by
 //! `sqitch.plan` for sqitch, by numeric-aware name otherwise, each down migration right
 //! after its up migration.
+//!
+//! Sibling folders named by a number alone (`migrations/0/`, `1/`, `10/`) hold one stream
+//! split across folders: they form one history, folder by folder in numeric order. A file
+//! written for another SQL dialect, and a neutral popx migration that a `.postgres` one of the
+//! same version replaces, are not replayed (see [`crate::dialect`]).
 
 use crate::changes::ChangeSet;
+use crate::dialect::{self, Dialect};
 use crate::discover::{Filter, Input, Source};
 use ddlint_core::framework::{self, FileHints, Framework};
 use std::cell::RefCell;
@@ -36,6 +42,7 @@ pub struct Job {
     /// Whether the file's findings are reported; the others are history only.
     pub report: bool,
     /// A new deploy of the change set: its creations stay new for the files after it.
+    /// Without a change set, each linted file is one, and no history file is.
     pub in_change_set: bool,
     /// Whether the file is linted after the earlier migrations of its directory. It is not
     /// for standard input, under `--no-history`, and where the path does not fit its
@@ -106,7 +113,7 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         };
         let mut members: Vec<(OrderKey, Input, bool)> = Vec::new();
         let plan_order = group.sqitch_plan();
-        for path in group.members() {
+        for path in group.members(filter, cwd) {
             if is_linted(&path) || filter.excludes(&path, cwd) {
                 continue;
             }
@@ -125,7 +132,9 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         // Files after the last linted one are not needed.
         let needed = members.iter().rposition(|m| m.2).map_or(0, |last| last + 1);
         for (_, input, report) in members.into_iter().take(needed) {
-            let in_change_set = is_new(&input);
+            // Without a change set, the files linted together are the deploy: the history
+            // before them ran earlier (this matters to a runner that wraps a whole upgrade).
+            let in_change_set = if scope.change_set.is_some() { is_new(&input) } else { report };
             jobs.push(Job { input, group: offset + index, report, in_change_set, with_history: true });
         }
     }
@@ -133,10 +142,15 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
 }
 
 /// What the runner needs to know of a file beyond its text: diesel's `metadata.toml`
-/// beside `up.sql` can say `run_in_transaction = false`.
+/// beside `up.sql` can say `run_in_transaction = false`, and popx runs a
+/// `<version>_<name>.autocommit.up.sql` outside a transaction.
 pub fn hints(input: &Input) -> FileHints {
     let Source::File(path) = &input.source else { return FileHints::default() };
-    if !matches!(path.file_name().and_then(OsStr::to_str), Some("up.sql" | "down.sql")) {
+    let file = path.file_name().and_then(OsStr::to_str);
+    if file.and_then(dialect::popx).is_some_and(|p| p.autocommit) {
+        return FileHints { no_transaction: true };
+    }
+    if !matches!(file, Some("up.sql" | "down.sql")) {
         return FileHints::default();
     }
     let Some(metadata) = path.parent().map(|dir| dir.join("metadata.toml")) else { return FileHints::default() };
@@ -191,6 +205,9 @@ impl<'a> Canonical<'a> {
 enum Layout {
     /// `dir/<version>_name.sql` (and `.up.sql`/`.down.sql`, Flyway's `V1__x.sql`).
     Files(Framework),
+    /// `dir/<n>/<version>_name.sql`: one stream of files split across folders named by a
+    /// number alone, applied folder by folder in numeric order.
+    Numbered(Framework),
     /// `dir/<timestamp>_name/up.sql` and `down.sql` (diesel) or `migration.sql` (Prisma).
     Folders,
     /// `dir/{deploy,revert,verify}/<change>.sql`, ordered by `dir/sqitch.plan`.
@@ -205,7 +222,8 @@ struct Group {
 impl Group {
     fn of(path: &Path, framework: Option<Framework>) -> Option<Self> {
         let shown = path.to_string_lossy();
-        let framework = framework.unwrap_or_else(|| framework::detect(&shown, &[]));
+        // `001_a.up.sql.postgres` is laid out as `001_a.up.sql` is.
+        let framework = framework.unwrap_or_else(|| framework::detect(dialect::ordering_name(&shown), &[]));
         let parent = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })?;
         let (root, layout) = match framework {
             Framework::Diesel | Framework::Prisma => (parent.parent()?, Layout::Folders),
@@ -215,17 +233,28 @@ impl Group {
                     .find(|a| matches!(a.file_name().and_then(OsStr::to_str), Some("deploy" | "revert" | "verify")))?;
                 (at.parent()?, Layout::Sqitch)
             }
-            other => (parent, Layout::Files(other)),
+            // A folder named by a number alone is one part of a stream numbered across its
+            // siblings. A diesel or Prisma folder holds one migration and is taken above.
+            other => match parent.parent() {
+                Some(grandparent) if is_number(parent) => (grandparent, Layout::Numbered(other)),
+                _ => (parent, Layout::Files(other)),
+            },
         };
         let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
         Some(Self { root: root.to_path_buf(), layout })
     }
 
-    /// Every migration file of the directory.
-    fn members(&self) -> Vec<PathBuf> {
+    /// Every migration file of the directory: its `.sql` files and those `filter`'s `include`
+    /// globs add, less those written for another dialect or replaced by a `.postgres` file.
+    fn members(&self, filter: &Filter, cwd: &Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         match self.layout {
-            Layout::Files(_) => out.extend(sql_files(&self.root)),
+            Layout::Files(_) => out.extend(migration_files(&self.root, filter, cwd)),
+            Layout::Numbered(_) => {
+                for dir in entries(&self.root).filter(|e| e.is_dir() && is_number(&e.path)) {
+                    out.extend(migration_files(&dir.path, filter, cwd));
+                }
+            }
             Layout::Folders => {
                 for dir in entries(&self.root).filter(Entry::is_dir) {
                     for name in ["up.sql", "down.sql", "migration.sql"] {
@@ -277,10 +306,17 @@ impl Group {
 
     fn order_key(&self, path: &Path, plan: &HashMap<String, usize>) -> OrderKey {
         let file = path.file_name().and_then(OsStr::to_str).unwrap_or("");
+        // `001_init.sql.postgres` is ordered as `001_init.sql`.
+        let file = dialect::ordering_name(file);
         match self.layout {
+            Layout::Numbered(framework) => {
+                let folder = path.parent().and_then(Path::file_name).and_then(OsStr::to_str).unwrap_or("");
+                let key = file_key(framework, file);
+                OrderKey { folder: natural(folder), ..key }
+            }
             Layout::Folders => {
                 let dir = path.parent().and_then(Path::file_name).and_then(OsStr::to_str).unwrap_or("");
-                OrderKey { class: 0, version: natural(dir), after: u8::from(file == "down.sql") }
+                OrderKey { folder: Vec::new(), class: 0, version: natural(dir), after: u8::from(file == "down.sql") }
             }
             Layout::Sqitch => {
                 let relative = path.strip_prefix(&self.root).unwrap_or(path);
@@ -293,28 +329,42 @@ impl Group {
                     _ => 2,
                 };
                 match plan.get(&change) {
-                    Some(&index) => OrderKey { class: 0, version: vec![Part::Number(index)], after },
-                    None => OrderKey { class: 1, version: natural(&change), after },
+                    Some(&index) => {
+                        OrderKey { folder: Vec::new(), class: 0, version: vec![Part::Number(index)], after }
+                    }
+                    None => OrderKey { folder: Vec::new(), class: 1, version: natural(&change), after },
                 }
             }
-            Layout::Files(Framework::Flyway) => flyway_key(file),
-            Layout::Files(_) => {
-                let (stem, after) = if let Some(stem) = strip_suffix_ignore_case(file, ".down.sql") {
-                    (stem, 1)
-                } else if let Some(stem) = strip_suffix_ignore_case(file, ".up.sql") {
-                    (stem, 0)
-                } else {
-                    (strip_suffix_ignore_case(file, ".sql").unwrap_or(file), 0)
-                };
-                OrderKey { class: 0, version: natural(stem), after }
-            }
+            Layout::Files(framework) => file_key(framework, file),
         }
     }
+}
+
+/// Where a file falls among the files of its directory.
+fn file_key(framework: Framework, file: &str) -> OrderKey {
+    if framework == Framework::Flyway {
+        return flyway_key(file);
+    }
+    let (stem, after) = if let Some(stem) = strip_suffix_ignore_case(file, ".down.sql") {
+        (stem, 1)
+    } else if let Some(stem) = strip_suffix_ignore_case(file, ".up.sql") {
+        (stem, 0)
+    } else {
+        (strip_suffix_ignore_case(file, ".sql").unwrap_or(file), 0)
+    };
+    OrderKey { folder: Vec::new(), class: 0, version: natural(stem), after }
+}
+
+/// Whether the path's last component is a number alone, such as `0` or `10`.
+fn is_number(path: &Path) -> bool {
+    path.file_name().and_then(OsStr::to_str).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Where a migration falls in its directory's order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct OrderKey {
+    /// The numbered folder of a stream split across folders; empty otherwise.
+    folder: Vec<Part>,
     /// Flyway's repeatable migrations run after the versioned ones; unknown names go last.
     class: u8,
     version: Vec<Part>,
@@ -324,7 +374,7 @@ struct OrderKey {
 
 impl OrderKey {
     fn last() -> Self {
-        Self { class: u8::MAX, version: Vec::new(), after: 0 }
+        Self { folder: Vec::new(), class: u8::MAX, version: Vec::new(), after: 0 }
     }
 }
 
@@ -361,19 +411,20 @@ fn natural(text: &str) -> Vec<Part> {
 
 /// `V1_2__x.sql` is version 1.2; `U1_2__x.sql` undoes it; `R__x.sql` runs after them all.
 fn flyway_key(file: &str) -> OrderKey {
+    let key = |class, version| OrderKey { folder: Vec::new(), class, version, after: 0 };
     let Some((prefix, _)) = file.split_once("__") else {
-        return OrderKey { class: 2, version: natural(file), after: 0 };
+        return key(2, natural(file));
     };
     match prefix.as_bytes().first() {
         Some(b'V' | b'U') if prefix.len() > 1 => {
             let version = prefix[1..].split(['.', '_']).map(|p| natural(p).into_iter().next()).collect::<Option<_>>();
             match version {
-                Some(version) => OrderKey { class: 0, version, after: u8::from(prefix.starts_with('U')) },
-                None => OrderKey { class: 2, version: natural(file), after: 0 },
+                Some(version) => OrderKey { after: u8::from(prefix.starts_with('U')), ..key(0, version) },
+                None => key(2, natural(file)),
             }
         }
-        Some(b'R') => OrderKey { class: 1, version: natural(file), after: 0 },
-        _ => OrderKey { class: 2, version: natural(file), after: 0 },
+        Some(b'R') => key(1, natural(file)),
+        _ => key(2, natural(file)),
     }
 }
 
@@ -439,8 +490,23 @@ impl Entry {
     }
 }
 
-fn sql_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
-    entries(dir).filter(|e| is_sql(&e.path) && e.is_file()).map(|e| e.path)
+/// The migrations of one directory: its `.sql` files and the files an `include` glob adds,
+/// less those written for another dialect and the neutral popx files a `.postgres` file
+/// replaces.
+fn migration_files(dir: &Path, filter: &Filter, cwd: &Path) -> Vec<PathBuf> {
+    let files: Vec<PathBuf> = entries(dir)
+        .filter(|e| e.is_file() && (is_sql(&e.path) || filter.adds_file(&e.path, cwd)))
+        .map(|e| e.path)
+        .collect();
+    let name = |path: &PathBuf| path.file_name().and_then(OsStr::to_str).unwrap_or("").to_owned();
+    let names: Vec<String> = files.iter().map(name).collect();
+    let replaced = dialect::Replaced::new(names.iter().map(String::as_str));
+    files
+        .into_iter()
+        .zip(&names)
+        .filter(|(_, name)| dialect::of(name) != Dialect::Other && !replaced.contains(name))
+        .map(|(path, _)| path)
+        .collect()
 }
 
 fn is_sql(path: &Path) -> bool {
@@ -473,7 +539,7 @@ mod tests {
         symlink(root.join("missing.sql"), flat.join("003.sql")).expect("dangling symlink");
         let group = Group { root: flat.clone(), layout: Layout::Files(Framework::Plain) };
         // The directory named `nested.sql` and the dangling link are not files.
-        assert_eq!(group.members(), [flat.join("001.sql"), flat.join("002.sql")]);
+        assert_eq!(group.members(&Filter::default(), &root), [flat.join("001.sql"), flat.join("002.sql")]);
 
         let sqitch = root.join("sqitch");
         fs::create_dir_all(sqitch.join("deploy/inner")).expect("mkdir");
@@ -482,7 +548,10 @@ mod tests {
         symlink(root.join("elsewhere.sql"), sqitch.join("deploy/c.sql")).expect("symlink a file");
         symlink(sqitch.join("deploy/inner"), sqitch.join("deploy/loop")).expect("symlink a directory");
         let group = Group { root: sqitch.clone(), layout: Layout::Sqitch };
-        assert_eq!(group.members(), [sqitch.join("deploy/a.sql"), sqitch.join("deploy/inner/b.sql")]);
+        assert_eq!(
+            group.members(&Filter::default(), &root),
+            [sqitch.join("deploy/a.sql"), sqitch.join("deploy/inner/b.sql")]
+        );
 
         let folders = root.join("diesel");
         fs::create_dir_all(folders.join("2024-01-01_a")).expect("mkdir");
@@ -491,7 +560,7 @@ mod tests {
         symlink(folders.join("2024-01-01_a"), folders.join("2024-01-02_b")).expect("symlink a directory");
         let group = Group { root: folders.clone(), layout: Layout::Folders };
         assert_eq!(
-            group.members(),
+            group.members(&Filter::default(), &root),
             [
                 folders.join("2024-01-01_a/up.sql"),
                 folders.join("2024-01-01_a/down.sql"),
@@ -540,6 +609,72 @@ mod tests {
     }
 
     #[test]
+    fn numbered_folders_are_one_stream_in_numeric_order() {
+        let order = sorted(
+            Layout::Numbered(Framework::Plain),
+            &["10/001_a.sql", "2/001_a.sql", "0/010_c.sql", "0/002_b.sql", "1/001.sql"],
+        );
+        assert_eq!(order, ["0/002_b.sql", "0/010_c.sql", "1/001.sql", "2/001_a.sql", "10/001_a.sql"]);
+        let order =
+            sorted(Layout::Numbered(Framework::GolangMigrate), &["1/1_a.down.sql", "0/9_z.up.sql", "1/1_a.up.sql"]);
+        assert_eq!(order, ["0/9_z.up.sql", "1/1_a.up.sql", "1/1_a.down.sql"]);
+    }
+
+    #[test]
+    fn engine_suffixes_are_ordered_as_their_sql_name() {
+        let order = sorted(Layout::Files(Framework::Plain), &["10_b.sql.postgres", "2_a.sql.postgres", "3.sql"]);
+        assert_eq!(order, ["2_a.sql.postgres", "3.sql", "10_b.sql.postgres"]);
+        let order = sorted(
+            Layout::Files(Framework::GolangMigrate),
+            &["2_b.up.sql", "1_a.down.sql.postgres", "1_a.up.sql.postgres"],
+        );
+        assert_eq!(order, ["1_a.up.sql.postgres", "1_a.down.sql.postgres", "2_b.up.sql"]);
+    }
+
+    #[test]
+    fn members_leave_out_other_dialects_and_replaced_files() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = fs::canonicalize(dir.path()).expect("canonical temporary directory");
+        for name in [
+            "1_a.postgres.up.sql",
+            "1_a.up.sql",
+            "1_a.mysql.up.sql",
+            "1_a.down.sql",
+            "2_b.autocommit.up.sql",
+            "2_b.cockroach.up.sql",
+            "3_c.sql.postgres",
+            "3_c.sql.mysql",
+            "notes.md",
+        ] {
+            fs::write(root.join(name), "SELECT 1;").expect("write");
+        }
+        let names = |filter: &Filter| {
+            let group = Group { root: root.clone(), layout: Layout::Files(Framework::GolangMigrate) };
+            let members = group.members(filter, &root);
+            members.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&Filter::default()), ["1_a.down.sql", "1_a.postgres.up.sql", "2_b.autocommit.up.sql"]);
+        // An `include` glob that names a suffix adds the files it matches; another engine's
+        // file stays out even so.
+        let include =
+            crate::discover::GlobList::new(&["*.sql.*".to_owned(), "*.sql.{postgres,mysql}".to_owned()], &root);
+        let filter = Filter { include: include.ok().flatten(), exclude: None };
+        assert_eq!(
+            names(&filter),
+            ["1_a.down.sql", "1_a.postgres.up.sql", "2_b.autocommit.up.sql", "3_c.sql.postgres"]
+        );
+    }
+
+    #[test]
+    fn popx_autocommit_files_run_outside_a_transaction() {
+        let hint = |name: &str| hints(&Input { shown: name.to_owned(), source: Source::File(PathBuf::from(name)) });
+        assert!(hint("m/20210410175418000002_x.autocommit.up.sql").no_transaction);
+        assert!(hint("m/20210410175418000002_x.postgres.autocommit.down.sql").no_transaction);
+        assert!(!hint("m/20210410175418000003_x.up.sql").no_transaction);
+        assert!(!hint("m/autocommit.up.sql").no_transaction);
+    }
+
+    #[test]
     fn flyway_orders_by_version_then_repeatables() {
         let order = sorted(
             Layout::Files(Framework::Flyway),
@@ -571,5 +706,23 @@ mod tests {
         assert_eq!(sqitch.map(|g| (g.root, g.layout)), Some((PathBuf::from("app"), Layout::Sqitch)));
         let plain = Group::of(Path::new("001_init.sql"), None);
         assert_eq!(plain.map(|g| g.root), Some(PathBuf::from(".")));
+        // Folders named by a number alone are one stream under their parent.
+        let numbered = Group::of(Path::new("migrations/postgres/10/001_x.sql"), None);
+        assert_eq!(
+            numbered.map(|g| (g.root, g.layout)),
+            Some((PathBuf::from("migrations/postgres"), Layout::Numbered(Framework::Plain)))
+        );
+        let top = Group::of(Path::new("0/001_x.up.sql"), None);
+        assert_eq!(
+            top.map(|g| (g.root, g.layout)),
+            Some((PathBuf::from("."), Layout::Numbered(Framework::GolangMigrate)))
+        );
+        // A diesel folder named by its timestamp alone is still one migration of its parent.
+        let diesel = Group::of(Path::new("db/migrations/20240101000000/up.sql"), None);
+        assert_eq!(diesel.map(|g| (g.root, g.layout)), Some((PathBuf::from("db/migrations"), Layout::Folders)));
+        let named = Group::of(Path::new("db/v2/001_x.sql"), None);
+        assert_eq!(named.map(|g| (g.root, g.layout)), Some((PathBuf::from("db/v2"), Layout::Files(Framework::Plain))));
+        let engine = Group::of(Path::new("db/001_x.up.sql.postgres"), None);
+        assert_eq!(engine.map(|g| g.layout), Some(Layout::Files(Framework::GolangMigrate)));
     }
 }

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod dialect;
 pub mod discover;
 pub mod history;
 pub mod pipeline;

@@ -154,7 +154,10 @@ fn check(args: &CheckArgs) -> u8 {
     // Parsing recurses once per level of nesting (a long `a || b || …` chain nests deeply),
     // so the workers get a larger stack than the 2 MiB threads start with.
     let pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_SIZE).build().ok();
-    let results = pipeline::lint(jobs, settings, scope.change_set.is_some(), pool.as_ref());
+    // A runner that wraps the whole upgrade in one transaction makes the files linted together
+    // one deploy, as a change set is: what an earlier one creates is new for the later ones.
+    let one_deploy = scope.change_set.is_some() || resolved.per_upgrade;
+    let results = pipeline::lint(jobs, settings, one_deploy, pool.as_ref());
     let mut files = Vec::with_capacity(results.len());
     for result in results {
         match result {
