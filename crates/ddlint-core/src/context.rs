@@ -3,7 +3,7 @@
 //! is in force. All of it is computed in one pass over the file.
 
 use crate::diagnostic::Diagnostic;
-use crate::framework::{Direction, Section, Transaction};
+use crate::framework::{Direction, Framework, Section, Transaction};
 use crate::lock_model::{Catalog, RelationLock, StatementEffects};
 use crate::names::RelationName;
 use crate::parse::{ParsedFile, Statement};
@@ -33,6 +33,8 @@ pub struct FileContext<'a> {
     pub text: &'a str,
     pub parsed: &'a ParsedFile,
     pub settings: &'a Settings,
+    /// The framework the file was read as, when the caller knows it.
+    pub framework: Option<Framework>,
     pub statements: Vec<&'a Statement>,
     pub states: Vec<StatementState>,
     /// What the lock model predicts for each statement (locks, rewrites, scans), computed
@@ -68,13 +70,14 @@ impl<'a> FileContext<'a> {
             span: Span::new(0, text.len()),
             direction: Direction::Up,
             transaction: Transaction::AsConfigured,
+            continues_session: false,
         };
         Self::with_sections(text, parsed, settings, &[whole], &EMPTY_HISTORY)
     }
 
     /// Builds the context of a file that its framework runs as separate sections (up and
     /// down, each with its own transaction), after the migrations that built `history`.
-    /// Each section starts a fresh session.
+    /// Each section starts a fresh session, unless it continues the one before it.
     pub fn with_sections(
         text: &'a str,
         parsed: &'a ParsedFile,
@@ -93,7 +96,8 @@ impl<'a> FileContext<'a> {
         let mut tracker = SessionTracker::new(false);
         for (index, stmt) in statements.iter().enumerate() {
             let section = section_of[index];
-            if index == 0 || section_of[index - 1] != section {
+            let continues = index > 0 && sections.get(section).is_some_and(|s| s.continues_session);
+            if (index == 0 || section_of[index - 1] != section) && !continues {
                 let in_section = section_of
                     .iter()
                     .zip(&statements)
@@ -139,6 +143,7 @@ impl<'a> FileContext<'a> {
             text,
             parsed,
             settings,
+            framework: None,
             statements,
             states,
             effects,

@@ -1,6 +1,8 @@
 //! Migration frameworks: how ddlint recognises each one, how it splits a file into up and
 //! down sections, and whether the runner wraps a section in a transaction.
 
+use crate::lock_model::{refused_in_transaction, RefusedInTransaction};
+use crate::parse::Statement;
 use crate::pg_ffi::RawToken;
 use crate::source::Span;
 use pg_query::protobuf::Token;
@@ -17,12 +19,20 @@ pub enum Framework {
     Diesel,
     Prisma,
     SqlMigrate,
+    /// Mattermost's morph: golang-migrate's file names, each file in a transaction unless it
+    /// says `-- morph:nontransactional`.
+    Morph,
+    /// The SQL of one migration as Django's `manage.py sqlmigrate` prints it, run as shown.
+    Django,
+    /// Alembic's offline SQL (`alembic upgrade A:B --sql`): one section per revision, run as
+    /// one script.
+    Alembic,
     /// Numbered or timestamped `.sql` files run as they are.
     Plain,
 }
 
 impl Framework {
-    pub const ALL: [Framework; 9] = [
+    pub const ALL: [Framework; 12] = [
         Framework::GolangMigrate,
         Framework::Goose,
         Framework::Dbmate,
@@ -31,6 +41,9 @@ impl Framework {
         Framework::Diesel,
         Framework::Prisma,
         Framework::SqlMigrate,
+        Framework::Morph,
+        Framework::Django,
+        Framework::Alembic,
         Framework::Plain,
     ];
 
@@ -44,7 +57,19 @@ impl Framework {
             Framework::Diesel => "diesel",
             Framework::Prisma => "prisma",
             Framework::SqlMigrate => "sql-migrate",
+            Framework::Morph => "morph",
+            Framework::Django => "django",
+            Framework::Alembic => "alembic",
             Framework::Plain => "plain",
+        }
+    }
+
+    /// The table in which the runner records which migrations ran, when the file itself writes
+    /// to it (Alembic's offline SQL does). Statements on it are bookkeeping, not schema changes.
+    pub fn bookkeeping_table(self) -> Option<&'static str> {
+        match self {
+            Framework::Alembic => Some("alembic_version"),
+            _ => None,
         }
     }
 
@@ -80,6 +105,10 @@ pub struct Section {
     pub span: Span,
     pub direction: Direction,
     pub transaction: Transaction,
+    /// The section runs in the database session of the section before it, so a transaction
+    /// or a setting it left open carries over (Alembic's revisions, printed as one script).
+    /// Each section is still a deploy of its own: what earlier sections created is not new.
+    pub continues_session: bool,
 }
 
 /// What the caller knows beyond the file's path and text, such as diesel's `metadata.toml`.
@@ -101,6 +130,15 @@ pub fn detect(path: &str, comments: &[&str]) -> Framework {
     if has("+migrate ") {
         return Framework::SqlMigrate;
     }
+    if comments.iter().any(|c| is_morph_no_transaction(c)) {
+        return Framework::Morph;
+    }
+    if comments.iter().any(|c| alembic_marker(c).is_some()) {
+        return Framework::Alembic;
+    }
+    if is_django_sqlmigrate(comments) {
+        return Framework::Django;
+    }
     let normalized = path.replace('\\', "/");
     let mut components = normalized.rsplit('/');
     let file = components.next().unwrap_or("");
@@ -121,6 +159,74 @@ pub fn detect(path: &str, comments: &[&str]) -> Framework {
         return Framework::Sqitch;
     }
     Framework::Plain
+}
+
+/// morph's `-- morph:nontransactional`.
+fn is_morph_no_transaction(comment: &str) -> bool {
+    comment.strip_prefix("--").is_some_and(|body| body.trim().eq_ignore_ascii_case("morph:nontransactional"))
+}
+
+/// Alembic's `-- Running upgrade  -> 1a2b3c` or `-- Running downgrade 4d5e6f -> 1a2b3c`, which
+/// begins each revision of its offline SQL.
+fn alembic_marker(comment: &str) -> Option<Direction> {
+    let body = comment.strip_prefix("--")?.trim_start();
+    let (direction, rest) = if let Some(rest) = body.strip_prefix("Running upgrade ") {
+        (Direction::Up, rest)
+    } else {
+        (Direction::Down, body.strip_prefix("Running downgrade ")?)
+    };
+    rest.contains("->").then_some(direction)
+}
+
+/// How Django's operations describe themselves (`Operation.describe()`), which `sqlmigrate`
+/// prints between two bare `--` lines before each operation's SQL.
+const DJANGO_OPERATIONS: &[&str] = &[
+    "Create model ",
+    "Create proxy model ",
+    "Delete model ",
+    "Rename model ",
+    "Rename table for ",
+    "Add field ",
+    "Alter field ",
+    "Remove field ",
+    "Rename field ",
+    "Create index ",
+    "Add index ",
+    "Remove index ",
+    "Rename index ",
+    "Rename unnamed index ",
+    "Create constraint ",
+    "Add constraint ",
+    "Remove constraint ",
+    "Alter constraint ",
+    "Create not valid constraint ",
+    "Validate constraint ",
+    "Alter unique_together ",
+    "Alter index_together ",
+    "Raw SQL operation",
+    "Raw Python operation",
+    "Change Meta options on ",
+    "Change managers on ",
+    "Set order_with_respect_to ",
+    "Custom state/database change combination",
+    "Creates extension ",
+    "Concurrently create index ",
+    "Concurrently remove index ",
+    "Create collation ",
+    "Remove collation ",
+];
+
+/// Whether the comments hold `sqlmigrate`'s `--`, `-- <operation>`, `--` around an operation
+/// Django names (with its `-- MIGRATION NOW PERFORMS OPERATION THAT CANNOT BE WRITTEN AS SQL:`
+/// line between the first two for an operation that has no SQL).
+fn is_django_sqlmigrate(comments: &[&str]) -> bool {
+    let bare = |c: &&str| c.trim_end() == "--";
+    comments.windows(3).enumerate().any(|(i, w)| {
+        let opened = bare(&w[0])
+            || (w[0].contains("MIGRATION NOW PERFORMS OPERATION") && i > 0 && comments.get(i - 1).is_some_and(bare));
+        let described = w[1].strip_prefix("-- ").is_some_and(|d| DJANGO_OPERATIONS.iter().any(|op| d.starts_with(op)));
+        opened && described && bare(&w[2])
+    })
 }
 
 fn starts_with_digits(name: &str) -> bool {
@@ -147,7 +253,7 @@ fn file_direction(framework: Framework, path: &str) -> Direction {
     let normalized = path.replace('\\', "/");
     let file = normalized.rsplit('/').next().unwrap_or("");
     let down = match framework {
-        Framework::GolangMigrate => file.ends_with(".down.sql"),
+        Framework::GolangMigrate | Framework::Morph => file.ends_with(".down.sql"),
         Framework::Diesel => file == "down.sql",
         Framework::Flyway => file.starts_with('U'),
         Framework::Sqitch => normalized.split('/').any(|c| c == "revert"),
@@ -164,13 +270,27 @@ fn file_direction(framework: Framework, path: &str) -> Direction {
 /// comment tokens for the markers.
 pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken], hints: FileHints) -> Vec<Section> {
     let whole = Span::new(0, text.len());
+    let comments = || {
+        tokens
+            .iter()
+            .filter(|t| t.token == Token::SqlComment)
+            .filter_map(|t| Some((t.start, text.get(t.start..t.end)?)))
+    };
     let default_transaction = match framework {
         Framework::GolangMigrate | Framework::Prisma => Transaction::ImplicitWhenMultiStatement,
         Framework::Diesel if hints.no_transaction => Transaction::None,
+        // Flyway's choice depends on the statements; see `settle_transactions`.
         Framework::Diesel | Framework::Flyway => Transaction::Wrapped,
-        Framework::Sqitch => Transaction::None,
+        Framework::Morph if comments().any(|(_, c)| is_morph_no_transaction(c)) => Transaction::None,
+        Framework::Morph => Transaction::Wrapped,
+        // The file's own `BEGIN … COMMIT` is the transaction: Django prints it unless the
+        // migration is `atomic = False`, Alembic as its `transaction_per_migration` says.
+        Framework::Sqitch | Framework::Django | Framework::Alembic => Transaction::None,
         Framework::Goose | Framework::Dbmate | Framework::SqlMigrate | Framework::Plain => Transaction::AsConfigured,
     };
+    if framework == Framework::Alembic {
+        return alembic_sections(text, comments());
+    }
     let markers: Vec<(usize, Marker)> = match framework {
         Framework::Goose | Framework::Dbmate | Framework::SqlMigrate => tokens
             .iter()
@@ -196,7 +316,12 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
             Framework::Goose | Framework::Dbmate | Framework::SqlMigrate => Transaction::Wrapped,
             _ => default_transaction,
         };
-        return vec![Section { span: whole, direction: file_direction(framework, path), transaction }];
+        return vec![Section {
+            span: whole,
+            direction: file_direction(framework, path),
+            transaction,
+            continues_session: false,
+        }];
     }
     let mut sections = Vec::new();
     // Text before the first section marker is run with the up migration.
@@ -206,6 +331,7 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
             span: Span::new(0, first),
             direction: Direction::Up,
             transaction: Transaction::Wrapped,
+            continues_session: false,
         });
     }
     for (i, (at, direction, transactional)) in starts.iter().enumerate() {
@@ -215,9 +341,74 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
             span: Span::new(*at, end),
             direction: *direction,
             transaction: if wrapped { Transaction::Wrapped } else { Transaction::None },
+            continues_session: false,
         });
     }
     sections
+}
+
+/// Alembic's offline SQL: what precedes the first revision (`BEGIN`, `CREATE TABLE
+/// alembic_version`), then a section per `-- Running upgrade` (or `downgrade`) comment. The
+/// whole output runs as one script, so each section continues the session before it, and its
+/// `BEGIN` and `COMMIT` are the transactions.
+fn alembic_sections<'t>(text: &str, comments: impl Iterator<Item = (usize, &'t str)>) -> Vec<Section> {
+    let starts: Vec<(usize, Direction)> = comments.filter_map(|(at, c)| Some((at, alembic_marker(c)?))).collect();
+    let section = |start: usize, end: usize, direction: Direction| Section {
+        span: Span::new(start, end),
+        direction,
+        transaction: Transaction::None,
+        continues_session: start > 0,
+    };
+    let first = starts.first().map_or(text.len(), |s| s.0);
+    let mut sections = Vec::with_capacity(starts.len() + 1);
+    if first > 0 || starts.is_empty() {
+        let direction = starts.first().map_or(Direction::Up, |s| s.1);
+        sections.push(section(0, first, direction));
+    }
+    for (i, (at, direction)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |next| next.0);
+        sections.push(section(*at, end, *direction));
+    }
+    sections
+}
+
+/// Settles the transaction of the sections whose runner decides it from their statements,
+/// once they are parsed. Flyway runs a script outside a transaction when its parser finds a
+/// statement that PostgreSQL refuses in a transaction block (and refuses a script that also
+/// holds other statements, unless `flyway.mixed` is set; `flyway-mixed-transaction` reports it).
+pub fn settle_transactions<'s>(
+    framework: Framework,
+    sections: &mut [Section],
+    statements: impl IntoIterator<Item = &'s Statement>,
+    pg_version: u32,
+) {
+    if framework != Framework::Flyway {
+        return;
+    }
+    let outside = statements
+        .into_iter()
+        .any(|s| s.nested_in.is_none() && flyway_runs_outside_transaction(&s.node, pg_version).is_some());
+    if outside {
+        for section in sections {
+            section.transaction = Transaction::None;
+        }
+    }
+}
+
+/// The statement that makes Flyway run a script outside a transaction. Flyway's PostgreSQL
+/// parser recognises the statements PostgreSQL refuses in a transaction block by their first
+/// words, and misses two: `REINDEX INDEX … CONCURRENTLY` (or `TABLE`) and `DETACH PARTITION …
+/// CONCURRENTLY`, which then run in its transaction and fail.
+pub fn flyway_runs_outside_transaction(
+    node: &pg_query::protobuf::node::Node,
+    pg_version: u32,
+) -> Option<RefusedInTransaction> {
+    refused_in_transaction(node, pg_version).filter(|refused| {
+        !matches!(
+            refused,
+            RefusedInTransaction::ReindexConcurrently | RefusedInTransaction::DetachPartitionConcurrently
+        )
+    })
 }
 
 enum Marker {
@@ -288,6 +479,111 @@ mod tests {
         assert_eq!(detect("m/001.sql", &comments("-- migrate:up\nSELECT 1;")), Framework::Dbmate);
         assert_eq!(detect("m/001.sql", &comments("-- +migrate Up\nSELECT 1;")), Framework::SqlMigrate);
         assert_eq!(detect("m/0001_init.sql", &[]), Framework::Plain);
+    }
+
+    #[test]
+    fn detects_morph_by_its_marker() {
+        let text = "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON t (a);";
+        assert_eq!(detect("postgres/000118_index.up.sql", &comments(text)), Framework::Morph);
+        // Without the marker a morph file cannot be told from golang-migrate's.
+        assert_eq!(detect("postgres/000119_add.up.sql", &[]), Framework::GolangMigrate);
+        assert_eq!(detect("m/1.sql", &comments("-- morph:nontransactional is not set here")), Framework::Plain);
+    }
+
+    const DJANGO: &str = "BEGIN;\n--\n-- Add field status to order\n--\nALTER TABLE \"shop_order\" ADD COLUMN \"status\" varchar(20) DEFAULT 'new' NOT NULL;\nALTER TABLE \"shop_order\" ALTER COLUMN \"status\" DROP DEFAULT;\n--\n-- Create index shop_order_status_idx on field(s) status of model order\n--\nCREATE INDEX \"shop_order_status_idx\" ON \"shop_order\" (\"status\");\nCOMMIT;\n";
+
+    #[test]
+    fn detects_django_sqlmigrate_output() {
+        assert_eq!(detect("sql/0042_order_status.sql", &comments(DJANGO)), Framework::Django);
+        let not_atomic =
+            "--\n-- Concurrently create index i on field(s) a of model t\n--\nCREATE INDEX CONCURRENTLY i ON t (a);\n";
+        assert_eq!(detect("sql/0043.sql", &comments(not_atomic)), Framework::Django);
+        let python =
+            "--\n-- MIGRATION NOW PERFORMS OPERATION THAT CANNOT BE WRITTEN AS SQL:\n-- Raw Python operation\n--\n";
+        assert_eq!(detect("sql/0044.sql", &comments(python)), Framework::Django);
+        // A comment box of another kind is not Django's.
+        assert_eq!(detect("sql/1.sql", &comments("--\n-- Users and their roles\n--\nSELECT 1;")), Framework::Plain);
+        assert_eq!(detect("sql/1.sql", &comments("-- Add field notes later\nSELECT 1;")), Framework::Plain);
+    }
+
+    const ALEMBIC: &str = "BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n-- Running upgrade  -> 1a2b3c\n\nCREATE TABLE orders (id bigint PRIMARY KEY, status text);\n\nINSERT INTO alembic_version (version_num) VALUES ('1a2b3c') RETURNING alembic_version.version_num;\n\n-- Running upgrade 1a2b3c -> 4d5e6f\n\nCREATE INDEX orders_status_idx ON orders (status);\n\nUPDATE alembic_version SET version_num='4d5e6f' WHERE alembic_version.version_num = '1a2b3c';\n\nCOMMIT;\n\n";
+
+    #[test]
+    fn detects_alembic_offline_sql() {
+        assert_eq!(detect("upgrade.sql", &comments(ALEMBIC)), Framework::Alembic);
+        assert_eq!(
+            detect("down.sql", &comments("-- Running downgrade 4d5e6f -> 1a2b3c\nDROP TABLE t;")),
+            Framework::Alembic
+        );
+        assert_eq!(detect("notes.sql", &comments("-- Running upgrade scripts by hand\nSELECT 1;")), Framework::Plain);
+    }
+
+    #[test]
+    fn morph_and_django_sections() {
+        let morph = "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON t (a);";
+        assert_eq!(split(Framework::Morph, morph)[0].2, Transaction::None);
+        assert_eq!(split(Framework::Morph, "ALTER TABLE t ADD COLUMN c int;")[0].2, Transaction::Wrapped);
+        assert_eq!(
+            split(Framework::Django, DJANGO),
+            vec![(DJANGO.trim().to_owned(), Direction::Up, Transaction::None)]
+        );
+        assert_eq!(file_direction(Framework::Morph, "000001_a.down.sql"), Direction::Down);
+    }
+
+    #[test]
+    fn alembic_sections_per_revision_in_one_session() {
+        let tokens = crate::pg_ffi::scan(ALEMBIC).unwrap();
+        let found = sections(Framework::Alembic, "upgrade.sql", ALEMBIC, &tokens, FileHints::default());
+        let starts: Vec<&str> =
+            found.iter().map(|s| ALEMBIC[s.span.start..s.span.end].lines().next().unwrap()).collect();
+        assert_eq!(starts, ["BEGIN;", "-- Running upgrade  -> 1a2b3c", "-- Running upgrade 1a2b3c -> 4d5e6f"]);
+        assert!(found.iter().all(|s| s.transaction == Transaction::None && s.direction == Direction::Up));
+        assert_eq!(found.iter().map(|s| s.continues_session).collect::<Vec<_>>(), [false, true, true]);
+        let down = "-- Running downgrade 4d5e6f -> 1a2b3c\nDROP INDEX orders_status_idx;\n";
+        assert_eq!(split(Framework::Alembic, down)[0].1, Direction::Down);
+    }
+
+    fn rules(path: &str, text: &str) -> Vec<(usize, &'static str)> {
+        let report = crate::lint_file(path, text.as_bytes(), &crate::Settings::default());
+        report
+            .diagnostics
+            .iter()
+            .map(|d| (report.line_index.position(&report.text, d.span.start).line, d.rule))
+            .collect()
+    }
+
+    #[test]
+    fn alembic_revisions_are_deploys_in_one_transaction() {
+        // The index on the table of the revision before is built on a table that may hold rows
+        // by then; the bookkeeping statements raise nothing.
+        let found = rules("upgrade.sql", ALEMBIC);
+        assert!(found.contains(&(16, "create-index-non-concurrently")), "{found:?}");
+        assert!(found.iter().all(|(line, _)| *line == 16), "{found:?}");
+        // The file's `BEGIN` is still open in the later revision.
+        let open = ALEMBIC.replace("CREATE INDEX orders", "CREATE INDEX CONCURRENTLY orders");
+        assert!(rules("upgrade.sql", &open).contains(&(16, "concurrently-in-transaction")));
+        // Within one revision the table is new.
+        let same = ALEMBIC.replace("-- Running upgrade 1a2b3c -> 4d5e6f\n", "\n");
+        assert!(rules("upgrade.sql", &same).is_empty(), "{:?}", rules("upgrade.sql", &same));
+    }
+
+    #[test]
+    fn django_follows_the_files_own_transaction() {
+        let concurrently = DJANGO.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY");
+        assert!(rules("sql/0042.sql", &concurrently).contains(&(10, "concurrently-in-transaction")));
+        let not_atomic = concurrently.replace("BEGIN;\n", "").replace("COMMIT;\n", "");
+        assert!(!rules("sql/0042.sql", &not_atomic).iter().any(|(_, r)| *r == "concurrently-in-transaction"));
+    }
+
+    #[test]
+    fn flyway_runs_scripts_with_concurrent_builds_outside_a_transaction() {
+        let report =
+            crate::lint_file("db/V3__index.sql", b"CREATE INDEX CONCURRENTLY i ON t (a);", &crate::Settings::default());
+        assert_eq!(report.sections[0].transaction, Transaction::None);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        let wrapped =
+            crate::lint_file("db/V4__add.sql", b"ALTER TABLE t ADD COLUMN c int;", &crate::Settings::default());
+        assert_eq!(wrapped.sections[0].transaction, Transaction::Wrapped);
     }
 
     #[test]

@@ -121,6 +121,9 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
             detected = Some(framework);
             sections.iter().map(|s| s.span).collect()
         });
+        if let Some(framework) = detected {
+            framework::settle_transactions(framework, &mut sections, parsed.statements(), settings.pg_version);
+        }
         PreparedFile {
             path: path.to_owned(),
             text: text.to_owned(),
@@ -215,7 +218,8 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
         }
     }
 
-    let file = FileContext::with_sections(&text, &parsed, settings, &sections, history);
+    let mut file = FileContext::with_sections(&text, &parsed, settings, &sections, history);
+    file.framework = framework;
     let checks: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
         let cx = StatementCx::new(&file, index);
@@ -226,6 +230,15 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     let statement_count = file.statements.len();
     drop(file);
 
+    // The runner's own record of which migrations ran is no schema change to review.
+    if let Some(table) = framework.and_then(framework::Framework::bookkeeping_table) {
+        let bookkeeping: Vec<Span> = parsed
+            .statements()
+            .filter(|s| s.nested_in.is_none() && writes_table(&s.node, table))
+            .map(|s| s.span)
+            .collect();
+        diagnostics.retain(|d| d.statement.is_none_or(|at| !bookkeeping.contains(&at)));
+    }
     let comments: Vec<Span> = parsed.comments().map(|t| Span::new(t.start, t.end)).collect();
     let mut diagnostics = suppress::apply(&text, &line_index, &comments, settings, diagnostics);
     // A down migration runs only when a deploy is rolled back, so its findings are capped.
@@ -238,6 +251,28 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     }
     diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
     FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count, framework, sections }
+}
+
+/// Whether the statement creates, fills, changes or empties the table `name` (unqualified, or
+/// in `public`).
+fn writes_table(node: &pg_query::protobuf::node::Node, name: &str) -> bool {
+    use names::RelationName;
+    use pg_query::protobuf::node::Node as N;
+    let table = RelationName::new(None, name);
+    let relation = match node {
+        N::CreateStmt(s) => s.relation.as_ref(),
+        N::InsertStmt(s) => s.relation.as_ref(),
+        N::UpdateStmt(s) => s.relation.as_ref(),
+        N::DeleteStmt(s) => s.relation.as_ref(),
+        N::DropStmt(s) => {
+            return s.objects.iter().any(|o| {
+                matches!(&o.node, Some(N::List(list))
+                    if RelationName::from_name_list(&list.items).is_some_and(|r| r.same_as(&table)))
+            })
+        }
+        _ => None,
+    };
+    relation.is_some_and(|rv| RelationName::from_range_var(rv).same_as(&table))
 }
 
 /// The largest file ddlint lints. Parse trees take up to a few hundred bytes of memory per

@@ -24,6 +24,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::drop_table::RULE,
     &rules::enum_add_value_in_transaction::RULE,
     &rules::expand_and_contract_in_one_change::RULE,
+    &rules::flyway_mixed_transaction::RULE,
     &rules::lock_table::RULE,
     &rules::missing_lock_timeout::RULE,
     &rules::multiple_access_exclusive_locks::RULE,

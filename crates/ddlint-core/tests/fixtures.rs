@@ -15,12 +15,14 @@
 //!   rule keeps its default.
 //! - The leading comment lines may hold `-- ddlint-test:` directives, separated by spaces, to
 //!   change the settings from the defaults: `assume-in-transaction`, `pg-version=<major>`,
+//!   `framework=<name>` (read the file as that framework's migration, as `--framework` does),
 //!   `enable=<id>[,<id>…]` and `disable=<id>[,<id>…]` (as the CLI's snapshot test reads them).
 //! - `fixtures/examples/` holds sample migrations for the README; they are only linted,
 //!   to prove that nothing panics.
 
 mod support;
 
+use ddlint_core::framework::Framework;
 use ddlint_core::{lint_file, registry, LineIndex, Settings, Severity};
 use std::collections::BTreeSet;
 use std::fs;
@@ -165,12 +167,15 @@ fn settings_for(folder_rule: &str, text: &str, path: &Path, problems: &mut Vec<S
                 Some(("pg-version", version)) if version.parse::<u32>().is_ok() => {
                     settings.pg_version = version.parse().unwrap_or(settings.pg_version);
                 }
+                Some(("framework", name)) if Framework::from_name(name).is_some() => {
+                    settings.framework = Framework::from_name(name);
+                }
                 Some(("enable", list)) => settings.enabled.extend(ids(list)),
                 Some(("disable", list)) => settings.disabled.extend(ids(list)),
                 _ => {
                     problems.push(format!(
                         "{}: unknown directive `{directive}` (expected `assume-in-transaction`, `pg-version=<major>`, \
-                         `enable=<ids>` or `disable=<ids>`)",
+                         `framework=<name>`, `enable=<ids>` or `disable=<ids>`)",
                         relative(path)
                     ));
                     ok = false;

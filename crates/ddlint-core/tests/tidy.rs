@@ -4,6 +4,7 @@
 
 mod support;
 
+use ddlint_core::framework::Framework;
 use ddlint_core::{docs, lint_file, registry, Settings, Severity};
 use std::fs;
 use std::path::Path;
@@ -164,6 +165,13 @@ fn example_settings_follow_the_flag_comment() {
 }
 
 #[test]
+fn example_settings_follow_the_framework_comment() {
+    let flyway = "-- linted with --framework flyway\nCREATE INDEX CONCURRENTLY i ON t (a);";
+    assert_eq!(example_settings("flyway-mixed-transaction", flyway).framework, Some(Framework::Flyway));
+    assert_eq!(example_settings("vacuum-full", "VACUUM t;").framework, None);
+}
+
+#[test]
 fn example_settings_enable_the_rule_under_test() {
     let settings = example_settings("prefer-text", "CREATE TABLE t (a varchar(10));");
     assert!(settings.is_enabled("prefer-text"));
@@ -174,7 +182,13 @@ fn example_settings_enable_the_rule_under_test() {
 fn example_settings(rule: &str, sql: &str) -> Settings {
     let first = sql.lines().next().unwrap_or("");
     let assume_in_transaction = first.starts_with("--") && first.contains("--assume-in-transaction");
-    Settings { assume_in_transaction, enabled: vec![rule.to_owned()], ..Settings::default() }
+    // `-- linted with --framework flyway`: the block is read as that framework's migration.
+    let framework = first
+        .strip_prefix("--")
+        .and_then(|c| c.split_once("--framework "))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(Framework::from_name);
+    Settings { assume_in_transaction, framework, enabled: vec![rule.to_owned()], ..Settings::default() }
 }
 
 fn entries(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -2,7 +2,8 @@
 //!
 //! The binary runs from the repository root on the fixture's relative path, so snapshots
 //! hold no machine-specific paths. A fixture's leading `-- ddlint-test: …` lines become flags:
-//! `assume-in-transaction`, `pg-version=<major>`, `enable=<ids>` and `disable=<ids>`.
+//! `assume-in-transaction`, `pg-version=<major>`, `framework=<name>`, `enable=<ids>` and
+//! `disable=<ids>`.
 //! The rule a fixture folder is named after is enabled, so opt-in rules show in theirs.
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ fn directive_flags(fixture: &str, text: &str) -> Vec<String> {
             match directive.split_once('=') {
                 None if directive == "assume-in-transaction" => flags.push("--assume-in-transaction".to_owned()),
                 Some(("pg-version", major)) => flags.extend(["--pg-version".to_owned(), major.to_owned()]),
+                Some(("framework", name)) => flags.extend(["--framework".to_owned(), name.to_owned()]),
                 Some(("enable", ids)) => flags.extend(["--enable".to_owned(), ids.to_owned()]),
                 Some(("disable", ids)) => flags.extend(["--disable".to_owned(), ids.to_owned()]),
                 _ => panic!("{fixture}: unknown `ddlint-test` directive `{directive}`"),

@@ -801,6 +801,107 @@ pub fn reindex_concurrently(stmt: &pg::ReindexStmt) -> bool {
     option_enabled(&stmt.params, "concurrently")
 }
 
+/// A statement that PostgreSQL refuses to run inside a transaction block
+/// (`PreventInTransactionBlock`): it fails with `cannot run inside a transaction block`.
+/// `concurrently-in-transaction` reports these inside a transaction, and frameworks that
+/// decide per migration whether to open one (Flyway) read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusedInTransaction {
+    CreateIndexConcurrently,
+    DropIndexConcurrently,
+    /// `REINDEX … CONCURRENTLY` of an index or a table.
+    ReindexConcurrently,
+    /// `REINDEX SCHEMA`, with or without `CONCURRENTLY`; the same for the two below.
+    ReindexSchema,
+    ReindexDatabase,
+    ReindexSystem,
+    DetachPartitionConcurrently,
+    Vacuum,
+    CreateDatabase,
+    DropDatabase,
+    CreateTablespace,
+    DropTablespace,
+    /// `CREATE SUBSCRIPTION` that creates its replication slot (the default).
+    CreateSubscription,
+    DropSubscription,
+    AlterSystem,
+    DiscardAll,
+    /// `ALTER TYPE … ADD VALUE` before PostgreSQL 12.
+    AddEnumValue,
+}
+
+impl RefusedInTransaction {
+    /// The statement as a message names it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::CreateIndexConcurrently => "CREATE INDEX CONCURRENTLY",
+            Self::DropIndexConcurrently => "DROP INDEX CONCURRENTLY",
+            Self::ReindexConcurrently => "REINDEX CONCURRENTLY",
+            Self::ReindexSchema => "REINDEX SCHEMA",
+            Self::ReindexDatabase => "REINDEX DATABASE",
+            Self::ReindexSystem => "REINDEX SYSTEM",
+            Self::DetachPartitionConcurrently => "DETACH PARTITION CONCURRENTLY",
+            Self::Vacuum => "VACUUM",
+            Self::CreateDatabase => "CREATE DATABASE",
+            Self::DropDatabase => "DROP DATABASE",
+            Self::CreateTablespace => "CREATE TABLESPACE",
+            Self::DropTablespace => "DROP TABLESPACE",
+            Self::CreateSubscription => "CREATE SUBSCRIPTION",
+            Self::DropSubscription => "DROP SUBSCRIPTION",
+            Self::AlterSystem => "ALTER SYSTEM",
+            Self::DiscardAll => "DISCARD ALL",
+            Self::AddEnumValue => "ALTER TYPE … ADD VALUE",
+        }
+    }
+}
+
+/// Whether PostgreSQL `pg_version` refuses to run the statement inside a transaction block, and
+/// which kind of statement it is. `DROP SUBSCRIPTION` is counted as refused, as it is when the
+/// subscription has a replication slot (the usual case).
+pub fn refused_in_transaction(node: &N, pg_version: u32) -> Option<RefusedInTransaction> {
+    use RefusedInTransaction as R;
+    let refused = match node {
+        N::IndexStmt(s) if s.concurrent => R::CreateIndexConcurrently,
+        N::DropStmt(s) if s.concurrent => R::DropIndexConcurrently,
+        N::ReindexStmt(s) if s.kind() == pg::ReindexObjectType::ReindexObjectSchema => R::ReindexSchema,
+        N::ReindexStmt(s) if s.kind() == pg::ReindexObjectType::ReindexObjectDatabase => R::ReindexDatabase,
+        N::ReindexStmt(s) if s.kind() == pg::ReindexObjectType::ReindexObjectSystem => R::ReindexSystem,
+        N::ReindexStmt(s) if reindex_concurrently(s) => R::ReindexConcurrently,
+        N::AlterTableStmt(s)
+            if s.cmds.iter().any(|c| matches!(&c.node, Some(N::AlterTableCmd(cmd)) if detaches_concurrently(cmd))) =>
+        {
+            R::DetachPartitionConcurrently
+        }
+        N::VacuumStmt(s) if s.is_vacuumcmd => R::Vacuum,
+        N::CreatedbStmt(_) => R::CreateDatabase,
+        N::DropdbStmt(_) => R::DropDatabase,
+        N::CreateTableSpaceStmt(_) => R::CreateTablespace,
+        N::DropTableSpaceStmt(_) => R::DropTablespace,
+        N::CreateSubscriptionStmt(s) => {
+            // `connect = false` implies `create_slot = false`; either leaves no slot to create.
+            let given_off = |name: &str| {
+                s.options.iter().any(|o| matches!(&o.node, Some(N::DefElem(d)) if d.defname == name))
+                    && !option_enabled(&s.options, name)
+            };
+            if given_off("create_slot") || given_off("connect") {
+                return None;
+            }
+            R::CreateSubscription
+        }
+        N::DropSubscriptionStmt(_) => R::DropSubscription,
+        N::AlterSystemStmt(_) => R::AlterSystem,
+        N::DiscardStmt(s) if s.target() == pg::DiscardMode::DiscardAll => R::DiscardAll,
+        N::AlterEnumStmt(s) if pg_version < 12 && s.old_val.is_empty() && !s.new_val.is_empty() => R::AddEnumValue,
+        _ => return None,
+    };
+    Some(refused)
+}
+
+fn detaches_concurrently(cmd: &pg::AlterTableCmd) -> bool {
+    cmd.subtype() == pg::AlterTableType::AtDetachPartition
+        && matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()), Some(N::PartitionCmd(p)) if p.concurrent)
+}
+
 pub fn lock_stmt_mode(mode: i32) -> LockMode {
     match mode {
         1 => LockMode::AccessShare,

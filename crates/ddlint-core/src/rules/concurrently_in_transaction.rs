@@ -1,15 +1,20 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::reindex_concurrently;
-use pg_query::protobuf::{node::Node as N, AlterTableType, Token};
+use crate::lock_model::{refused_in_transaction, RefusedInTransaction};
+use pg_query::protobuf::Token;
 
 declare_rule! {
     /// ## What it does
     /// Flags `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX … CONCURRENTLY`,
-    /// `ALTER TABLE … DETACH PARTITION … CONCURRENTLY` and `VACUUM` inside a transaction block,
-    /// whether the file opens it with `BEGIN` or the migration runner wraps the file
-    /// (`--assume-in-transaction`).
+    /// `ALTER TABLE … DETACH PARTITION … CONCURRENTLY`, `VACUUM` and the other statements
+    /// PostgreSQL refuses in a transaction block inside one, whether the file opens it with `BEGIN`
+    /// or the migration runner wraps the file (`--assume-in-transaction`).
+    ///
+    /// The other statements are `REINDEX SCHEMA`, `DATABASE` and `SYSTEM`, `CREATE` and `DROP`
+    /// of a `DATABASE` or `TABLESPACE`, `CREATE SUBSCRIPTION` (unless it creates no replication
+    /// slot), `DROP SUBSCRIPTION`, `ALTER SYSTEM` and `DISCARD ALL`. `ALTER TYPE … ADD VALUE` is
+    /// left to `enum-add-value-in-transaction`.
     ///
     /// ## Why is this bad?
     /// PostgreSQL refuses to run these statements in a transaction block: the migration fails at
@@ -30,6 +35,9 @@ declare_rule! {
     ///
     /// Put the statement in a migration of its own and disable the framework's transaction for it
     /// (for example `-- +goose NO TRANSACTION` or `-- migrate:up transaction:false`).
+    /// Flyway runs a script outside a transaction by itself when it holds one of these statements
+    /// (all but `REINDEX … CONCURRENTLY` of an index or table and `DETACH PARTITION CONCURRENTLY`,
+    /// which Flyway does not recognise).
     ///
     /// ## References
     /// - [CREATE INDEX](https://www.postgresql.org/docs/current/sql-createindex.html)
@@ -41,22 +49,12 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if !cx.state.in_transaction {
         return;
     }
-    let what = match cx.node() {
-        N::IndexStmt(s) if s.concurrent => "CREATE INDEX CONCURRENTLY",
-        N::DropStmt(s) if s.concurrent => "DROP INDEX CONCURRENTLY",
-        N::ReindexStmt(s) if reindex_concurrently(s) => "REINDEX CONCURRENTLY",
-        N::AlterTableStmt(s)
-            if s.cmds.iter().any(|c| {
-                matches!(&c.node, Some(N::AlterTableCmd(cmd))
-            if cmd.subtype() == AlterTableType::AtDetachPartition
-                && matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()), Some(N::PartitionCmd(p)) if p.concurrent))
-            }) =>
-        {
-            "DETACH PARTITION CONCURRENTLY"
-        }
-        N::VacuumStmt(s) if s.is_vacuumcmd => "VACUUM",
-        _ => return,
-    };
+    let Some(refused) = refused_in_transaction(cx.node(), cx.pg_version()) else { return };
+    if refused == RefusedInTransaction::AddEnumValue {
+        // `enum-add-value-in-transaction` reports it, with the use of the new value.
+        return;
+    }
+    let what = refused.sql();
     let span =
         cx.find_tokens(&[Token::Concurrently]).or_else(|| cx.find_tokens(&[Token::Vacuum])).unwrap_or(cx.stmt.span);
     let wrapper =
@@ -97,6 +95,20 @@ mod tests {
     fn reindex_with_concurrently_off_runs_in_a_transaction() {
         let sql = "BEGIN;\nREINDEX (CONCURRENTLY false) INDEX i;\nREINDEX (CONCURRENTLY) INDEX i;\nCOMMIT;";
         assert_eq!(lines(sql, ID), vec![3]);
+    }
+
+    #[test]
+    fn other_statements_postgresql_refuses_in_a_transaction_block() {
+        let sql = "BEGIN;\nCREATE DATABASE d;\nALTER SYSTEM SET work_mem = '8MB';\nREINDEX SCHEMA s;\nDISCARD ALL;\nDISCARD PLANS;\nREINDEX INDEX i;\nCOMMIT;";
+        assert_eq!(lines(sql, ID), vec![2, 3, 4, 5]);
+        let subscriptions = "BEGIN;\nCREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p;\nCREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p WITH (create_slot = false);\nCOMMIT;";
+        assert_eq!(lines(subscriptions, ID), vec![2]);
+    }
+
+    #[test]
+    fn enum_values_are_left_to_their_own_rule() {
+        let settings = Settings { pg_version: 11, ..Settings::default() };
+        assert!(lines_with("BEGIN;\nALTER TYPE e ADD VALUE 'x';\nCOMMIT;", ID, &settings).is_empty());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod drop_table;
 pub mod engine;
 pub mod enum_add_value_in_transaction;
 pub mod expand_and_contract_in_one_change;
+pub mod flyway_mixed_transaction;
 pub mod lock_table;
 pub mod missing_lock_timeout;
 pub mod multiple_access_exclusive_locks;
