@@ -10,7 +10,7 @@
 #   4. offline, with another empty CARGO_HOME and `cargo vendor` sources: a build of the
 #      checkout, and `cargo install --locked` from the packaged ddlint and ddlint-core
 #   5. the wheel: `maturin build`, `pip install` into a fresh virtual environment, `ddlint`
-#      from it, and `uvx`/`pipx run` from the wheel
+#      from it; the source distribution built by pip; `uvx`/`pipx run` from the wheel
 #   6. the pre-commit hook in a throwaway repository, with pip pointed at that wheel
 #
 # Needs what the README asks of a new user (a Rust toolchain, libclang, git, python3) and the
@@ -129,6 +129,14 @@ echo "built $(basename "$wheel") ($(du -h "$wheel" | cut -f1))"
 python3 -m venv "$work/user-venv"
 "$work/user-venv/bin/pip" install --quiet --no-index --find-links "$work/wheels" ddlint
 expect_findings "$work/user-venv/bin/ddlint" check fixtures/examples
+done_step
+
+step "source distribution: maturin sdist, then pip builds it into a fresh virtual environment"
+# Where no wheel fits the platform, pip builds ddlint from this, with the versions in Cargo.lock.
+"$work/build-venv/bin/maturin" sdist --manifest-path crates/ddlint/Cargo.toml --out "$work/sdist"
+python3 -m venv "$work/sdist-venv"
+"$work/sdist-venv/bin/pip" install --quiet --no-binary ddlint "$work"/sdist/ddlint-*.tar.gz
+expect_findings "$work/sdist-venv/bin/ddlint" check fixtures/examples
 done_step
 
 step "uvx and pipx run from the wheel"

@@ -28,11 +28,13 @@ fn the_pre_commit_package_pins_this_release_s_wheel() {
 }
 
 #[test]
-fn the_wheel_carries_the_binary_built_with_the_lock_file() {
+fn the_wheel_carries_the_binary_and_its_source_distribution_builds() {
     let wheel = read("crates/ddlint/pyproject.toml");
     assert_eq!(string_value(&wheel, "name"), Some("ddlint"));
     assert_eq!(string_value(&wheel, "bindings"), Some("bin"));
-    assert!(wheel.lines().any(|line| line.trim() == "locked = true"), "maturin must build with Cargo.lock");
+    // The source distribution's workspace is smaller than the checkout's, so its Cargo.lock
+    // loses entries when cargo reads it: `locked` would make every build from it fail.
+    assert!(!wheel.lines().any(|line| line.trim().starts_with("locked")), "maturin's sdist cannot build --locked");
     // The version is the crate's, so it cannot drift.
     assert!(wheel.contains("dynamic = [\"version\"]"));
 }
