@@ -72,7 +72,7 @@ impl<'a> FileContext<'a> {
             transaction: Transaction::AsConfigured,
             continues_session: false,
         };
-        Self::with_sections(text, parsed, settings, &[whole], &EMPTY_HISTORY)
+        Self::with_sections(text, parsed, settings, None, &[whole], &EMPTY_HISTORY)
     }
 
     /// Builds the context of a file that its framework runs as separate sections (up and
@@ -82,6 +82,7 @@ impl<'a> FileContext<'a> {
         text: &'a str,
         parsed: &'a ParsedFile,
         settings: &'a Settings,
+        framework: Option<Framework>,
         sections: &[Section],
         history: &'a Catalog,
     ) -> Self {
@@ -143,7 +144,7 @@ impl<'a> FileContext<'a> {
             text,
             parsed,
             settings,
-            framework: None,
+            framework,
             statements,
             states,
             effects,

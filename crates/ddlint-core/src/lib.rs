@@ -110,10 +110,7 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
         };
         let mut sections = Vec::new();
         let mut detected = None;
-        // The project's own placeholders are masked here, as identifiers of the same length,
-        // so the parser sees the text that `preprocess::mask_with` would give it.
-        let sql = preprocess::mask_placeholders(text, &settings.placeholders);
-        let parsed = parse::parse_file_in_sections(&sql, |tokens| {
+        let parsed = parse::parse_file_in_sections(text, &settings.placeholders, |tokens| {
             let comments: Vec<&str> =
                 tokens.iter().filter(|t| parse::is_comment(t.token)).filter_map(|t| text.get(t.start..t.end)).collect();
             let framework = settings.framework.unwrap_or_else(|| framework::detect(path, &comments));
@@ -218,8 +215,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
         }
     }
 
-    let mut file = FileContext::with_sections(&text, &parsed, settings, &sections, history);
-    file.framework = framework;
+    let file = FileContext::with_sections(&text, &parsed, settings, framework, &sections, history);
     let checks: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
         let cx = StatementCx::new(&file, index);

@@ -5,7 +5,7 @@
 //! and every other statement is still linted.
 
 use crate::pg_ffi::{self, PgError, RawToken};
-use crate::preprocess::{self, MetaCommand};
+use crate::preprocess::{self, MetaCommand, Placeholder};
 use crate::source::Span;
 use pg_query::protobuf::{self as pg, Token};
 
@@ -80,13 +80,18 @@ pub fn is_comment(token: Token) -> bool {
 }
 
 pub fn parse_file(text: &str) -> ParsedFile {
-    parse_file_in_sections(text, |_| vec![Span::new(0, text.len())])
+    parse_file_in_sections(text, &[], |_| vec![Span::new(0, text.len())])
 }
 
 /// Parses the file as the runs of text that `sections` picks from the token stream, each on
-/// its own, so a framework's up and down parts never merge into one statement.
-pub fn parse_file_in_sections(text: &str, sections: impl FnOnce(&[RawToken]) -> Vec<Span>) -> ParsedFile {
-    let masked = preprocess::mask(text);
+/// its own, so a framework's up and down parts never merge into one statement. The project's
+/// own `placeholders` are masked with the rest of what the grammar must not see.
+pub fn parse_file_in_sections(
+    text: &str,
+    placeholders: &[Placeholder],
+    sections: impl FnOnce(&[RawToken]) -> Vec<Span>,
+) -> ParsedFile {
+    let masked = preprocess::mask_with(text, placeholders);
     let sql = masked.text.as_str();
     let mut items = Vec::new();
 
@@ -728,14 +733,14 @@ mod tests {
         let text = "CREATE TABLE a (id int);\nSELECT 1\n-- +goose Down\n, 2;\nDROP TABLE a;\n";
         let marker = text.find("-- +goose").unwrap();
         let sections = |_: &[RawToken]| vec![Span::new(0, marker), Span::new(marker, text.len())];
-        let parsed = parse_file_in_sections(text, sections);
+        let parsed = parse_file_in_sections(text, &[], sections);
         let texts: Vec<&str> = parsed.statements().map(|s| &text[s.span.start..s.span.end]).collect();
         assert_eq!(texts, ["CREATE TABLE a (id int)", "SELECT 1", "DROP TABLE a"]);
         assert_eq!(syntax_errors(&parsed).len(), 1, "`, 2` alone is not a statement");
 
         let text = "CREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n";
         let marker = text.find("-- +goose").unwrap();
-        let parsed = parse_file_in_sections(text, |_| vec![Span::new(0, marker), Span::new(marker, text.len())]);
+        let parsed = parse_file_in_sections(text, &[], |_| vec![Span::new(0, marker), Span::new(marker, text.len())]);
         let texts: Vec<&str> = parsed.statements().map(|s| &text[s.span.start..s.span.end]).collect();
         assert_eq!(texts, ["CREATE TABLE a (id int)", "DROP TABLE a"]);
         assert_eq!(parsed.tokens, pg_ffi::scan(text).unwrap());

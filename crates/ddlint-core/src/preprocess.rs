@@ -7,7 +7,6 @@
 
 use crate::source::Span;
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::fmt;
 
 /// Something psql reads that is not SQL, and that was masked: a meta-command such as
@@ -49,8 +48,6 @@ pub struct Masked {
     /// Offsets just past each `;` outside quotes, comments and dollar quotes, in order:
     /// where a statement may end, so where a large file may be cut for parsing in pieces.
     pub semicolons: Vec<usize>,
-    /// Where the configured [`Placeholder`]s were found (and masked), in order.
-    pub custom_placeholders: Vec<Span>,
 }
 
 /// A templating placeholder that a migration runner substitutes before the SQL reaches the
@@ -133,25 +130,6 @@ impl fmt::Display for Placeholder {
     }
 }
 
-/// The text with only the configured placeholders masked, for a caller that masks the rest
-/// itself: the placeholders are found with the lexical states of a full [`mask_with`], and
-/// the same text without them masks the same way, since a placeholder becomes an identifier.
-pub fn mask_placeholders<'a>(text: &'a str, placeholders: &[Placeholder]) -> Cow<'a, str> {
-    if placeholders.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let found = mask_with(text, placeholders).custom_placeholders;
-    if found.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut bytes = text.as_bytes().to_vec();
-    for span in found {
-        fill_identifier(&mut bytes[span.start..span.end]);
-    }
-    // Each placeholder is replaced whole, by ASCII, so the text is still valid UTF-8.
-    Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     Normal,
@@ -173,7 +151,6 @@ pub fn mask_with(original: &str, placeholders: &[Placeholder]) -> Masked {
     let mut bytes = original.as_bytes().to_vec();
     let mut meta_commands = Vec::new();
     let mut semicolons = Vec::new();
-    let mut custom_placeholders = Vec::new();
     if bytes.starts_with("\u{FEFF}".as_bytes()) {
         bytes[..3].fill(b' ');
     }
@@ -240,7 +217,6 @@ pub fn mask_with(original: &str, placeholders: &[Placeholder]) -> Masked {
         if state == State::Normal && starts.is_some_and(|starts| starts[usize::from(b)]) {
             if let Some(len) = placeholders.iter().find_map(|p| p.len_at(&bytes, i)) {
                 fill_identifier(&mut bytes[i..i + len]);
-                custom_placeholders.push(Span::new(i, i + len));
                 i += len;
                 continue;
             }
@@ -371,7 +347,7 @@ pub fn mask_with(original: &str, placeholders: &[Placeholder]) -> Masked {
     // end, COPY data is replaced up to a line end, a BOM is replaced whole), so the text is
     // still valid UTF-8.
     let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Masked { text, meta_commands, semicolons, custom_placeholders }
+    Masked { text, meta_commands, semicolons }
 }
 
 /// Where in `bytes` the next byte is that `mask` acts on in `state`; `starts` marks the first
@@ -835,9 +811,6 @@ mod tests {
         let text = "CREATE TABLE {{table_prefix}}users (id $%AUTO_INCREMENT_PRIMARY_KEY%$, n @@name);";
         let masked = mask_with(text, &custom);
         assert_eq!(masked.text, "CREATE TABLE _xxxxxxxxxxxxxxxusers (id _xxxxxxxxxxxxxxxxxxxxxxxxxxxxx, n _xxxxx);");
-        assert_eq!(masked.custom_placeholders.len(), 3);
-        assert_eq!(mask_placeholders(text, &custom), masked.text);
-        assert!(matches!(mask_placeholders(text, &[]), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -846,7 +819,6 @@ mod tests {
         let text = "SELECT '$%a%$', \"##b##\", $$ ##c## $$; -- $%d%$\n/* ##e## */ SELECT ##f##;";
         let masked = mask_with(text, &custom);
         assert_eq!(masked.text, text.replace("##f##", "_xxxx"));
-        assert!(matches!(mask_placeholders("SELECT '##a##';", &custom), Cow::Borrowed(_)));
     }
 
     #[test]

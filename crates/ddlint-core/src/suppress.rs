@@ -7,6 +7,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::parse;
 use crate::pg_ffi::{self, RawToken};
+use crate::preprocess::Placeholder;
 use crate::registry;
 use crate::rules::engine::{UNKNOWN_RULE, UNUSED_IGNORE};
 use crate::settings::Settings;
@@ -43,7 +44,7 @@ pub fn apply(
         let mut lines = diagnostic_lines(index, &diagnostic);
         if !suppress(&mut directives, &by_line, &lines, &diagnostic) {
             let at = diagnostic.statement.unwrap_or(diagnostic.span).start;
-            let blocks = do_blocks.get_or_insert_with(|| find_do_blocks(text, index));
+            let blocks = do_blocks.get_or_insert_with(|| find_do_blocks(text, index, &settings.placeholders));
             // The bodies are disjoint and in file order: only the last one starting before
             // `at` can hold it.
             let after = blocks.partition_point(|b| b.body.start < at);
@@ -135,9 +136,10 @@ struct DoBlock {
 }
 
 /// The file's `DO` blocks, from the scanner's tokens of the text as the parser reads it
-/// (`DO [LANGUAGE name] 'body'`). Up to a scanner error, as far as the parser got.
-fn find_do_blocks(text: &str, index: &LineIndex) -> Vec<DoBlock> {
-    let masked = crate::preprocess::mask(text);
+/// (`DO [LANGUAGE name] 'body'`), masked as the parser's was, the project's placeholders
+/// included. Up to a scanner error, as far as the parser got.
+fn find_do_blocks(text: &str, index: &LineIndex, placeholders: &[Placeholder]) -> Vec<DoBlock> {
+    let masked = crate::preprocess::mask_with(text, placeholders);
     let tokens = match pg_ffi::scan(&masked.text) {
         Ok(tokens) => tokens,
         Err(err) => {

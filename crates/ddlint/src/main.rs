@@ -193,8 +193,9 @@ fn check(args: &CheckArgs) -> u8 {
         assume_in_transaction: settings.assume_in_transaction,
         statistics: args.statistics,
         notes: &notes,
+        failed_paths,
     };
-    if let Err(message) = write_stdout(color, |out| report::render_partial(resolved.format, &run, failed_paths, out)) {
+    if let Err(message) = write_stdout(color, |out| report::render(resolved.format, &run, out)) {
         print_error(&message);
         return FAILURE;
     }

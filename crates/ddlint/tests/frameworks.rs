@@ -2,91 +2,10 @@
 //! `sqlmigrate` output, Alembic's offline SQL) and of Flyway's choice of transaction per
 //! script: realistic files in a temporary tree, linted by the built binary.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::fs;
-use std::process::{Command, Stdio};
-use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ddlint");
-
-struct Project {
-    dir: TempDir,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// `(path, line, rule)` of every finding of a JSON run.
-    fn findings(&self) -> BTreeSet<(String, u64, String)> {
-        let json: serde_json::Value = serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr));
-        json["diagnostics"]
-            .as_array()
-            .expect("diagnostics array")
-            .iter()
-            .map(|d| {
-                let path = d["path"].as_str().unwrap_or("").to_owned();
-                let line = d["start"]["line"].as_u64().or_else(|| d["line"].as_u64()).unwrap_or(0);
-                (path, line, d["rule"].as_str().unwrap_or("").to_owned())
-            })
-            .collect()
-    }
-
-    fn rules_of(&self, path: &str) -> BTreeSet<String> {
-        self.findings().into_iter().filter(|(p, _, _)| p == path).map(|(_, _, rule)| rule).collect()
-    }
-}
-
-impl Project {
-    fn new() -> Self {
-        Self { dir: tempfile::Builder::new().prefix("ddlint-frameworks").tempdir().expect("temporary directory") }
-    }
-
-    fn file(&self, path: &str, contents: &str) -> &Self {
-        let path = self.dir.path().join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("create the directory");
-        fs::write(path, contents).expect("write the file");
-        self
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(BIN)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ddlint");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn check(&self, args: &[&str]) -> Run {
-        let mut all = vec!["check", "--no-config", "--format", "json"];
-        all.extend_from_slice(args);
-        self.run(&all)
-    }
-
-    /// The human report's header line of `path` (printed when the run checks more than one file).
-    fn header(&self, args: &[&str], path: &str) -> String {
-        let mut all = vec!["check", "--no-config", "--format", "human", "--color", "never"];
-        all.extend_from_slice(args);
-        let run = self.run(&all);
-        run.stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(path))
-            .unwrap_or_else(|| panic!("no header for {path} in:\n{}{}", run.stdout, run.stderr))
-            .trim()
-            .to_owned()
-    }
-}
+use support::project::Project;
 
 const MORPH_TEAMS: &str = "CREATE TABLE IF NOT EXISTS teams (id varchar(26) PRIMARY KEY, name varchar(64));\n";
 const MORPH_INDEX: &str =
@@ -150,7 +69,7 @@ fn django_sqlmigrate_runs_as_printed() {
     project.file("sql/0042_order_status.sql", DJANGO_ATOMIC).file("sql/0043_order_created_idx.sql", DJANGO_NOT_ATOMIC);
     let run = project.check(&["sql"]);
     // The printed `BEGIN` is the transaction the concurrent build cannot run in.
-    let atomic = run.findings();
+    let atomic = run.findings_with_lines();
     assert!(
         atomic.contains(&("sql/0042_order_status.sql".to_owned(), 10, "concurrently-in-transaction".to_owned())),
         "{}",
@@ -259,15 +178,19 @@ fn alembic_offline_sql_is_a_deploy_per_revision() {
     let run = project.check(&["offline/upgrade.sql"]);
     // The index on the table of the revision before is built on a table in use by then; the
     // index in the revision that creates the table is not, and the bookkeeping is silent.
-    let lines: BTreeSet<u64> =
-        run.findings().into_iter().filter(|(p, _, _)| p == "offline/upgrade.sql").map(|(_, line, _)| line).collect();
+    let lines: BTreeSet<u64> = run
+        .findings_with_lines()
+        .into_iter()
+        .filter(|(p, _, _)| p == "offline/upgrade.sql")
+        .map(|(_, line, _)| line)
+        .collect();
     assert_eq!(lines, BTreeSet::from([22]), "{}", run.stdout);
     assert!(run.rules_of("offline/upgrade.sql").contains("create-index-non-concurrently"), "{}", run.stdout);
 
     // A downgrade's findings are capped as down migrations' are, and the bookkeeping
     // (`DELETE FROM`, `DROP TABLE alembic_version`) raises nothing.
     let run = project.check(&["offline/downgrade.sql"]);
-    let findings = run.findings();
+    let findings = run.findings_with_lines();
     assert!(findings.iter().all(|(_, line, _)| ![7, 19, 21].contains(line)), "{}", run.stdout);
     assert!(run.rules_of("offline/downgrade.sql").contains("drop-table"), "{}", run.stdout);
     assert_eq!(

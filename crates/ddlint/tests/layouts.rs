@@ -2,91 +2,9 @@
 //! numbered folders, one file per engine (`001_init.sql.postgres`), ory/popx's dialect and
 //! autocommit names, and runners that wrap a whole upgrade in one transaction.
 
-use std::collections::BTreeSet;
-use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use tempfile::TempDir;
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ddlint");
-
-struct Project {
-    dir: TempDir,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-
-    /// `(path, rule)` of every finding.
-    fn findings(&self) -> BTreeSet<(String, String)> {
-        self.json()["diagnostics"]
-            .as_array()
-            .expect("diagnostics array")
-            .iter()
-            .map(|d| (d["path"].as_str().unwrap_or("").to_owned(), d["rule"].as_str().unwrap_or("").to_owned()))
-            .collect()
-    }
-
-    fn has(&self, path: &str, rule: &str) -> bool {
-        self.findings().contains(&(path.to_owned(), rule.to_owned()))
-    }
-
-    fn rules(&self) -> BTreeSet<String> {
-        self.findings().into_iter().map(|(_, rule)| rule).collect()
-    }
-
-    fn files_checked(&self) -> u64 {
-        self.json()["files_checked"].as_u64().unwrap_or(u64::MAX)
-    }
-}
-
-impl Project {
-    fn new() -> Self {
-        Self { dir: tempfile::Builder::new().prefix("ddlint-layouts").tempdir().expect("temporary directory") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn file(&self, path: &str, contents: &str) -> &Self {
-        let path = self.path().join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("create the directory");
-        fs::write(path, contents).expect("write the file");
-        self
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(BIN)
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ddlint");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// `ddlint check` in JSON, without a config file.
-    fn check(&self, args: &[&str]) -> Run {
-        let mut all = vec!["check", "--no-config", "--format", "json"];
-        all.extend_from_slice(args);
-        self.run(&all)
-    }
-}
+use support::project::Project;
 
 const CREATE_USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(50), email text);\n";
 const WIDEN_NAME: &str = "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN name TYPE varchar(100);\n";

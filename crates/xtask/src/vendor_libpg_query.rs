@@ -6,8 +6,8 @@
 //! A build script cannot ask where a dependency's sources are without running cargo, which
 //! fails on a cold cache, in a packaged crate and offline. So ddlint-core carries its own copy,
 //! made by this command from the very package the lock file names, and the test
-//! `vendored_libpg_query_is_the_pg_query_package_s` fails when the two differ. The upgrade
-//! procedure is in `docs/upgrading-pg-query.md`.
+//! `the_copy_is_the_pg_query_package_s` below fails when the two differ (a test may ask cargo;
+//! a build script may not). The upgrade procedure is in `docs/upgrading-pg-query.md`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Where the copy lives, relative to the workspace root.
-pub const DESTINATION: &str = "crates/ddlint-core/libpg_query";
+const DESTINATION: &str = "crates/ddlint-core/libpg_query";
 
 /// Directories copied whole: PostgreSQL's headers, including each platform's `port/` headers,
 /// so that every release target finds what its compiler includes.
@@ -37,21 +37,14 @@ const FILES: &[&str] = &[
 ];
 
 /// Files of ddlint's own in the destination, which are not copies and are kept.
-pub const OWN_FILES: &[&str] = &["README.md", "VERSION"];
+const OWN_FILES: &[&str] = &["README.md", "VERSION"];
 
 pub fn run(root: &Path) -> Result<(), String> {
     let (version, package) = pg_query_package(root)?;
     let source = package.join("libpg_query");
     let destination = root.join(DESTINATION);
 
-    let mut wanted = BTreeSet::new();
-    for dir in DIRECTORIES {
-        collect_files(&source, &source.join(dir), &mut wanted)?;
-    }
-    for file in FILES {
-        wanted.insert(PathBuf::from(file));
-    }
-
+    let wanted = wanted_files(&source)?;
     let mut copied = 0;
     for relative in &wanted {
         let from = source.join(relative);
@@ -68,15 +61,9 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
 
     // Files that the new release no longer has, or that the lists no longer name.
-    let mut present = BTreeSet::new();
-    if destination.exists() {
-        collect_files(&destination, &destination, &mut present)?;
-    }
+    let present = if destination.exists() { copied_files(&destination)? } else { BTreeSet::new() };
     let mut removed = 0;
     for stale in present.difference(&wanted) {
-        if OWN_FILES.iter().any(|own| Path::new(own) == stale) {
-            continue;
-        }
         let path = destination.join(stale);
         fs::remove_file(&path).map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
         removed += 1;
@@ -90,6 +77,24 @@ pub fn run(root: &Path) -> Result<(), String> {
         wanted.len()
     );
     Ok(())
+}
+
+/// The files of `source` (a package's `libpg_query/`) that the copy holds, relative to it.
+fn wanted_files(source: &Path) -> Result<BTreeSet<PathBuf>, String> {
+    let mut wanted = BTreeSet::new();
+    for dir in DIRECTORIES {
+        collect_files(source, &source.join(dir), &mut wanted)?;
+    }
+    wanted.extend(FILES.iter().map(PathBuf::from));
+    Ok(wanted)
+}
+
+/// The files of the copy in `destination` that were copied, not ddlint's own.
+fn copied_files(destination: &Path) -> Result<BTreeSet<PathBuf>, String> {
+    let mut present = BTreeSet::new();
+    collect_files(destination, destination, &mut present)?;
+    present.retain(|file| !OWN_FILES.iter().any(|own| Path::new(own) == file));
+    Ok(present)
 }
 
 /// The version and directory of the `pg_query` package that ddlint-core depends on in Cargo.lock.
@@ -154,4 +159,58 @@ fn remove_empty_directories(dir: &Path) -> Result<bool, String> {
         }
     }
     Ok(empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ddlint-core compiles its C against the copy while the parser it links is the one the
+    /// `pg_query` crate compiles: a struct that differs by one member would make the tree
+    /// encoder write garbage without a compiler error. So the copy must be the package's,
+    /// file for file and byte for byte, and hold exactly what this command copies.
+    #[test]
+    fn the_copy_is_the_pg_query_package_s() {
+        let root = crate::repo_root();
+        let (version, package) = match pg_query_package(&root) {
+            Ok(found) => found,
+            Err(why) => {
+                // Under CI the check that guards an upgrade must run, never skip.
+                let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+                    || std::env::var_os("DDLINT_REQUIRE_TOOLS").is_some();
+                assert!(!required, "cannot run under CI: the pg_query package cannot be located: {why}");
+                let message = format!("skipped: the pg_query package cannot be located: {why}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+                return;
+            }
+        };
+        let fix = "run `cargo xtask vendor-libpg-query` (docs/upgrading-pg-query.md)";
+        let destination = root.join(DESTINATION);
+        let upstream = package.join("libpg_query");
+
+        let recorded = fs::read_to_string(destination.join("VERSION")).expect("libpg_query/VERSION");
+        assert_eq!(
+            recorded.trim(),
+            version,
+            "the copy is of pg_query {}, Cargo.lock has {version}: {fix}",
+            recorded.trim()
+        );
+
+        let wanted = wanted_files(&upstream).expect("list the package's files");
+        let copied = copied_files(&destination).expect("list the copy's files");
+        let mut differing: Vec<String> = Vec::new();
+        differing.extend(wanted.difference(&copied).map(|f| format!("{} is missing", f.display())));
+        differing.extend(
+            copied.difference(&wanted).map(|f| format!("{} is not copied from pg_query {version}", f.display())),
+        );
+        for file in wanted.intersection(&copied) {
+            let ours = fs::read(destination.join(file)).expect("read the copy");
+            let theirs = fs::read(upstream.join(file)).expect("read the package");
+            if ours != theirs {
+                differing.push(format!("{} differs", file.display()));
+            }
+        }
+        assert!(differing.is_empty(), "libpg_query/ is not pg_query {version}'s: {fix}\n{}", differing.join("\n"));
+        assert!(copied.len() > 500, "only {} files in the copy", copied.len());
+    }
 }

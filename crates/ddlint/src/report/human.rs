@@ -53,8 +53,9 @@ const TABLE_MIN_FINDINGS: usize = 5;
 const TABLE_WIDTH: usize = 120;
 const MIN_SUMMARY_WIDTH: usize = 40;
 
-/// The report, for a run in which `failed_paths` paths could not be linted.
-pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
+/// The report; when some paths could not be linted (`Run::failed_paths`), the summary says so.
+pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let failed_paths = run.failed_paths;
     // Nothing was linted and the errors on stderr said why: a summary of no files would only
     // read as a clean run.
     if failed_paths > 0 && run.files.is_empty() {
@@ -509,7 +510,7 @@ mod tests {
     fn render_files(files: &[FileReport]) -> String {
         let mut out = Vec::new();
         let run = Run { files, color: false, pg_version: 15, ..Run::default() };
-        let result = render_partial(&run, 0, &mut out);
+        let result = render(&run, &mut out);
         assert!(result.is_ok());
         String::from_utf8(out).unwrap_or_default()
     }
@@ -532,7 +533,7 @@ mod tests {
 
     fn render_run(run: &Run<'_>) -> String {
         let mut out = Vec::new();
-        assert!(render_partial(run, 0, &mut out).is_ok());
+        assert!(render(run, &mut out).is_ok());
         String::from_utf8(out).unwrap_or_default()
     }
 
@@ -693,11 +694,12 @@ Found 1 error, 4 warnings and 1 note in 2 files (2 files checked)
     #[test]
     fn nothing_linted_because_paths_failed_prints_no_summary() {
         let mut out = Vec::new();
-        let result = render_partial(&Run { files: &[], color: false, pg_version: 15, ..Run::default() }, 1, &mut out);
+        let result =
+            render(&Run { files: &[], color: false, pg_version: 15, failed_paths: 1, ..Run::default() }, &mut out);
         assert!(result.is_ok());
         assert_eq!(String::from_utf8_lossy(&out), "");
         // With no failure, an empty run still says what it checked.
-        let result = render_partial(&Run { files: &[], color: false, pg_version: 15, ..Run::default() }, 0, &mut out);
+        let result = render(&Run { files: &[], color: false, pg_version: 15, ..Run::default() }, &mut out);
         assert!(result.is_ok());
         assert_eq!(String::from_utf8_lossy(&out), "No problems found in 0 files\n");
     }

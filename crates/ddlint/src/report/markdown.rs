@@ -24,9 +24,10 @@ const MAX_EXCERPT_LINES: usize = 20;
 /// A statement excerpt longer than this many bytes is cut, at a character boundary.
 const MAX_EXCERPT_BYTES: usize = 2000;
 
-/// The report, for a run in which `failed_paths` paths could not be linted. The errors went to
+/// The report; when some paths could not be linted (`Run::failed_paths`), the errors went to
 /// the log, so the report points there rather than read as a clean run.
-pub fn render_partial(run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let failed_paths = run.failed_paths;
     let (mut errors, mut warnings, mut notes) = (0, 0, 0);
     for diagnostic in run.files.iter().flat_map(|f| &f.diagnostics) {
         match diagnostic.severity {
@@ -265,7 +266,7 @@ mod tests {
     use crate::report::test_support::{lint, with_diagnostic};
 
     fn render_files(files: &[FileReport]) -> String {
-        crate::report::test_support::render_with(|run, out| render_partial(run, 0, out), files)
+        crate::report::test_support::render_with(|run, out| render(run, out), files)
     }
 
     #[test]
@@ -279,9 +280,9 @@ mod tests {
 
     #[test]
     fn failed_paths_point_to_the_log() {
-        let run = Run { files: &[], color: false, pg_version: 15, ..Run::default() };
+        let run = Run { files: &[], color: false, pg_version: 15, failed_paths: 2, ..Run::default() };
         let mut out = Vec::new();
-        assert!(render_partial(&run, 2, &mut out).is_ok());
+        assert!(render(&run, &mut out).is_ok());
         assert_eq!(
             String::from_utf8_lossy(&out),
             "# ddlint: no findings\n\nChecked 0 files for PostgreSQL 15. 2 paths failed: see the errors in the log.\n"

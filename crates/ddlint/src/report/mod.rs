@@ -56,23 +56,20 @@ pub struct Run<'a> {
     /// summary, and the machine formats, whose output must stay one valid document, leave
     /// them out.
     pub notes: &'a [String],
+    /// How many paths, each already reported as an error, were not linted: the human and
+    /// Markdown summaries say so rather than read as a clean run. The machine formats report
+    /// the files that were linted, as they always do.
+    pub failed_paths: usize,
 }
 
 pub fn render(format: Format, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-    render_partial(format, run, 0, out)
-}
-
-/// [`render`] for a run in which `failed_paths` paths (each already reported as an error) were
-/// not linted: the human and Markdown summaries say so, rather than read as a clean run. The
-/// machine formats report the files that were linted, as they always do.
-pub fn render_partial(format: Format, run: &Run<'_>, failed_paths: usize, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Human => human::render_partial(run, failed_paths, out),
+        Format::Human => human::render(run, out),
         Format::Json => json::render(run, out),
         Format::Sarif => sarif::render(run, out),
         Format::Github => github::render(run, out),
         Format::Gitlab => gitlab::render(run, out),
         Format::Junit => junit::render(run, out),
-        Format::Markdown => markdown::render_partial(run, failed_paths, out),
+        Format::Markdown => markdown::render(run, out),
     }
 }

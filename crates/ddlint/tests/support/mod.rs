@@ -1,5 +1,10 @@
 //! Helpers shared by the CLI's integration tests.
 
+// Each test crate uses part of these.
+#![allow(dead_code)]
+
+pub mod project;
+
 /// Says that a test cannot run here, and why. Under CI (`CI` or `DDLINT_REQUIRE_TOOLS` set)
 /// it fails instead, so that a missing tool, server or corpus never reads as a pass.
 pub fn skip(reason: &str) {
