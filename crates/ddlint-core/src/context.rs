@@ -27,6 +27,8 @@ pub struct StatementState {
     pub lock_timeout: bool,
     /// A non-zero `statement_timeout` is in force.
     pub statement_timeout: bool,
+    /// The runner opened the section's transaction (not a `BEGIN` in the file).
+    pub runner_transaction: bool,
 }
 
 pub struct FileContext<'a> {
@@ -53,6 +55,9 @@ pub struct FileContext<'a> {
     /// section (the up part, seen from the down part) exist and may hold rows by the time
     /// this section runs, so only creations in the same section count as new.
     section_start: Vec<usize>,
+    /// The sections the framework runs the file in, and the index of each statement's.
+    sections: Vec<Section>,
+    section_of: Vec<usize>,
     /// The schema the earlier migrations built, with what the current change set created.
     history: &'a Catalog,
     /// The catalog of the statements before the given index, advanced as rules ask for later
@@ -126,7 +131,7 @@ impl<'a> FileContext<'a> {
             }
             record_creations(&stmt.node, index, &mut created_tables, &mut created_indexes);
         }
-        let mut section_start = Vec::with_capacity(section_of.len());
+        let mut section_start: Vec<usize> = Vec::with_capacity(section_of.len());
         for (i, section) in section_of.iter().enumerate() {
             let start = if i > 0 && section_of[i - 1] == *section { section_start[i - 1] } else { i };
             section_start.push(start);
@@ -153,6 +158,8 @@ impl<'a> FileContext<'a> {
             created_tables,
             created_indexes,
             section_start,
+            sections: sections.to_vec(),
+            section_of,
             history,
             catalog_cursor: std::cell::RefCell::new((0, history.clone())),
             rule_state: std::cell::RefCell::new(HashMap::new()),
@@ -201,6 +208,32 @@ impl<'a> FileContext<'a> {
                 f(entry.downcast_mut::<T>().unwrap_or_else(|| unreachable!("the state was just made a `T`")))
             }
         }
+    }
+
+    /// The section statement `index` runs in.
+    pub fn section_of(&self, index: usize) -> Option<&Section> {
+        self.sections.get(*self.section_of.get(index)?)
+    }
+
+    /// The index just past the last statement of statement `index`'s section.
+    pub fn section_end(&self, index: usize) -> usize {
+        let Some(&section) = self.section_of.get(index) else { return self.statements.len() };
+        index + self.section_of[index..].iter().take_while(|&&s| s == section).count()
+    }
+
+    /// How many statements of statement `index`'s section are not nested in a `DO` block.
+    pub fn top_level_in_section(&self, index: usize) -> usize {
+        let Some(&section) = self.section_of.get(index) else { return 0 };
+        self.section_of
+            .iter()
+            .zip(&self.statements)
+            .filter(|(&s, stmt)| s == section && stmt.nested_in.is_none())
+            .count()
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.text.get(..offset).map_or(0, |before| before.matches('\n').count()) + 1
     }
 
     /// A table created earlier in the file, or an index built on one.
@@ -298,7 +331,7 @@ struct SessionTracker {
 
 impl SessionTracker {
     fn new(in_transaction: bool) -> Self {
-        let state = StatementState { in_transaction, ..StatementState::default() };
+        let state = StatementState { in_transaction, runner_transaction: in_transaction, ..StatementState::default() };
         Self { state, session: [false; 2], at_transaction_start: [false; 2] }
     }
 
@@ -522,6 +555,25 @@ impl<'f, 'a> StatementCx<'f, 'a> {
             .map(|w| Span::new(w[0].start, w[w.len() - 1].end))
     }
 
+    /// The first code token of one of these kinds.
+    pub fn first_token(&self, kinds: &[Token]) -> Option<Span> {
+        self.tokens().iter().find(|t| kinds.contains(&t.token)).map(|t| Span::new(t.start, t.end))
+    }
+
+    /// The statement's source text with `edits` applied (file offsets inside the statement,
+    /// in order), so that a fix keeps the author's spelling, quoting and layout.
+    pub fn rewritten(&self, edits: &[crate::fix::Edit]) -> String {
+        let span = self.stmt.span;
+        let relative: Vec<crate::fix::Edit> = edits
+            .iter()
+            .map(|e| crate::fix::Edit {
+                span: Span::new(e.span.start - span.start, e.span.end - span.start),
+                replacement: e.replacement.clone(),
+            })
+            .collect();
+        crate::fix::apply_edits(self.text(span), &relative.iter().collect::<Vec<_>>())
+    }
+
     /// Spans of the subcommands of an `ALTER TABLE`, in order, or `None` when the token
     /// stream does not split into exactly `expected` of them.
     pub fn alter_cmd_spans(&self, relation_location: i32, expected: usize) -> Option<Vec<Span>> {
@@ -552,6 +604,12 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         }
         spans.push(Span::new(tokens.get(start)?.start, tokens.last()?.end));
         (spans.len() == expected).then_some(spans)
+    }
+
+    /// Places a rule's proposed safe form (see [`crate::fix`]): the fix, or why the file's
+    /// framework cannot run it.
+    pub fn fix(&self, proposal: crate::fix::Proposal) -> Result<crate::fix::Fix, String> {
+        crate::fix::placement::place(self, proposal)
     }
 
     /// A diagnostic of `rule` at this statement, at the severity the settings give it.

@@ -49,15 +49,28 @@ pub struct Diagnostic {
     pub statement: Option<Span>,
     pub message: String,
     pub help: Option<String>,
+    /// The statement's safe form, where the rule has one and the framework can run it.
+    pub fix: Option<crate::fix::Fix>,
+    /// Why there is no fix, where the rule has fixes but not for this statement.
+    pub no_fix: Option<String>,
 }
 
 impl Diagnostic {
     pub fn new(rule: &'static str, severity: Severity, span: Span, message: impl Into<String>) -> Self {
-        Self { rule, severity, span, statement: None, message: message.into(), help: None }
+        Self { rule, severity, span, statement: None, message: message.into(), help: None, fix: None, no_fix: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Attaches a rule's fix, or the reason it has none for this statement.
+    pub fn with_fix(mut self, fix: Result<crate::fix::Fix, String>) -> Self {
+        match fix {
+            Ok(fix) => self.fix = Some(fix),
+            Err(reason) => self.no_fix = Some(reason),
+        }
         self
     }
 

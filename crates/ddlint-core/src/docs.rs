@@ -34,12 +34,14 @@ pub fn rule_page(rule: &RuleMeta) -> String {
 
 /// The Markdown table of every rule, for the README.
 pub fn rules_table() -> String {
-    let mut table = String::from("| Rule | Default severity | Default | Summary |\n| --- | --- | --- | --- |\n");
+    let mut table =
+        String::from("| Rule | Default severity | Default | Fix | Summary |\n| --- | --- | --- | --- | --- |\n");
     for rule in registry::all() {
         let default = if rule.default_enabled { "on" } else { "opt-in" };
         table.push_str(&format!(
-            "| [`{id}`](rules/{id}.md) | {severity} | {default} | {summary} |\n",
+            "| [`{id}`](rules/{id}.md) | {severity} | {default} | {fix} | {summary} |\n",
             id = rule.id,
+            fix = rule.fix.map_or("", |a| a.as_str()),
             severity = rule.default_severity,
             summary = summary(rule).replace('|', "\\|"),
         ));
@@ -94,6 +96,7 @@ mod tests {
         default_enabled: false,
         docs: " ## What it does\n Flags a thing that wraps\n over two lines. And more.\n\n ## Example\n ```sql\n SELECT 1;\n ```\n",
         check: None,
+        fix: None,
     };
 
     #[test]

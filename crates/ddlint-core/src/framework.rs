@@ -73,6 +73,16 @@ impl Framework {
         }
     }
 
+    /// Whether ddlint can add a migration that runs right after a given one: the framework
+    /// orders files by a version in their name. Sqitch orders by its plan, Prisma by its
+    /// lock of applied migrations, and Django's and Alembic's SQL is generated from code.
+    pub fn can_add_migrations(self) -> bool {
+        !matches!(
+            self,
+            Framework::Sqitch | Framework::Prisma | Framework::Django | Framework::Alembic | Framework::Morph
+        )
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod docs;
 pub mod explain;
+pub mod fix;
 pub mod framework;
 pub mod lock_model;
 pub mod locks;

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub const MIN_PG_VERSION: u32 = 11;
 pub const MAX_PG_VERSION: u32 = 18;
 pub const DEFAULT_PG_VERSION: u32 = 15;
+/// The `lock_timeout` fixes write unless the configuration names another.
+pub const DEFAULT_FIX_LOCK_TIMEOUT: &str = "2s";
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -31,6 +33,8 @@ pub struct Settings {
     /// Templating placeholders the project's migration runner substitutes, such as `{{*}}`,
     /// masked before parsing as Flyway's `${x}` is.
     pub placeholders: Vec<Placeholder>,
+    /// The `lock_timeout` that fixes set, such as `2s`.
+    pub fix_lock_timeout: String,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             framework: None,
             down_severity_cap: Severity::Warning,
             placeholders: Vec::new(),
+            fix_lock_timeout: DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
         }
     }
 }

@@ -35,6 +35,23 @@ fn rule_pages_are_up_to_date() {
     assert!(problems.is_empty(), "{}\n\n{REGENERATE}", problems.join("\n"));
 }
 
+/// A rule with a fix says what it writes and how safe it is; a rule without one says nothing
+/// of fixes.
+#[test]
+fn rules_with_fixes_document_them() {
+    let mut problems = Vec::new();
+    for rule in registry::all() {
+        let sections =
+            ["## Fix\n", "## Fix safety\n"].map(|s| rule.docs.lines().any(|l| format!("{}\n", l.trim()) == s));
+        match (rule.fix, sections) {
+            (Some(_), [true, true]) | (None, [false, false]) => {}
+            (Some(_), _) => problems.push(format!("{} has a fix but no `## Fix` and `## Fix safety`", rule.id)),
+            (None, _) => problems.push(format!("{} documents a fix it does not declare (`fix = …`)", rule.id)),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn readme_rules_table_is_up_to_date() {
     let path = repo_root().join("README.md");

@@ -52,6 +52,17 @@ pub struct Config {
     /// Rule id to severity, or `off`.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
+    /// What the fixes write.
+    #[serde(default)]
+    pub fix: FixConfig,
+}
+
+/// The `[fix]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FixConfig {
+    /// The `lock_timeout` fixes set, as PostgreSQL reads it: `2s`, `500ms`, `1min`.
+    pub lock_timeout: Option<String>,
 }
 
 /// Every key of [`Config`], as the file spells it, for suggesting one when a key is misspelt.
@@ -71,6 +82,7 @@ const KEYS: &[&str] = &[
     "exclude",
     "placeholders",
     "rules",
+    "fix",
 ];
 
 /// What the migration runner runs as one transaction.
@@ -254,6 +266,10 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
             .or(config.down_severity)
             .map_or(Settings::default().down_severity_cap, SeverityLevel::severity),
         placeholders: config.placeholders.clone(),
+        fix_lock_timeout: match &config.fix.lock_timeout {
+            Some(value) => checked_timeout(value)?,
+            None => ddlint_core::settings::DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
+        },
     };
     settings.validate()?;
 
@@ -277,6 +293,19 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         allow_no_files: args.allow_no_files || config.allow_no_files.unwrap_or(false),
         per_upgrade,
     })
+}
+
+/// A `lock_timeout` value as PostgreSQL reads it: a whole number with an optional unit.
+fn checked_timeout(value: &str) -> Result<String, String> {
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &value[digits.len()..];
+    let known = ["", "us", "ms", "s", "min", "h", "d"].contains(&unit);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !known || digits.bytes().all(|b| b == b'0') {
+        return Err(format!(
+            "[fix] lock-timeout = \"{value}\" is not a timeout PostgreSQL reads: write a whole number above 0 with a unit, such as \"2s\" or \"500ms\""
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 #[cfg(test)]
@@ -309,6 +338,9 @@ placeholders = ["$%*%$", "{{*}}"]
 [rules]
 set-not-null = "error"
 missing-lock-timeout = "off"
+
+[fix]
+lock-timeout = "500ms"
 "#,
         );
         let config = config.unwrap_or_default();
@@ -323,6 +355,17 @@ missing-lock-timeout = "off"
         assert_eq!(config.rules.get("missing-lock-timeout"), Some(&RuleLevel::Off));
         let patterns: Vec<String> = config.placeholders.iter().map(ToString::to_string).collect();
         assert_eq!(patterns, ["$%*%$", "{{*}}"]);
+        assert_eq!(config.fix.lock_timeout.as_deref(), Some("500ms"));
+    }
+
+    #[test]
+    fn fix_timeouts_must_be_ones_postgres_reads() {
+        for good in ["2s", "500ms", "1min", "1500"] {
+            assert_eq!(checked_timeout(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "0", "0s", "2 s", "2sec", "-1s", "1.5s", "2s'; DROP TABLE t; --"] {
+            assert!(checked_timeout(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::recipes;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
@@ -34,9 +35,22 @@ declare_rule! {
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table, held during the validation scan.
     ///
+    /// ## Fix
+    /// Adds the constraint `NOT VALID`, in its place, and `VALIDATE CONSTRAINT` in a later
+    /// transaction: right after, when the statement runs in autocommit; after the `COMMIT` of a
+    /// transaction the file opens; or in a new migration right after the file when the runner wraps
+    /// it in its transaction. An unnamed constraint is given the name PostgreSQL would choose, since
+    /// `VALIDATE` must name it. Offered when the constraint is the `ALTER TABLE`'s only subcommand;
+    /// a constraint declared with a new column cannot be `NOT VALID`.
+    ///
+    /// ## Fix safety
+    /// Unsafe: when rows break the constraint, the original fails whole, while the fixed migration
+    /// leaves the constraint in place `NOT VALID`, enforced for new rows only, until it is fixed
+    /// and validated.
+    ///
     /// ## References
     /// - [ALTER TABLE: ADD table_constraint … NOT VALID](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT)
-    pub RULE = "add-check-constraint-validated", Warning, on, Some(check);
+    pub RULE = "add-check-constraint-validated", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -85,7 +99,12 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     cx.item_span_at(c.location),
                     format!("adding {what} {scans} `{table}` while holding {lock}"),
                 )
-                .with_help(help),
+                .with_help(help)
+                .with_fix(if on_new_column {
+                    Err("a column's own `CHECK` cannot be `NOT VALID`; add the column, then the constraint".to_owned())
+                } else {
+                    recipes::not_valid_then_validate(cx, stmt, &table, c)
+                }),
             );
         }
     }

@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Fix};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
@@ -32,7 +33,20 @@ declare_rule! {
     ///
     /// ## Locks
     /// `SHARE ROW EXCLUSIVE` on both tables, held during the validation scan.
-    pub RULE = "add-foreign-key-validated", Warning, on, Some(check);
+    ///
+    /// ## Fix
+    /// Adds the constraint `NOT VALID`, in its place, and `VALIDATE CONSTRAINT` in a later
+    /// transaction: right after, when the statement runs in autocommit; after the `COMMIT` of a
+    /// transaction the file opens; or in a new migration right after the file when the runner wraps
+    /// it in its transaction. An unnamed constraint is given the name PostgreSQL would choose, since
+    /// `VALIDATE` must name it. Offered when the constraint is the `ALTER TABLE`'s only subcommand;
+    /// a constraint declared with a new column cannot be `NOT VALID`.
+    ///
+    /// ## Fix safety
+    /// Unsafe: when rows break the constraint, the original fails whole, while the fixed migration
+    /// leaves the constraint in place `NOT VALID`, enforced for new rows only, until it is fixed
+    /// and validated.
+    pub RULE = "add-foreign-key-validated", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -69,12 +83,26 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     "adding a validated foreign key scans `{table}` while holding {table_lock}, and {referenced_lock}"
                 ),
                 )
-                .with_help(
-                    "add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction",
-                ),
+                .with_help("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction")
+                .with_fix(fix(cx, stmt, &table, cmd, fk)),
             );
         }
     }
+}
+
+fn fix(
+    cx: &StatementCx<'_, '_>,
+    stmt: &pg::AlterTableStmt,
+    table: &RelationName,
+    cmd: &pg::AlterTableCmd,
+    fk: &pg::Constraint,
+) -> Result<Fix, String> {
+    if cmd.subtype() != AlterTableType::AtAddConstraint {
+        return Err(
+            "a column's own `REFERENCES` cannot be `NOT VALID`; add the column, then the foreign key".to_owned()
+        );
+    }
+    recipes::not_valid_then_validate(cx, stmt, table, fk)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::names::{default_object_name, quote_ident};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -38,9 +40,22 @@ declare_rule! {
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table for the whole index build.
     ///
+    /// ## Fix
+    /// Writes the recipe above: `CREATE UNIQUE INDEX CONCURRENTLY` under the constraint's name (the
+    /// one PostgreSQL would choose when the constraint has none), outside any transaction, then
+    /// `ADD CONSTRAINT … USING INDEX` in a later transaction, under the configured `lock_timeout`.
+    /// When the runner wraps the file in its transaction, both go to a new migration right after it
+    /// (one per step for golang-migrate and Flyway), whose down migration drops them again. Offered
+    /// for a constraint over plain columns that is its `ALTER TABLE`'s only subcommand, on a table
+    /// not known to be partitioned (where `USING INDEX` is refused).
+    ///
+    /// ## Fix safety
+    /// Unsafe: a concurrent build that fails on a duplicate value leaves an `INVALID` index
+    /// behind, and the constraint is no longer added in the migration's transaction.
+    ///
     /// ## References
     /// - [ALTER TABLE: ADD table_constraint_using_index](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX)
-    pub RULE = "add-unique-constraint", Warning, on, Some(check);
+    pub RULE = "add-unique-constraint", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -92,10 +107,81 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     cx.item_span_at(c.location),
                     format!("adding {what} builds its index on `{table}` while holding {lock}"),
                 )
-                .with_help(help),
+                .with_help(help)
+                .with_fix(if on_new_column {
+                    Err("the constraint comes with a new column; add the column first".to_owned())
+                } else {
+                    fix(cx, stmt, &table, c)
+                }),
             );
         }
     }
+}
+
+fn fix(
+    cx: &StatementCx<'_, '_>,
+    stmt: &pg::AlterTableStmt,
+    table: &RelationName,
+    c: &pg::Constraint,
+) -> Result<Fix, String> {
+    if stmt.cmds.len() != 1 {
+        return Err("the `ALTER TABLE` has other subcommands; give the constraint a statement of its own".to_owned());
+    }
+    if recipes::is_partitioned(cx, table) {
+        return Err(format!("`{table}` is partitioned, where `ADD CONSTRAINT … USING INDEX` is refused"));
+    }
+    let columns: Vec<&str> = c
+        .keys
+        .iter()
+        .filter_map(|k| match &k.node {
+            Some(N::String(s)) => Some(s.sval.as_str()),
+            _ => None,
+        })
+        .collect();
+    if columns.len() != c.keys.len()
+        || columns.is_empty()
+        || !c.including.is_empty()
+        || !c.options.is_empty()
+        || !c.indexspace.is_empty()
+        || c.without_overlaps
+    {
+        return Err("the constraint has options a unique index cannot take over as they are".to_owned());
+    }
+    let primary = c.contype() == ConstrType::ConstrPrimary;
+    let name = match (c.conname.as_str(), primary) {
+        ("", true) => default_object_name(&table.name, &[], "pkey"),
+        ("", false) => default_object_name(&table.name, &columns, "key"),
+        (name, _) => name.to_owned(),
+    };
+    let quoted: Vec<String> = columns.iter().map(|col| quote_ident(col).into_owned()).collect();
+    let index = quote_ident(&name);
+    let nulls = if c.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" };
+    let build =
+        format!("CREATE UNIQUE INDEX CONCURRENTLY {index} ON {} ({}){nulls}", table.to_sql(), quoted.join(", "));
+    let keyword = if primary { "PRIMARY KEY" } else { "UNIQUE" };
+    let deferrable = match (c.deferrable, c.initdeferred) {
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        _ => "",
+    };
+    let attach =
+        format!("ALTER TABLE {} ADD CONSTRAINT {index} {keyword} USING INDEX {index}{deferrable}", table.to_sql());
+    let qualified = RelationName::new(table.schema.as_deref(), &name).to_sql();
+    cx.fix(
+        Proposal::new(
+            "build the unique index `CONCURRENTLY`, then add the constraint `USING INDEX`",
+            Applicability::Unsafe,
+            fix::slug(&["unique", &name]),
+        )
+        .step(
+            Step::new(build, Needs::NoTransaction).with_undo(format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}")),
+        )
+        .step(
+            Step::new(attach, Needs::LaterTransaction)
+                .with_undo(format!("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {index}", table.to_sql())),
+        )
+        .names(name),
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, recipes, Fix, Needs};
 use crate::lock_model::{refused_in_transaction, RefusedInTransaction};
-use pg_query::protobuf::Token;
+use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
     /// ## What it does
@@ -39,10 +40,18 @@ declare_rule! {
     /// (all but `REINDEX … CONCURRENTLY` of an index or table and `DETACH PARTITION CONCURRENTLY`,
     /// which Flyway does not recognise).
     ///
+    /// ## Fix
+    /// Moves the statement where it can run: after the `COMMIT` of a transaction the file opens, or,
+    /// when the runner wraps the file in its transaction, into a new migration right after it, in the
+    /// framework's conventions.
+    ///
+    /// ## Fix safety
+    /// Unsafe: the statement no longer rolls back with the rest of the migration.
+    ///
     /// ## References
     /// - [CREATE INDEX](https://www.postgresql.org/docs/current/sql-createindex.html)
     /// - [VACUUM](https://www.postgresql.org/docs/current/sql-vacuum.html)
-    pub RULE = "concurrently-in-transaction", Error, on, Some(check);
+    pub RULE = "concurrently-in-transaction", Error, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -65,8 +74,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             span,
             format!("`{what}` cannot run inside a transaction block, and this one runs in {wrapper}"),
         )
-        .with_help("move it to a migration of its own that runs outside a transaction"),
+        .with_help("move it to a migration of its own that runs outside a transaction")
+        .with_fix(fix(cx, what)),
     );
+}
+
+fn fix(cx: &StatementCx<'_, '_>, what: &str) -> Result<Fix, String> {
+    let index = match cx.node() {
+        N::IndexStmt(index) => index.idxname.as_str(),
+        _ => "",
+    };
+    let names: Vec<&str> = [index].into_iter().filter(|n| !n.is_empty()).collect();
+    let title = format!("run `{what}` outside the transaction");
+    recipes::moved(cx, Needs::NoTransaction, &title, &fix::slug(&[what, index]), &names)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Fix};
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use pg_query::protobuf::{node::Node as N, Token};
+use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
     /// ## What it does
@@ -31,9 +32,25 @@ declare_rule! {
     /// ## Locks
     /// `SHARE` on the table for the whole build; with `CONCURRENTLY`, `SHARE UPDATE EXCLUSIVE`.
     ///
+    /// ## Fix
+    /// Adds `CONCURRENTLY` and runs the build outside any transaction: in place when the
+    /// statement already runs in autocommit, after the `COMMIT` of a transaction the file opens,
+    /// or, when the runner wraps the file in its transaction, in a new migration right after it
+    /// in the framework's conventions (goose `NO TRANSACTION`, dbmate `transaction:false`, a
+    /// file of its own for golang-migrate and Flyway), whose down migration drops the index
+    /// `CONCURRENTLY IF EXISTS`. A statement alone in its goose, dbmate or sql-migrate file gets
+    /// the framework's no-transaction marker instead.
+    ///
+    /// ## Fix safety
+    /// Unsafe: a concurrent build that fails (a duplicate value for a unique index, a deadlock,
+    /// a cancelled statement) leaves an `INVALID` index behind, which must be dropped by hand,
+    /// and moving the build out of the migration's transaction means the rest of the
+    /// migration no longer rolls back with it. No fix is offered on a partitioned table, where
+    /// PostgreSQL refuses `CONCURRENTLY`.
+    ///
     /// ## References
     /// - [CREATE INDEX: Building Indexes Concurrently](https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY)
-    pub RULE = "create-index-non-concurrently", Warning, on, Some(check);
+    pub RULE = "create-index-non-concurrently", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -59,8 +76,21 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 describe_lock(cx.lock_on(&table).unwrap_or(LockMode::Share), &table)
             ),
         )
-        .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction")),
+        .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction"))
+        .with_fix(fix(cx, stmt, &table)),
     );
+}
+
+fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::IndexStmt, table: &RelationName) -> Result<Fix, String> {
+    if recipes::is_partitioned(cx, table) {
+        return Err(format!("`{table}` is partitioned, and PostgreSQL refuses `CREATE INDEX CONCURRENTLY` on it"));
+    }
+    let undo = (!stmt.idxname.is_empty()).then(|| {
+        let index = RelationName::new(table.schema.as_deref(), &stmt.idxname);
+        format!("DROP INDEX CONCURRENTLY IF EXISTS {}", index.to_sql())
+    });
+    let names: Vec<&str> = [stmt.idxname.as_str()].into_iter().filter(|n| !n.is_empty()).collect();
+    recipes::concurrently(cx, &[Token::Index], "build the index", undo, &names)
 }
 
 #[cfg(test)]

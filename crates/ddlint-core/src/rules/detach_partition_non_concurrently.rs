@@ -1,9 +1,11 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::source::Span;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
 
 declare_rule! {
@@ -40,9 +42,20 @@ declare_rule! {
     /// `CONCURRENTLY` exists from PostgreSQL 14; before that there is no alternative and the rule
     /// stays silent.
     ///
+    /// ## Fix
+    /// Adds `CONCURRENTLY` and runs it outside any transaction: in place when the statement already runs in autocommit,
+    /// after the `COMMIT` of a transaction the file opens, or, when the runner wraps the file in its
+    /// transaction, in a new migration right after it in the framework's conventions.
+    /// Offered when the `ALTER TABLE` does nothing else and the history shows no default partition,
+    /// as PostgreSQL requires.
+    ///
+    /// ## Fix safety
+    /// Unsafe: a concurrent detach that is interrupted leaves the partition half detached, to be
+    /// finished with `DETACH PARTITION … FINALIZE`, and the detach leaves the migration's transaction.
+    ///
     /// ## References
     /// - [ALTER TABLE](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION)
-    pub RULE = "detach-partition-non-concurrently", Warning, on, Some(check);
+    pub RULE = "detach-partition-non-concurrently", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -70,9 +83,28 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 span,
                 format!("`DETACH PARTITION` without `CONCURRENTLY` takes {}", describe_lock(mode, &parent)),
             )
-            .with_help("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction"),
+            .with_help("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction")
+            .with_fix(fix(cx, &parent, cmds.len(), span)),
         );
     }
+}
+
+fn fix(cx: &StatementCx<'_, '_>, parent: &RelationName, subcommands: usize, cmd: Span) -> Result<Fix, String> {
+    if subcommands != 1 || cmd == cx.stmt.span {
+        return Err("`DETACH PARTITION CONCURRENTLY` must be the only subcommand of its `ALTER TABLE`".to_owned());
+    }
+    if cx.with_catalog(|c| c.default_partition(parent)).is_some_and(|d| d.is_some()) {
+        return Err(format!("`{parent}` has a default partition, which `DETACH … CONCURRENTLY` does not allow"));
+    }
+    let sql = cx.rewritten(&[recipes::insert(cmd.end, " CONCURRENTLY")]);
+    cx.fix(
+        Proposal::new(
+            "detach the partition `CONCURRENTLY`, outside a transaction",
+            Applicability::Unsafe,
+            fix::slug(&["detach", &parent.name]),
+        )
+        .step(Step::new(sql, Needs::NoTransaction)),
+    )
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Fix};
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use pg_query::protobuf::{node::Node as N, ObjectType, Token};
+use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, Token};
 
 declare_rule! {
     /// ## What it does
@@ -29,9 +30,19 @@ declare_rule! {
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table and the index; with `CONCURRENTLY`, `SHARE UPDATE EXCLUSIVE`.
     ///
+    /// ## Fix
+    /// Adds `CONCURRENTLY` and runs it outside any transaction: in place when the statement already runs in autocommit,
+    /// after the `COMMIT` of a transaction the file opens, or, when the runner wraps the file in its
+    /// transaction, in a new migration right after it in the framework's conventions.
+    /// Offered for a single index without `CASCADE`, which is all `DROP INDEX CONCURRENTLY` accepts.
+    ///
+    /// ## Fix safety
+    /// Unsafe: the drop leaves the migration's transaction, so the rest of the migration no longer
+    /// rolls back with it, and a concurrent drop that fails leaves the index `INVALID`.
+    ///
     /// ## References
     /// - [DROP INDEX](https://www.postgresql.org/docs/current/sql-dropindex.html)
-    pub RULE = "drop-index-non-concurrently", Warning, on, Some(check);
+    pub RULE = "drop-index-non-concurrently", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -62,8 +73,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     };
     out.push(
         cx.diagnostic(&RULE, span, format!("`DROP INDEX` without `CONCURRENTLY` takes {lock}"))
-            .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"),
+            .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction")
+            .with_fix(fix(cx, stmt, &names)),
     );
+}
+
+fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::DropStmt, names: &[RelationName]) -> Result<Fix, String> {
+    let [index] = names else {
+        return Err("`DROP INDEX CONCURRENTLY` drops one index; give each its own statement".to_owned());
+    };
+    if stmt.behavior() == pg::DropBehavior::DropCascade {
+        return Err("`DROP INDEX CONCURRENTLY` cannot `CASCADE`".to_owned());
+    }
+    recipes::concurrently(cx, &[Token::Index], "drop the index", None, &[index.name.as_str()])
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, recipes, Needs};
 use crate::names::RelationName;
 use crate::parse::Statement;
 use crate::source::Span;
@@ -42,9 +43,18 @@ declare_rule! {
     /// Before 12, the `ADD VALUE` itself is flagged inside a transaction; from 12, only a use of the
     /// new value in the same transaction is.
     ///
+    /// ## Fix
+    /// Moves the statement the finding is on to where it can run: the first use of the new value to
+    /// a later transaction, or, before PostgreSQL 12, the `ADD VALUE` itself out of the transaction.
+    /// That is after the `COMMIT` of a transaction the file opens, or a new migration right after the
+    /// file when the runner wraps it in its transaction.
+    ///
+    /// ## Fix safety
+    /// Unsafe: the moved statement no longer rolls back with the rest of the migration.
+    ///
     /// ## References
     /// - [ALTER TYPE](https://www.postgresql.org/docs/current/sql-altertype.html)
-    pub RULE = "enum-add-value-in-transaction", Error, on, Some(check);
+    pub RULE = "enum-add-value-in-transaction", Error, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -64,7 +74,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     span,
                     format!("`ALTER TYPE … ADD VALUE` cannot run inside a transaction block before PostgreSQL 12, and this one runs in {wrapper}"),
                 )
-                .with_help("move it to a migration of its own that runs outside a transaction"),
+                .with_help("move it to a migration of its own that runs outside a transaction")
+                .with_fix(recipes::moved(
+                    cx,
+                    Needs::NoTransaction,
+                    "add the value outside the transaction",
+                    &fix::slug(&["add_value", added_value(stmt).unwrap_or_default()]),
+                    &[added_value(stmt).unwrap_or_default()],
+                )),
             );
         }
         // Naming a new value in another `ALTER TYPE` (such as `ADD VALUE … BEFORE`) is allowed.
@@ -108,7 +125,14 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 span,
                 format!("`{literal}` was added{ty} earlier in this transaction and cannot be used until it commits"),
             )
-            .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration"),
+            .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration")
+            .with_fix(recipes::moved(
+                cx,
+                Needs::LaterTransaction,
+                "use the value in a later transaction",
+                &fix::slug(&["use", value]),
+                &[],
+            )),
         );
     }
 }

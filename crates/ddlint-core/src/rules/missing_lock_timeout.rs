@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Applicability, Fix};
 use crate::locks::describe_lock;
 
 declare_rule! {
@@ -28,9 +29,17 @@ declare_rule! {
     /// `SET LOCAL lock_timeout` lasts until the end of the current transaction; a plain `SET`
     /// lasts for the session. `RESET lock_timeout` and a timeout of `0` turn it off again.
     ///
+    /// ## Fix
+    /// Inserts `SET lock_timeout = '2s'` before the statement (`SET LOCAL` inside a transaction, so
+    /// that the setting ends with it). The value is `[fix] lock-timeout` in `ddlint.toml`.
+    ///
+    /// ## Fix safety
+    /// Safe: the schema and data are the same; the migration now fails, rather than queueing
+    /// traffic, when it cannot get its lock in time, and can be run again.
+    ///
     /// ## References
     /// - [lock_timeout](https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT)
-    pub RULE = "missing-lock-timeout", Warning, on, Some(check);
+    pub RULE = "missing-lock-timeout", Warning, on, Some(check), fix = safe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -47,8 +56,31 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 describe_lock(lock.mode, &lock.relation)
             ),
         )
-        .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)"),
+        .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)")
+        .with_fix(Ok(fix(cx))),
     );
+}
+
+/// `SET lock_timeout` on a line of its own before the statement (before the `DO` block that
+/// runs it, for a statement inside one).
+fn fix(cx: &StatementCx<'_, '_>) -> Fix {
+    let start = cx.stmt.nested_in.map_or(cx.stmt.span.start, |outer| cx.file.statements[outer].span.start);
+    let text = cx.file.text;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &text[line_start..start];
+    let set = if cx.state.in_transaction { "SET LOCAL" } else { "SET" };
+    let value = cx.settings().fix_lock_timeout.replace('\'', "''");
+    let edit = if indent.trim().is_empty() {
+        recipes::insert(line_start, &format!("{indent}{set} lock_timeout = '{value}';\n"))
+    } else {
+        recipes::insert(start, &format!("{set} lock_timeout = '{value}'; "))
+    };
+    Fix {
+        title: format!("set `lock_timeout` to {value} before the statement"),
+        applicability: Applicability::Safe,
+        edits: vec![edit],
+        new_migrations: Vec::new(),
+    }
 }
 
 #[cfg(test)]

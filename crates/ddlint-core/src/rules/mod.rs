@@ -92,6 +92,9 @@ pub struct RuleMeta {
     pub docs: &'static str,
     /// `None` for diagnostics the engine raises itself, such as `syntax-error`.
     pub check: Option<CheckFn>,
+    /// The least safe fix the rule writes, or `None` when it has none; its page's `## Fix`
+    /// section says what the fix writes.
+    pub fix: Option<crate::fix::Applicability>,
 }
 
 impl RuleMeta {
@@ -115,14 +118,16 @@ impl RuleMeta {
 /// declare_rule! {
 ///     /// ## What it does
 ///     /// …
-///     pub RULE = "rename-column", Warning, on, check;
+///     pub RULE = "rename-column", Warning, on, Some(check);
+///     // or, for a rule with fixes, the least safe of them:
+///     pub RULE = "create-index-non-concurrently", Warning, on, Some(check), fix = unsafe;
 /// }
 /// ```
 #[macro_export]
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
-        pub $name:ident = $id:literal, $severity:ident, $default:ident, $check:expr $(, aliases = [$($alias:literal),*])?;
+        pub $name:ident = $id:literal, $severity:ident, $default:ident, $check:expr $(, fix = $fix:ident)? $(, aliases = [$($alias:literal),*])?;
     ) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
@@ -132,8 +137,12 @@ macro_rules! declare_rule {
             default_enabled: $crate::declare_rule!(@enabled $default),
             docs: concat!($($doc, "\n"),*),
             check: $check,
+            fix: $crate::declare_rule!(@fix $($fix)?),
         };
     };
+    (@fix) => { None };
+    (@fix safe) => { Some($crate::fix::Applicability::Safe) };
+    (@fix unsafe) => { Some($crate::fix::Applicability::Unsafe) };
     (@enabled on) => { true };
     (@enabled opt_in) => { false };
 }

@@ -1,9 +1,10 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use pg_query::protobuf::{node::Node as N, Token};
+use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
     /// ## What it does
@@ -32,9 +33,18 @@ declare_rule! {
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the view; with `CONCURRENTLY`, `EXCLUSIVE`, which lets reads go on.
     ///
+    /// ## Fix
+    /// Adds `CONCURRENTLY`, in place: a concurrent refresh may run inside a transaction. No fix is
+    /// offered for `WITH NO DATA`, which cannot be concurrent, nor when the history shows the view
+    /// has no index (a concurrent refresh needs a unique index on it).
+    ///
+    /// ## Fix safety
+    /// Unsafe: `REFRESH … CONCURRENTLY` fails when the view has no unique index that covers every
+    /// row, which ddlint cannot always see, and it takes longer than a plain refresh.
+    ///
     /// ## References
     /// - [REFRESH MATERIALIZED VIEW](https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html)
-    pub RULE = "refresh-materialized-view-non-concurrently", Warning, on, Some(check);
+    pub RULE = "refresh-materialized-view-non-concurrently", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -64,7 +74,24 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         )
         .with_help("give the view a unique index and use `REFRESH MATERIALIZED VIEW CONCURRENTLY`")
     };
-    out.push(diagnostic);
+    out.push(diagnostic.with_fix(fix(cx, stmt, &view)));
+}
+
+fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::RefreshMatViewStmt, view: &RelationName) -> Result<Fix, String> {
+    if stmt.skip_data {
+        return Err("`WITH NO DATA` cannot be combined with `CONCURRENTLY`".to_owned());
+    }
+    if cx.with_catalog(|c| c.indexes_of(view)).is_some_and(|indexes| indexes.is_empty()) {
+        return Err(format!("`{view}` has no index, and a concurrent refresh needs a unique one"));
+    }
+    let Some(keyword) = cx.first_token(&[Token::View]) else {
+        return Err("ddlint could not find where `CONCURRENTLY` goes".to_owned());
+    };
+    let sql = cx.rewritten(&[recipes::insert(keyword.end, " CONCURRENTLY")]);
+    cx.fix(
+        Proposal::new("refresh the view `CONCURRENTLY`", Applicability::Unsafe, "")
+            .step(Step::new(sql, Needs::SameTransaction)),
+    )
 }
 
 #[cfg(test)]

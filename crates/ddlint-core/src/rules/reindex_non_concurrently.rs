@@ -1,10 +1,11 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{recipes, Fix};
 use crate::lock_model::reindex_concurrently;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use pg_query::protobuf::{node::Node as N, ReindexObjectType as Kind, Token};
+use pg_query::protobuf::{self as pg, node::Node as N, ReindexObjectType as Kind, Token};
 
 declare_rule! {
     /// ## What it does
@@ -39,9 +40,19 @@ declare_rule! {
     /// `REINDEX … CONCURRENTLY` exists from PostgreSQL 12; the help names the older recipe before
     /// that. `REINDEX SYSTEM` cannot run concurrently and is not flagged.
     ///
+    /// ## Fix
+    /// On PostgreSQL 12 and later, adds `CONCURRENTLY` and runs it outside any transaction: in place when the statement already runs in autocommit,
+    /// after the `COMMIT` of a transaction the file opens, or, when the runner wraps the file in its
+    /// transaction, in a new migration right after it in the framework's conventions.
+    /// `REINDEX SYSTEM` has no concurrent form and gets no fix.
+    ///
+    /// ## Fix safety
+    /// Unsafe: a concurrent rebuild that fails leaves an `INVALID` copy of the index (named with
+    /// `_ccnew`) behind, and the rebuild leaves the migration's transaction.
+    ///
     /// ## References
     /// - [REINDEX](https://www.postgresql.org/docs/current/sql-reindex.html)
-    pub RULE = "reindex-non-concurrently", Warning, on, Some(check);
+    pub RULE = "reindex-non-concurrently", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -95,7 +106,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         _ => return,
     };
-    out.push(cx.diagnostic(&RULE, span, message).with_help(help));
+    out.push(cx.diagnostic(&RULE, span, message).with_help(help).with_fix(fix(cx, stmt)));
+}
+
+fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::ReindexStmt) -> Result<Fix, String> {
+    if cx.pg_version() < 12 {
+        return Err("`REINDEX CONCURRENTLY` needs PostgreSQL 12".to_owned());
+    }
+    let name = stmt.relation.as_ref().map_or(stmt.name.as_str(), |rv| rv.relname.as_str());
+    recipes::concurrently(cx, &[Token::Index, Token::Table, Token::Schema, Token::Database], "rebuild", None, &[name])
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::names::{default_object_name, quote_ident};
 use crate::parse::Statement;
 use crate::rules::earlier_alter_tables;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
@@ -43,7 +45,21 @@ declare_rule! {
     ///
     /// ## PostgreSQL versions
     /// The `CHECK` shortcut needs PostgreSQL 12 or later.
-    pub RULE = "set-not-null", Warning, on, Some(check);
+    ///
+    /// ## Fix
+    /// On PostgreSQL 18, adds the constraint `NOT NULL … NOT VALID` in the statement's place and
+    /// validates it in a later transaction, which sets the column `NOT NULL` without a scan under a
+    /// blocking lock. On 12 to 17, writes the recipe above: the `CHECK … NOT VALID` in place, then,
+    /// in a later transaction, `VALIDATE CONSTRAINT`, the `SET NOT NULL` and `DROP CONSTRAINT`. The
+    /// later transaction is the statement's own when it runs in autocommit, follows the `COMMIT` of
+    /// a transaction the file opens, or is a new migration right after the file when the runner
+    /// wraps it in its transaction. Offered when `SET NOT NULL` is the `ALTER TABLE`'s only
+    /// subcommand.
+    ///
+    /// ## Fix safety
+    /// Unsafe: when a row holds `NULL`, the original fails whole, while the fixed migration leaves a
+    /// `NOT VALID` constraint behind that new rows must already satisfy.
+    pub RULE = "set-not-null", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -81,9 +97,45 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             .with_help(format!(
                 "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",
                 cmd.name
-            )),
+            ))
+            .with_fix(fix(cx, &table, &cmd.name, cmds.len())),
         );
     }
+}
+
+fn fix(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, subcommands: usize) -> Result<Fix, String> {
+    if subcommands != 1 {
+        return Err("the `ALTER TABLE` has other subcommands; give `SET NOT NULL` a statement of its own".to_owned());
+    }
+    if cx.pg_version() < 12 {
+        return Err("before PostgreSQL 12, `SET NOT NULL` scans whatever constraints the table has".to_owned());
+    }
+    let name = default_object_name(&table.name, &[column], "not_null");
+    let (t, c, n) = (table.to_sql(), quote_ident(column), quote_ident(&name));
+    let validate = Step::new(format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n}"), Needs::LaterTransaction);
+    let proposal = if cx.pg_version() >= 18 {
+        Proposal::new(
+            "add the constraint `NOT NULL … NOT VALID`, and validate it in a later transaction",
+            Applicability::Unsafe,
+            fix::slug(&["validate", &name]),
+        )
+        .step(Step::new(format!("ALTER TABLE {t} ADD CONSTRAINT {n} NOT NULL {c} NOT VALID"), Needs::SameTransaction))
+        .step(validate)
+    } else {
+        Proposal::new(
+            "prove `NOT NULL` with a `CHECK` validated in a later transaction, then set it",
+            Applicability::Unsafe,
+            fix::slug(&["not_null", &table.name, column]),
+        )
+        .step(Step::new(
+            format!("ALTER TABLE {t} ADD CONSTRAINT {n} CHECK ({c} IS NOT NULL) NOT VALID"),
+            Needs::SameTransaction,
+        ))
+        .step(validate)
+        .step(Step::new(cx.text(cx.stmt.span), Needs::LaterTransaction))
+        .step(Step::new(format!("ALTER TABLE {t} DROP CONSTRAINT {n}"), Needs::LaterTransaction))
+    };
+    cx.fix(proposal.names(name))
 }
 
 /// Whether an earlier statement left a validated `CHECK (column IS NOT NULL)` on the table.

@@ -1,6 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::fix::{self, recipes, Needs};
 use crate::lock_model::{alter_cmds, constraint_of};
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
@@ -34,7 +35,15 @@ declare_rule! {
     /// ## Locks
     /// The `ADD CONSTRAINT` lock (`ACCESS EXCLUSIVE` for a `CHECK`, `SHARE ROW EXCLUSIVE` for a
     /// foreign key) stays held through the validation scan.
-    pub RULE = "validate-in-same-transaction", Warning, on, Some(check);
+    ///
+    /// ## Fix
+    /// Moves the `VALIDATE CONSTRAINT` to a later transaction: after the `COMMIT` of a transaction
+    /// the file opens, or into a new migration right after the file when the runner wraps it in its
+    /// transaction. Offered when the `ALTER TABLE` does nothing else.
+    ///
+    /// ## Fix safety
+    /// Unsafe: a validation that fails no longer undoes the `ADD CONSTRAINT … NOT VALID` before it.
+    pub RULE = "validate-in-same-transaction", Warning, on, Some(check), fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -59,7 +68,18 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 "`VALIDATE CONSTRAINT {}` runs in the transaction that added it, so the lock from `ADD CONSTRAINT` on `{table}` is held through the scan",
                 cmd.name
             ))
-            .with_help("commit after `ADD CONSTRAINT … NOT VALID` and validate in a later migration"),
+            .with_help("commit after `ADD CONSTRAINT … NOT VALID` and validate in a later migration")
+            .with_fix(if cmds.len() == 1 {
+                recipes::moved(
+                    cx,
+                    Needs::LaterTransaction,
+                    "validate the constraint in a later transaction",
+                    &fix::slug(&["validate", &cmd.name]),
+                    &[],
+                )
+            } else {
+                Err("the `ALTER TABLE` has other subcommands; give `VALIDATE CONSTRAINT` a statement of its own".to_owned())
+            }),
         );
     }
 }

@@ -1,0 +1,137 @@
+//! The safe forms that several rules share, written once.
+
+use super::{Applicability, Edit, Fix, Needs, Proposal, Step};
+use crate::context::StatementCx;
+use crate::lock_model::catalog::RelKind;
+use crate::names::{default_object_name, quote_ident, RelationName};
+use crate::source::Span;
+use pg_query::protobuf::{self as pg, node::Node as N, ConstrType, Token};
+
+/// The statement with ` CONCURRENTLY` after the first of `after` (the keyword the grammar
+/// puts it behind), run outside any transaction.
+pub fn concurrently(
+    cx: &StatementCx<'_, '_>,
+    after: &[Token],
+    what: &str,
+    undo: Option<String>,
+    names: &[&str],
+) -> Result<Fix, String> {
+    let Some(keyword) = cx.first_token(after) else {
+        return Err("ddlint could not find where `CONCURRENTLY` goes".to_owned());
+    };
+    let sql = cx.rewritten(&[insert(keyword.end, " CONCURRENTLY")]);
+    let mut step = Step::new(sql, Needs::NoTransaction);
+    step.undo = undo;
+    let mut proposal = Proposal::new(
+        format!("{what} `CONCURRENTLY`, outside a transaction"),
+        Applicability::Unsafe,
+        super::slug(&["concurrently", names.first().copied().unwrap_or("")]),
+    )
+    .step(step);
+    for name in names {
+        proposal = proposal.names(*name);
+    }
+    cx.fix(proposal)
+}
+
+/// The statement moved as it is to where it can run: outside any transaction, or in a
+/// transaction after the one it is in.
+pub fn moved(cx: &StatementCx<'_, '_>, needs: Needs, title: &str, slug: &str, names: &[&str]) -> Result<Fix, String> {
+    let sql = cx.text(cx.stmt.span).to_owned();
+    let mut proposal = Proposal::new(title, Applicability::Unsafe, slug).step(Step::new(sql, needs));
+    for name in names {
+        proposal = proposal.names(*name);
+    }
+    cx.fix(proposal)
+}
+
+/// Whether the history knows `table` as partitioned.
+pub fn is_partitioned(cx: &StatementCx<'_, '_>, table: &RelationName) -> bool {
+    cx.with_catalog(|c| c.kind(table)) == Some(RelKind::PartitionedTable)
+}
+
+/// An insertion at `at`.
+pub fn insert(at: usize, text: &str) -> Edit {
+    Edit { span: Span::empty(at), replacement: text.to_owned() }
+}
+
+/// `ALTER TABLE … ADD CONSTRAINT` of a `CHECK` or foreign key with `NOT VALID`, then
+/// `VALIDATE CONSTRAINT` in a later transaction. An unnamed constraint is given the name
+/// PostgreSQL would choose, since `VALIDATE` must name it.
+pub fn not_valid_then_validate(
+    cx: &StatementCx<'_, '_>,
+    stmt: &pg::AlterTableStmt,
+    table: &RelationName,
+    constraint: &pg::Constraint,
+) -> Result<Fix, String> {
+    if stmt.cmds.len() != 1 {
+        return Err("the `ALTER TABLE` has other subcommands; give the constraint a statement of its own".to_owned());
+    }
+    let item = cx.item_span_at(constraint.location);
+    let mut edits = Vec::new();
+    let name = if constraint.conname.is_empty() {
+        let name = default_name(table, constraint)?;
+        edits.push(insert(item.start, &format!("CONSTRAINT {} ", quote_ident(&name))));
+        name
+    } else {
+        constraint.conname.clone()
+    };
+    edits.push(insert(item.end, " NOT VALID"));
+    let add = cx.rewritten(&edits);
+    let validate = format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", table.to_sql(), quote_ident(&name));
+    let kind = if constraint.contype() == ConstrType::ConstrForeign { "foreign key" } else { "`CHECK` constraint" };
+    cx.fix(
+        Proposal::new(
+            format!("add the {kind} `NOT VALID`, and validate it in a later transaction"),
+            Applicability::Unsafe,
+            super::slug(&["validate", &name]),
+        )
+        .step(Step::new(add, Needs::SameTransaction))
+        .step(Step::new(validate, Needs::LaterTransaction))
+        .names(name),
+    )
+}
+
+/// The name PostgreSQL gives an unnamed foreign key or `CHECK` constraint.
+fn default_name(table: &RelationName, constraint: &pg::Constraint) -> Result<String, String> {
+    match constraint.contype() {
+        ConstrType::ConstrForeign => {
+            let columns: Vec<&str> = constraint.fk_attrs.iter().filter_map(string_of).collect();
+            Ok(default_object_name(&table.name, &columns, "fkey"))
+        }
+        ConstrType::ConstrCheck => {
+            // One column referenced (any number of times) names it; otherwise just the table.
+            let columns =
+                constraint.raw_expr.as_ref().and_then(|e| e.node.as_ref()).map(columns_in).unwrap_or_default();
+            let column: Vec<&str> = if columns.len() == 1 { vec![columns[0].as_str()] } else { Vec::new() };
+            Ok(default_object_name(&table.name, &column, "check"))
+        }
+        _ => Err("ddlint names only foreign keys and `CHECK` constraints".to_owned()),
+    }
+}
+
+fn string_of(node: &pg::Node) -> Option<&str> {
+    match &node.node {
+        Some(N::String(s)) => Some(s.sval.as_str()),
+        _ => None,
+    }
+}
+
+/// The distinct columns an expression references, by last name part.
+fn columns_in(expr: &N) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let root = match expr {
+        N::ColumnRef(c) => Some(pg_query::NodeRef::ColumnRef(c)),
+        _ => None,
+    };
+    for node in root.into_iter().chain(expr.nodes().into_iter().map(|(node, ..)| node)) {
+        if let pg_query::NodeRef::ColumnRef(c) = node {
+            if let Some(name) = c.fields.last().and_then(string_of) {
+                if !columns.iter().any(|n| n == name) {
+                    columns.push(name.to_owned());
+                }
+            }
+        }
+    }
+    columns
+}
