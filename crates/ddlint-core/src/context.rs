@@ -215,6 +215,23 @@ impl<'a> FileContext<'a> {
         self.sections.get(*self.section_of.get(index)?)
     }
 
+    /// The first statement of each section that takes a traffic-blocking lock on a table the
+    /// file did not create while no `lock_timeout` is in force: each section is a session of
+    /// its own (or a transaction of its own, where it continues one).
+    pub fn unguarded_locks_by_section(&self) -> Vec<usize> {
+        let mut found: Vec<usize> = Vec::new();
+        for i in 0..self.statements.len() {
+            let section = self.section_of.get(i);
+            if found.last().is_some_and(|&f| self.section_of.get(f) == section) {
+                continue;
+            }
+            if !self.states[i].lock_timeout && self.strongest_lock_on_existing(i).is_some() {
+                found.push(i);
+            }
+        }
+        found
+    }
+
     /// The index just past the last statement of statement `index`'s section.
     pub fn section_end(&self, index: usize) -> usize {
         let Some(&section) = self.section_of.get(index) else { return self.statements.len() };

@@ -175,6 +175,21 @@ pub struct CheckArgs {
     /// The file name to report for standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_path: Option<String>,
+
+    /// Apply the safe fixes in place: edits to the files, and new migrations where the safe
+    /// form needs its own transaction. What remains is then reported.
+    #[arg(long, help_heading = "Fixes")]
+    pub fix: bool,
+
+    /// Apply the unsafe fixes too (with `--fix` or `--diff`): each rule's page says what can
+    /// change.
+    #[arg(long, help_heading = "Fixes")]
+    pub unsafe_fixes: bool,
+
+    /// Print the fixes as a unified diff, new files included, and write nothing. Exit status 1
+    /// when there is something to fix.
+    #[arg(long, help_heading = "Fixes", conflicts_with = "fix")]
+    pub diff: bool,
 }
 
 impl CheckArgs {

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod dialect;
+pub mod fix;
 pub mod discover;
 pub mod history;
 pub mod pipeline;

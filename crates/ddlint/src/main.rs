@@ -104,7 +104,81 @@ fn check(args: &CheckArgs) -> u8 {
         return FAILURE;
     }
 
-    let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &resolved.filter, &cwd);
+    let Some(mut linted) = lint(args, &resolved, &cwd) else { return FAILURE };
+    if args.fix || args.diff {
+        let plan = ddlint::fix::plan(&linted.files, args.unsafe_fixes, &ddlint::fix::list_dir);
+        for line in &plan.skipped {
+            print_note(&format!("not fixed: {line}"));
+        }
+        if args.diff {
+            if let Err(message) = write_stdout(false, |out| out.write_all(ddlint::fix::diff::unified(&plan.changes).as_bytes())) {
+                print_error(&message);
+                return FAILURE;
+            }
+            print_note(&fix_summary(&plan, "would fix"));
+            return if linted.failed_paths > 0 {
+                FAILURE
+            } else if plan.changes.is_empty() {
+                SUCCESS
+            } else {
+                FINDINGS
+            };
+        }
+        let errors = ddlint::fix::write(&plan);
+        for message in &errors {
+            print_error(message);
+        }
+        print_note(&fix_summary(&plan, "fixed"));
+        if !plan.changes.is_empty() {
+            // What remains is reported against the files as they now are.
+            let Some(again) = lint(args, &resolved, &cwd) else { return FAILURE };
+            linted = again;
+        }
+        linted.failed_paths += errors.len();
+    }
+    let Linted { files, notes, failed_paths } = linted;
+    let threshold = resolved.fail_on.threshold();
+    let status = if failed_paths > 0 || files.iter().any(|f| f.unreadable) {
+        FAILURE
+    } else if files.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity >= threshold) {
+        FINDINGS
+    } else {
+        SUCCESS
+    };
+
+    let color = resolved.format == Format::Human
+        && match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
+        };
+    let run = Run {
+        files: &files,
+        color,
+        pg_version: resolved.settings.pg_version,
+        assume_in_transaction: resolved.settings.assume_in_transaction,
+        statistics: args.statistics,
+        notes: &notes,
+        failed_paths,
+    };
+    if let Err(message) = write_stdout(color, |out| report::render(resolved.format, &run, out)) {
+        print_error(&message);
+        return FAILURE;
+    }
+    status
+}
+
+/// The files linted, with what the run says about the rest.
+struct Linted {
+    files: Vec<ddlint_core::FileReport>,
+    notes: Vec<String>,
+    /// Paths that failed, each already reported as an error.
+    failed_paths: usize,
+}
+
+/// Finds, plans and lints the files `args` name.
+fn lint(args: &CheckArgs, resolved: &config::Resolved, cwd: &std::path::Path) -> Option<Linted> {
+    let discovery = discover::discover(&args.paths, args.stdin_path.as_deref(), &resolved.filter, cwd);
     // Each path that failed has printed its error; the summary counts them so that it never
     // reads as a clean run.
     let mut failed_paths = discovery.errors.len();
@@ -123,9 +197,9 @@ fn check(args: &CheckArgs) -> u8 {
     }
 
     let change_set = if let Some(rev) = &args.changed_since {
-        changes::since(rev, &cwd).map(Some)
+        changes::since(rev, cwd).map(Some)
     } else if !args.changed.is_empty() {
-        changes::listed(&args.changed, &cwd).map(Some)
+        changes::listed(&args.changed, cwd).map(Some)
     } else {
         Ok(None)
     };
@@ -133,12 +207,12 @@ fn check(args: &CheckArgs) -> u8 {
         Ok(change_set) => change_set,
         Err(message) => {
             print_error(&message);
-            return FAILURE;
+            return None;
         }
     };
     let settings = &resolved.settings;
     let scope = history::Scope { history: resolved.history, change_set };
-    let jobs = history::plan(discovery.inputs, &scope, settings.framework, &resolved.filter, &cwd);
+    let jobs = history::plan(discovery.inputs, &scope, settings.framework, &resolved.filter, cwd);
     let mut notes = discovery.skipped.notes();
     // Under `--no-history` every file is linted alone because the user asked, and standard
     // input has no directory: neither needs a note.
@@ -171,35 +245,31 @@ fn check(args: &CheckArgs) -> u8 {
 
     // Reports come out in path order, whatever the history order and the number of threads.
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let threshold = resolved.fail_on.threshold();
-    let status = if failed_paths > 0 || files.iter().any(|f| f.unreadable) {
-        FAILURE
-    } else if files.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity >= threshold) {
-        FINDINGS
-    } else {
-        SUCCESS
-    };
+    Some(Linted { files, notes, failed_paths })
+}
 
-    let color = resolved.format == Format::Human
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
-        };
-    let run = Run {
-        files: &files,
-        color,
-        pg_version: settings.pg_version,
-        assume_in_transaction: settings.assume_in_transaction,
-        statistics: args.statistics,
-        notes: &notes,
-        failed_paths,
-    };
-    if let Err(message) = write_stdout(color, |out| report::render(resolved.format, &run, out)) {
-        print_error(&message);
-        return FAILURE;
+/// "fixed 3 findings (missing-lock-timeout: 2, set-not-null: 1), changed 2 files, added 1"
+fn fix_summary(plan: &ddlint::fix::Plan, verb: &str) -> String {
+    let count = plan.fixed_count();
+    let rules: Vec<String> = plan.fixed.iter().map(|(rule, n)| format!("{rule}: {n}")).collect();
+    let changed = plan.changes.iter().filter(|c| c.before.is_some()).count();
+    let added = plan.changes.len() - changed;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if count == 0 {
+        return format!("{verb} nothing: no finding has a fix that applies (unsafe fixes need `--unsafe-fixes`)");
     }
-    status
+    format!(
+        "{verb} {} ({}); {} changed, {} added",
+        plural(count, "finding"),
+        rules.join(", "),
+        plural(changed, "file"),
+        plural(added, "file"),
+    )
+}
+
+/// Prints `note: <message>` on stderr.
+fn print_note(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "note: {message}");
 }
 
 /// The directories, as shown, of the files that are linted without the history of their

@@ -62,11 +62,53 @@ pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix,
             framework.name()
         ));
     }
+    // A plain file is run by a runner ddlint knows nothing of, which wraps every file.
+    if framework == Framework::Plain && moving.iter().any(|s| s.needs == Needs::NoTransaction) {
+        return Err("the runner wraps every file in a transaction (assume-in-transaction), so no new plain file could run it outside one".to_owned());
+    }
     let section_end = cx.file.section_end(cx.index);
     refuse_later_uses(cx, &names, section_end)?;
     let groups: Vec<&[Step]> = if one_statement_per_file { moving.chunks(1).collect() } else { vec![moving] };
     let new_migrations = groups.into_iter().map(|steps| new_migration(cx, &slug, steps)).collect();
-    Ok(fix(vec![remove_or_replace(cx, staying)], new_migrations))
+    let mut edits = vec![remove_or_replace(cx, staying)];
+    // The new migration's down undoes what moved; the file's own down must not undo it again.
+    if moving.iter().any(|s| s.undo.is_some()) {
+        edits.extend(down_drops_of(cx, &names));
+        edits.sort_by_key(|e| e.span.start);
+    }
+    Ok(fix(edits, new_migrations))
+}
+
+/// Removals of the statements in the file's down sections that drop exactly one of `names`
+/// (`DROP INDEX name`, `ALTER TABLE … DROP CONSTRAINT name`).
+fn down_drops_of(cx: &StatementCx<'_, '_>, names: &[String]) -> Vec<Edit> {
+    use pg_query::protobuf::AlterTableType;
+    let mut edits = Vec::new();
+    for (i, stmt) in cx.file.statements.iter().enumerate() {
+        let down = cx.file.section_of(i).is_some_and(|s| s.direction == Direction::Down);
+        if !down || stmt.nested_in.is_some() {
+            continue;
+        }
+        let dropped: Option<&str> = match &*stmt.node {
+            N::DropStmt(drop) if drop.objects.len() == 1 => {
+                let object = drop.objects.first().and_then(|o| match &o.node {
+                    Some(N::List(list)) => crate::names::RelationName::from_name_list(&list.items),
+                    _ => None,
+                });
+                object.map(|o| o.name).filter(|n| names.contains(n)).map(|_| "")
+            }
+            N::AlterTableStmt(alter) if alter.cmds.len() == 1 => {
+                crate::lock_model::alter_cmds(alter)
+                    .find(|c| c.subtype() == AlterTableType::AtDropConstraint && names.contains(&c.name))
+                    .map(|_| "")
+            }
+            _ => None,
+        };
+        if dropped.is_some() {
+            edits.push(remove_statement(cx, i));
+        }
+    }
+    edits
 }
 
 /// The statement's span replaced with the steps, the file's own `;` closing the last.
@@ -78,12 +120,18 @@ fn replace(statement: Span, steps: &[Step]) -> Edit {
 /// The staying steps in the statement's place, or the statement removed with its `;` and
 /// the rest of its line when nothing stays.
 fn remove_or_replace(cx: &StatementCx<'_, '_>, staying: &[Step]) -> Edit {
-    if !staying.is_empty() {
-        return replace(cx.stmt.span, staying);
+    if staying.is_empty() {
+        remove_statement(cx, cx.index)
+    } else {
+        replace(cx.stmt.span, staying)
     }
+}
+
+/// Statement `index` removed with its `;`, and with its line when it is alone on it.
+fn remove_statement(cx: &StatementCx<'_, '_>, index: usize) -> Edit {
     let text = cx.file.text;
-    let mut start = cx.stmt.span.start;
-    let mut end = end_of_statement(cx, cx.index);
+    let mut start = cx.file.statements[index].span.start;
+    let mut end = end_of_statement(cx, index);
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let rest_of_line = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
     if text[line_start..start].trim().is_empty() && text[end..rest_of_line].trim().is_empty() {

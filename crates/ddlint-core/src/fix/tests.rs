@@ -168,7 +168,15 @@ fn lock_timeout_goes_before_the_statement() {
     let (text, _) = fixed("m.sql", sql, "missing-lock-timeout");
     assert_eq!(text, "-- add b\n  SET lock_timeout = '2s';\n  ALTER TABLE t ADD COLUMN b int;\n");
     let (text, _) = fixed("m.sql", "BEGIN; ALTER TABLE t ADD COLUMN b int; COMMIT;", "missing-lock-timeout");
-    assert_eq!(text, "BEGIN; SET LOCAL lock_timeout = '2s'; ALTER TABLE t ADD COLUMN b int; COMMIT;");
+    // A `SET LOCAL` would end at the file's own `COMMIT`, leaving what follows unguarded.
+    assert_eq!(text, "BEGIN; SET lock_timeout = '2s'; ALTER TABLE t ADD COLUMN b int; COMMIT;");
+    let settings = Settings { assume_in_transaction: true, ..Settings::default() };
+    let goose = "-- +goose Up\nALTER TABLE t ADD COLUMN b int;\n-- +goose Down\nALTER TABLE t DROP COLUMN b;\n";
+    let (text, _) = fixed_with("db/1_b.sql", goose, "missing-lock-timeout", &settings);
+    assert_eq!(
+        text,
+        "-- +goose Up\nSET LOCAL lock_timeout = '2s';\nALTER TABLE t ADD COLUMN b int;\n-- +goose Down\nSET LOCAL lock_timeout = '2s';\nALTER TABLE t DROP COLUMN b;\n"
+    );
 }
 
 #[test]

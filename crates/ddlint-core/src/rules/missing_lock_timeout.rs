@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::fix::{recipes, Applicability, Fix};
+use crate::fix::{recipes, Applicability, Edit, Fix};
 use crate::locks::describe_lock;
 
 declare_rule! {
@@ -30,8 +30,10 @@ declare_rule! {
     /// lasts for the session. `RESET lock_timeout` and a timeout of `0` turn it off again.
     ///
     /// ## Fix
-    /// Inserts `SET lock_timeout = '2s'` before the statement (`SET LOCAL` inside a transaction, so
-    /// that the setting ends with it). The value is `[fix] lock-timeout` in `ddlint.toml`.
+    /// Inserts `SET lock_timeout = '2s'` before the statement, and before the first statement
+    /// that needs it in each later section of the file (a goose or dbmate down part runs in a
+    /// session of its own). In the runner's transaction it is `SET LOCAL`, so that the setting
+    /// ends with it. The value is `[fix] lock-timeout` in `ddlint.toml`.
     ///
     /// ## Fix safety
     /// Safe: the schema and data are the same; the migration now fails, rather than queueing
@@ -61,25 +63,44 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     );
 }
 
-/// `SET lock_timeout` on a line of its own before the statement (before the `DO` block that
-/// runs it, for a statement inside one).
+/// `SET lock_timeout` before the statement, and before the first such statement of each
+/// later section of the file (each runs in a session or transaction of its own), so that one
+/// fix guards the whole file.
 fn fix(cx: &StatementCx<'_, '_>) -> Fix {
+    let edits = cx
+        .file
+        .unguarded_locks_by_section()
+        .into_iter()
+        .filter(|&i| i >= cx.index)
+        .map(|i| set_before(&StatementCx::new(cx.file, i)))
+        .collect();
+    let value = &cx.settings().fix_lock_timeout;
+    Fix {
+        title: format!("set `lock_timeout` to {value} before the statement"),
+        applicability: Applicability::Safe,
+        edits,
+        new_migrations: Vec::new(),
+    }
+}
+
+/// `SET lock_timeout` on a line of its own before the statement (before the `DO` block that
+/// runs it, for a statement inside one). `SET LOCAL` in the runner's transaction, so that the
+/// setting ends with it; a plain `SET` elsewhere, which outlives a `COMMIT` in the file.
+fn set_before(cx: &StatementCx<'_, '_>) -> Edit {
     let start = cx.stmt.nested_in.map_or(cx.stmt.span.start, |outer| cx.file.statements[outer].span.start);
     let text = cx.file.text;
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let indent = &text[line_start..start];
-    let set = if cx.state.in_transaction { "SET LOCAL" } else { "SET" };
+    let set = if cx.state.in_transaction && cx.state.runner_transaction && !cx.state.explicit_transaction {
+        "SET LOCAL"
+    } else {
+        "SET"
+    };
     let value = cx.settings().fix_lock_timeout.replace('\'', "''");
-    let edit = if indent.trim().is_empty() {
+    if indent.trim().is_empty() {
         recipes::insert(line_start, &format!("{indent}{set} lock_timeout = '{value}';\n"))
     } else {
         recipes::insert(start, &format!("{set} lock_timeout = '{value}'; "))
-    };
-    Fix {
-        title: format!("set `lock_timeout` to {value} before the statement"),
-        applicability: Applicability::Safe,
-        edits: vec![edit],
-        new_migrations: Vec::new(),
     }
 }
 

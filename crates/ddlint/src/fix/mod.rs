@@ -1,0 +1,145 @@
+//! `ddlint check --fix` and `--diff`: the fixes the findings carry, applied to the files.
+//!
+//! One round: the fixes of one lint are chosen (safe ones, and unsafe ones when asked),
+//! those whose edits overlap an earlier chosen fix of the same file wait for the next run,
+//! and the migrations they add are named after their file's framework. Nothing here decides
+//! what a fix writes; the engine did.
+
+pub mod diff;
+pub mod naming;
+
+use ddlint_core::fix::{Applicability, Edit};
+use ddlint_core::framework::Framework;
+use ddlint_core::FileReport;
+use naming::NewFile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A file the fixes change or create.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Change {
+    pub path: PathBuf,
+    /// The text before, or `None` for a file the fixes create.
+    pub before: Option<String>,
+    pub after: String,
+}
+
+/// What one round of fixes does.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// How many findings of each rule are fixed.
+    pub fixed: BTreeMap<&'static str, usize>,
+    /// Fixes not applied, with why: `path:line: rule: reason`.
+    pub skipped: Vec<String>,
+}
+
+impl Plan {
+    pub fn fixed_count(&self) -> usize {
+        self.fixed.values().sum()
+    }
+}
+
+/// The fixes to apply to `files` (as linted), with unsafe ones when `unsafe_fixes`.
+/// `siblings` lists a directory's entries, for naming new migrations.
+pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -> Vec<String>) -> Plan {
+    let mut plan = Plan::default();
+    let mut created: Vec<PathBuf> = Vec::new();
+    for file in files {
+        let wanted: Vec<_> = file
+            .diagnostics
+            .iter()
+            .filter_map(|d| Some((d, d.fix.as_ref()?)))
+            .filter(|(_, fix)| unsafe_fixes || fix.applicability == Applicability::Safe)
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let line = |offset: usize| file.line_index.position(&file.text, offset).line;
+        if file.path == "-" || file.path.starts_with('<') {
+            for (d, _) in &wanted {
+                plan.skipped.push(format!("{}:{}: {}: standard input cannot be fixed in place", file.path, line(d.span.start), d.rule));
+            }
+            continue;
+        }
+        let source = Path::new(&file.path);
+        let framework = file.framework.unwrap_or(Framework::Plain);
+        let mut edits: Vec<&Edit> = Vec::new();
+        let mut nth = 0;
+        // Migrations added after other files; this file's own follow each other by `nth`.
+        let others = created.clone();
+        for (diagnostic, fix) in wanted {
+            let overlaps = fix.edits.iter().any(|e| edits.iter().any(|taken| overlap(e, taken)));
+            if overlaps {
+                let at = line(diagnostic.span.start);
+                plan.skipped.push(format!("{}:{at}: {}: waits for the next run (another fix edits the same text)", file.path, diagnostic.rule));
+                continue;
+            }
+            let dir = if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
+            let mut listing = siblings(dir.unwrap_or(Path::new(".")));
+            listing.extend(others.iter().filter_map(|p| Some(p.strip_prefix(dir?).ok()?.components().next()?.as_os_str().to_str()?.to_owned())));
+            let named: Result<Vec<Vec<NewFile>>, String> = fix
+                .new_migrations
+                .iter()
+                .enumerate()
+                .map(|(i, m)| naming::new_files(source, framework, &listing, nth + i, m))
+                .collect();
+            match named {
+                Ok(named) => {
+                    nth += named.len();
+                    for new in named.into_iter().flatten() {
+                        created.push(new.path.clone());
+                        plan.changes.push(Change { path: new.path, before: None, after: new.text });
+                    }
+                    edits.extend(&fix.edits);
+                    *plan.fixed.entry(diagnostic.rule).or_default() += 1;
+                }
+                Err(reason) => plan.skipped.push(format!("{}:{}: {}: {reason}", file.path, line(diagnostic.span.start), diagnostic.rule)),
+            }
+        }
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        let after = ddlint_core::fix::apply_edits(&file.text, &edits);
+        if after != file.text {
+            plan.changes.push(Change { path: source.to_path_buf(), before: Some(file.text.clone()), after });
+        }
+    }
+    plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    plan
+}
+
+/// Whether two edits touch the same text. Two insertions at one offset overlap too, since
+/// their order would be a guess.
+fn overlap(a: &Edit, b: &Edit) -> bool {
+    if a.span.start == b.span.start {
+        return true;
+    }
+    a.span.start < b.span.end && b.span.start < a.span.end
+}
+
+/// The entries of `dir`, for naming new migrations beside the existing ones.
+pub fn list_dir(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Writes the plan: files the fixes change are replaced, new ones created (never over an
+/// existing file). Returns one error line per file that could not be written.
+pub fn write(plan: &Plan) -> Vec<String> {
+    let mut errors = Vec::new();
+    for change in &plan.changes {
+        let result = match change.before {
+            Some(_) => std::fs::write(&change.path, &change.after),
+            None => change
+                .path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::OpenOptions::new().write(true).create_new(true).open(&change.path))
+                .and_then(|mut f| std::io::Write::write_all(&mut f, change.after.as_bytes())),
+        };
+        if let Err(e) = result {
+            errors.push(format!("{}: cannot write the fix: {}", change.path.display(), crate::describe_io(&e)));
+        }
+    }
+    errors
+}
