@@ -187,7 +187,8 @@ pub struct CheckArgs {
     pub unsafe_fixes: bool,
 
     /// Print the fixes as a unified diff, new files included, and write nothing. Exit status 1
-    /// when there is something to fix.
+    /// when there is something to fix. It shows one round: a fix that must wait for another
+    /// (both edit one statement) shows once that one is applied; `--fix` runs the rounds.
     #[arg(long, help_heading = "Fixes", conflicts_with = "fix")]
     pub diff: bool,
 }

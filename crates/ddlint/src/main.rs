@@ -31,6 +31,9 @@ const FINDINGS: u8 = 1;
 /// glob with nothing to lint.
 const FAILURE: u8 = 2;
 
+/// At most this many rounds of `--fix`: each round's fixes can unblock others.
+const FIX_ROUNDS: usize = 8;
+
 /// Stack size of the linting threads. Only the pages a thread touches are committed.
 const WORKER_STACK_SIZE: usize = ddlint_core::DEEP_STACK_SIZE;
 
@@ -107,10 +110,10 @@ fn check(args: &CheckArgs) -> u8 {
     let Some(mut linted) = lint(args, &resolved, &cwd) else { return FAILURE };
     if args.fix || args.diff {
         let plan = ddlint::fix::plan(&linted.files, args.unsafe_fixes, &ddlint::fix::list_dir);
-        for line in &plan.skipped {
-            print_note(&format!("not fixed: {line}"));
-        }
         if args.diff {
+            for line in &plan.skipped {
+                print_note(&format!("not fixed: {line}"));
+            }
             if let Err(message) = write_stdout(false, |out| out.write_all(ddlint::fix::diff::unified(&plan.changes).as_bytes())) {
                 print_error(&message);
                 return FAILURE;
@@ -124,17 +127,39 @@ fn check(args: &CheckArgs) -> u8 {
                 FINDINGS
             };
         }
-        let errors = ddlint::fix::write(&plan);
-        for message in &errors {
-            print_error(message);
-        }
-        print_note(&fix_summary(&plan, "fixed"));
-        if !plan.changes.is_empty() {
+        // A fix can wait for another (two edit the same statement, or one moves a statement
+        // that a later one names): rounds go on until nothing is left to fix, or a bound.
+        let mut total = ddlint::fix::Plan::default();
+        let mut plan = plan;
+        let mut write_errors = 0;
+        for round in 1..=FIX_ROUNDS {
+            let errors = ddlint::fix::write(&plan);
+            for message in &errors {
+                print_error(message);
+            }
+            write_errors += errors.len();
+            let done = plan.changes.is_empty() || !errors.is_empty();
+            total.absorb(plan);
+            if done {
+                break;
+            }
             // What remains is reported against the files as they now are.
             let Some(again) = lint(args, &resolved, &cwd) else { return FAILURE };
             linted = again;
+            if round == FIX_ROUNDS {
+                break;
+            }
+            plan = ddlint::fix::plan(&linted.files, args.unsafe_fixes, &ddlint::fix::list_dir);
+            if plan.changes.is_empty() {
+                total.skipped = plan.skipped;
+                break;
+            }
         }
-        linted.failed_paths += errors.len();
+        for line in &total.skipped {
+            print_note(&format!("not fixed: {line}"));
+        }
+        print_note(&fix_summary(&total, "fixed"));
+        linted.failed_paths += write_errors;
     }
     let Linted { files, notes, failed_paths } = linted;
     let threshold = resolved.fail_on.threshold();

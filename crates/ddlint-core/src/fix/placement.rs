@@ -69,7 +69,8 @@ pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix,
     let section_end = cx.file.section_end(cx.index);
     refuse_later_uses(cx, &names, section_end)?;
     let groups: Vec<&[Step]> = if one_statement_per_file { moving.chunks(1).collect() } else { vec![moving] };
-    let new_migrations = groups.into_iter().map(|steps| new_migration(cx, &slug, steps)).collect();
+    let new_migrations =
+        groups.into_iter().map(|steps| new_migration(cx, &slug, steps, one_statement_per_file)).collect();
     let mut edits = vec![remove_or_replace(cx, staying)];
     // The new migration's down undoes what moved; the file's own down must not undo it again.
     if moving.iter().any(|s| s.undo.is_some()) {
@@ -212,21 +213,38 @@ fn no_transaction_marker(cx: &StatementCx<'_, '_>, framework: Framework) -> Opti
     })
 }
 
-fn new_migration(cx: &StatementCx<'_, '_>, slug: &str, steps: &[Step]) -> NewMigration {
+/// A migration of `steps`. Where the runner sends a file as one query (golang-migrate), a
+/// second statement would make it a transaction block, so a step that must run outside one
+/// gets no `SET lock_timeout` before it (its lock does not block traffic anyway).
+fn new_migration(cx: &StatementCx<'_, '_>, slug: &str, steps: &[Step], one_statement_per_file: bool) -> NewMigration {
     let transaction = steps.iter().all(|s| s.needs != Needs::NoTransaction);
-    let mut up: Vec<String> = Vec::new();
-    if steps.iter().any(|s| blocks_traffic(&s.sql, cx.pg_version())) {
-        let set = if transaction { "SET LOCAL" } else { "SET" };
-        up.push(format!("{set} lock_timeout = '{}'", cx.settings().fix_lock_timeout));
+    let up: Vec<String> = steps.iter().map(|s| s.sql.clone()).collect();
+    let down: Vec<String> = steps.iter().rev().filter_map(|s| s.undo.clone()).collect();
+    let guard = transaction || !one_statement_per_file;
+    NewMigration {
+        slug: slug.to_owned(),
+        up: if guard { with_lock_timeout(cx, up, transaction) } else { up },
+        down: if guard { with_lock_timeout(cx, down, transaction) } else { down },
+        transaction,
     }
-    up.extend(steps.iter().map(|s| s.sql.clone()));
-    let undo: Option<Vec<String>> = steps.iter().rev().map(|s| s.undo.clone()).collect();
-    NewMigration { slug: slug.to_owned(), up, down: undo.unwrap_or_default(), transaction }
 }
 
-/// Whether the lock model says `sql` takes a lock that blocks reads or writes.
+/// `statements`, after `SET lock_timeout` when one of them takes a lock that blocks traffic.
+fn with_lock_timeout(cx: &StatementCx<'_, '_>, statements: Vec<String>, transaction: bool) -> Vec<String> {
+    if !statements.iter().any(|s| blocks_traffic(s, cx.pg_version())) {
+        return statements;
+    }
+    let set = if transaction { "SET LOCAL" } else { "SET" };
+    let mut guarded = vec![format!("{set} lock_timeout = '{}'", cx.settings().fix_lock_timeout)];
+    guarded.extend(statements);
+    guarded
+}
+
+/// Whether the lock model says `sql` takes a lock that blocks reads or writes. SQL that does
+/// not parse alone (a templating placeholder the file's masking hid) is taken as the author
+/// wrote it, with no `SET` added.
 fn blocks_traffic(sql: &str, pg_version: u32) -> bool {
-    let Ok(parsed) = crate::pg_ffi::parse(sql) else { return true };
+    let Ok(parsed) = crate::pg_ffi::parse(sql) else { return false };
     parsed.stmts.iter().filter_map(|s| s.stmt.as_ref()?.node.as_ref()).any(|node| {
         let effects = crate::lock_model::statement_effects(node, pg_version, &crate::lock_model::Catalog::default());
         effects.locks.iter().any(|l| l.mode.blocks_traffic())

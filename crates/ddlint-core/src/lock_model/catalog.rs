@@ -114,6 +114,11 @@ struct CatalogData {
     /// Every relation ever named as another's parent: a table missing here has no
     /// partitions or children, which spares a scan of the whole catalog for each statement.
     parents: HashSet<Key>,
+    /// `CHECK (column IS NOT NULL)` constraints on tables the catalog does not know (created
+    /// before the history begins), by table: `(name, column, validated)`. What migrations do
+    /// to such a table is otherwise unknown, but whether `SET NOT NULL` can use a validated
+    /// proof only needs these.
+    not_null_checks_elsewhere: HashMap<(String, String), Vec<(String, String, bool)>>,
 }
 
 /// What the statements of the current change set (the files deployed together) created
@@ -303,9 +308,13 @@ impl Catalog {
         Some(self.relation(table)?.constraints.iter().find(|c| c.name == name))
     }
 
-    /// Whether a valid `CHECK (column IS NOT NULL)` proves the column not null.
+    /// Whether a valid `CHECK (column IS NOT NULL)` proves the column not null; `None` when
+    /// the table is unknown and no such proof was seen for it.
     pub fn not_null_proven(&self, table: &RelationName, column: &str) -> Option<bool> {
-        let info = self.relation(table)?;
+        let Some(info) = self.relation(table) else {
+            let checks = self.data.not_null_checks_elsewhere.get(&table.key())?;
+            return checks.iter().any(|(_, col, valid)| *valid && col == column).then_some(true);
+        };
         Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.as_deref() == Some(column)))
     }
 
@@ -638,6 +647,10 @@ impl Catalog {
                 _ => {}
             }
             self.record_change(&table, cmd, def);
+            if self.relation(&table).is_none() {
+                self.note_not_null_check(&table, cmd, def);
+                continue;
+            }
             let Some(info) = self.relation_mut(&table) else { continue };
             match (cmd.subtype(), def) {
                 (At::AtAddColumn, Some(N::ColumnDef(col)))
@@ -675,6 +688,30 @@ impl Catalog {
 }
 
 impl Catalog {
+    /// Follows the `CHECK (column IS NOT NULL)` constraints of a table the catalog does not know.
+    fn note_not_null_check(&mut self, table: &RelationName, cmd: &pg::AlterTableCmd, def: Option<&N>) {
+        let key = table.key();
+        match (cmd.subtype(), def) {
+            (At::AtAddConstraint, Some(N::Constraint(c))) => {
+                let Some(column) = proves_not_null(c) else { return };
+                let name = if c.conname.is_empty() { format!("{}_{column}_check", table.name) } else { c.conname.clone() };
+                let checks = self.data_mut().not_null_checks_elsewhere.entry(key).or_default();
+                checks.push((name, column, !c.skip_validation));
+            }
+            (At::AtValidateConstraint, _) => {
+                if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
+                    checks.iter_mut().filter(|(name, ..)| *name == cmd.name).for_each(|check| check.2 = true);
+                }
+            }
+            (At::AtDropConstraint, _) => {
+                if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
+                    checks.retain(|(name, ..)| *name != cmd.name);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Columns added to a table that existed before the change set (known or not), and
     /// dropped again.
     fn record_change(&mut self, table: &RelationName, cmd: &pg::AlterTableCmd, def: Option<&N>) {
@@ -790,6 +827,19 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
     info.columns.push(Column { name: col.colname.clone(), ty: col.type_name.as_ref().map(column_type), not_null });
 }
 
+/// The column a `CHECK (column IS NOT NULL)` proves not null.
+fn proves_not_null(c: &pg::Constraint) -> Option<String> {
+    match (c.contype(), c.raw_expr.as_deref().and_then(|e| e.node.as_ref())) {
+        (ConstrType::ConstrCheck, Some(N::NullTest(t))) if t.nulltesttype() == pg::NullTestType::IsNotNull => {
+            match t.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                Some(N::ColumnRef(r)) => last_string(&r.fields),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationName) {
     let kind = c.contype();
     if matches!(kind, ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion) {
@@ -804,15 +854,7 @@ fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationN
             }
         }
     }
-    let proves_not_null = match (kind, c.raw_expr.as_deref().and_then(|e| e.node.as_ref())) {
-        (ConstrType::ConstrCheck, Some(N::NullTest(t))) if t.nulltesttype() == pg::NullTestType::IsNotNull => {
-            match t.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                Some(N::ColumnRef(r)) => last_string(&r.fields),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
+    let proves_not_null = proves_not_null(c);
     let name = if c.conname.is_empty() {
         // PostgreSQL's generated names: `<table>_<column>_fkey`, `_check`, `_key`, `_pkey`.
         let column = c.fk_attrs.iter().chain(&c.keys).find_map(|k| match &k.node {

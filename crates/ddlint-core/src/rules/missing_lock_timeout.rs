@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Applicability, Edit, Fix};
 use crate::locks::describe_lock;
+use pg_query::protobuf::node::Node as N;
 
 declare_rule! {
     /// ## What it does
@@ -91,7 +92,14 @@ fn set_before(cx: &StatementCx<'_, '_>) -> Edit {
     let text = cx.file.text;
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let indent = &text[line_start..start];
-    let set = if cx.state.in_transaction && cx.state.runner_transaction && !cx.state.explicit_transaction {
+    // A transaction the file ends itself would end a `SET LOCAL` with it.
+    let ends_transaction = (cx.index..cx.file.section_end(cx.index))
+        .any(|i| matches!(&*cx.file.statements[i].node, N::TransactionStmt(_)));
+    let set = if cx.state.in_transaction
+        && cx.state.runner_transaction
+        && !cx.state.explicit_transaction
+        && !ends_transaction
+    {
         "SET LOCAL"
     } else {
         "SET"

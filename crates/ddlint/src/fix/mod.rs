@@ -38,6 +38,21 @@ impl Plan {
     pub fn fixed_count(&self) -> usize {
         self.fixed.values().sum()
     }
+
+    /// Adds a later round's plan: its counts, the files it changed or created (a file changed
+    /// twice counts once), and what it skipped in place of what this one skipped.
+    pub fn absorb(&mut self, later: Plan) {
+        for (rule, n) in later.fixed {
+            *self.fixed.entry(rule).or_default() += n;
+        }
+        for change in later.changes {
+            match self.changes.iter_mut().find(|c| c.path == change.path) {
+                Some(earlier) => earlier.after = change.after,
+                None => self.changes.push(change),
+            }
+        }
+        self.skipped = later.skipped;
+    }
 }
 
 /// The fixes to apply to `files` (as linted), with unsafe ones when `unsafe_fixes`.
@@ -107,13 +122,16 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
     plan
 }
 
-/// Whether two edits touch the same text. Two insertions at one offset overlap too, since
-/// their order would be a guess.
+/// Whether two edits touch the same text. Insertions never do: at one offset they go in the
+/// order of their findings (the file's order), and where a replacement starts or ends, before
+/// or after it.
 fn overlap(a: &Edit, b: &Edit) -> bool {
-    if a.span.start == b.span.start {
-        return true;
+    match (a.span.is_empty(), b.span.is_empty()) {
+        (true, true) => false,
+        (true, false) => b.span.start < a.span.start && a.span.start < b.span.end,
+        (false, true) => a.span.start < b.span.start && b.span.start < a.span.end,
+        (false, false) => a.span.start < b.span.end && b.span.start < a.span.end,
     }
-    a.span.start < b.span.end && b.span.start < a.span.end
 }
 
 /// The entries of `dir`, for naming new migrations beside the existing ones.

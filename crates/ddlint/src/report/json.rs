@@ -58,6 +58,31 @@ struct Diagnostic<'a> {
     end: Position,
     /// Byte offsets into the file, end exclusive.
     byte_range: [usize; 2],
+    /// The statement's safe form, where the rule has one for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<Fix<'a>>,
+    /// Why a rule that has fixes has none for this statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_fix: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Fix<'a> {
+    title: &'a str,
+    /// `safe` or `unsafe`.
+    applicability: &'a str,
+    edits: Vec<Edit<'a>>,
+    /// Migrations to add right after the file, in order; `ddlint check --diff` shows their
+    /// file names in the framework's conventions.
+    new_migrations: &'a [ddlint_core::fix::NewMigration],
+}
+
+#[derive(Serialize)]
+struct Edit<'a> {
+    start: Position,
+    end: Position,
+    byte_range: [usize; 2],
+    content: &'a str,
 }
 
 pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -112,6 +137,22 @@ fn to_json<'a>(file: &'a FileReport, diagnostic: &'a ddlint_core::Diagnostic) ->
         start: position(file, span.start),
         end: position(file, span.end),
         byte_range: [span.start, span.end],
+        fix: diagnostic.fix.as_ref().map(|fix| Fix {
+            title: &fix.title,
+            applicability: fix.applicability.as_str(),
+            edits: fix
+                .edits
+                .iter()
+                .map(|e| Edit {
+                    start: position(file, e.span.start),
+                    end: position(file, e.span.end),
+                    byte_range: [e.span.start, e.span.end],
+                    content: &e.replacement,
+                })
+                .collect(),
+            new_migrations: &fix.new_migrations,
+        }),
+        no_fix: diagnostic.no_fix.as_deref(),
     }
 }
 
