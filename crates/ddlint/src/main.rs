@@ -114,11 +114,13 @@ fn check(args: &CheckArgs) -> u8 {
             for line in &plan.skipped {
                 print_note(&format!("not fixed: {line}"));
             }
-            if let Err(message) = write_stdout(false, |out| out.write_all(ddlint::fix::diff::unified(&plan.changes).as_bytes())) {
+            if let Err(message) =
+                write_stdout(false, |out| out.write_all(ddlint::fix::diff::unified(&plan.changes).as_bytes()))
+            {
                 print_error(&message);
                 return FAILURE;
             }
-            print_note(&fix_summary(&plan, "would fix"));
+            print_note(&fix_summary(&plan, "would fix", args.unsafe_fixes));
             return if linted.failed_paths > 0 {
                 FAILURE
             } else if plan.changes.is_empty() {
@@ -158,7 +160,7 @@ fn check(args: &CheckArgs) -> u8 {
         for line in &total.skipped {
             print_note(&format!("not fixed: {line}"));
         }
-        print_note(&fix_summary(&total, "fixed"));
+        print_note(&fix_summary(&total, "fixed", args.unsafe_fixes));
         linted.failed_paths += write_errors;
     }
     let Linted { files, notes, failed_paths } = linted;
@@ -274,14 +276,17 @@ fn lint(args: &CheckArgs, resolved: &config::Resolved, cwd: &std::path::Path) ->
 }
 
 /// "fixed 3 findings (missing-lock-timeout: 2, set-not-null: 1), changed 2 files, added 1"
-fn fix_summary(plan: &ddlint::fix::Plan, verb: &str) -> String {
+fn fix_summary(plan: &ddlint::fix::Plan, verb: &str, unsafe_fixes: bool) -> String {
     let count = plan.fixed_count();
     let rules: Vec<String> = plan.fixed.iter().map(|(rule, n)| format!("{rule}: {n}")).collect();
     let changed = plan.changes.iter().filter(|c| c.before.is_some()).count();
     let added = plan.changes.len() - changed;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if count == 0 && unsafe_fixes {
+        return format!("{verb} nothing: no finding has a fix that can be applied");
+    }
     if count == 0 {
-        return format!("{verb} nothing: no finding has a fix that applies (unsafe fixes need `--unsafe-fixes`)");
+        return format!("{verb} nothing: no finding has a safe fix (unsafe ones need `--unsafe-fixes`)");
     }
     format!(
         "{verb} {} ({}); {} changed, {} added",

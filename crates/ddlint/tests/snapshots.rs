@@ -6,36 +6,15 @@
 //! `disable=<ids>`.
 //! The rule a fixture folder is named after is enabled, so opt-in rules show in theirs.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::directive_flags;
 
 fn repo_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
-}
-
-/// The flags a fixture asks for in its leading comment lines.
-fn directive_flags(fixture: &str, text: &str) -> Vec<String> {
-    let mut flags = Vec::new();
-    for line in text.lines().map(str::trim) {
-        let Some(directives) = line.strip_prefix("-- ddlint-test:") else {
-            if line.is_empty() || line.starts_with("--") {
-                continue;
-            }
-            break;
-        };
-        for directive in directives.split([' ', '\t']).filter(|d| !d.is_empty()) {
-            match directive.split_once('=') {
-                None if directive == "assume-in-transaction" => flags.push("--assume-in-transaction".to_owned()),
-                Some(("pg-version", major)) => flags.extend(["--pg-version".to_owned(), major.to_owned()]),
-                Some(("framework", name)) => flags.extend(["--framework".to_owned(), name.to_owned()]),
-                Some(("enable", ids)) => flags.extend(["--enable".to_owned(), ids.to_owned()]),
-                Some(("disable", ids)) => flags.extend(["--disable".to_owned(), ids.to_owned()]),
-                _ => panic!("{fixture}: unknown `ddlint-test` directive `{directive}`"),
-            }
-        }
-    }
-    flags
 }
 
 #[test]
@@ -101,7 +80,12 @@ fn every_fixture_snapshot_has_its_fixture() {
     let mut orphans = Vec::new();
     for entry in std::fs::read_dir(&snapshots).expect("read the snapshot folder").filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(fixture) = name.strip_prefix("fixtures@").and_then(|n| n.strip_suffix(".snap")) else { continue };
+        // `fixtures@<rule>__<file>` (this file) and `fix@<rule>__<file>` (tests/fixes.rs).
+        let Some(fixture) =
+            name.strip_prefix("fixtures@").or_else(|| name.strip_prefix("fix@")).and_then(|n| n.strip_suffix(".snap"))
+        else {
+            continue;
+        };
         // insta names a glob snapshot after the path below the glob root, with `/` as `__`.
         let path = root.join("fixtures").join(fixture.replace("__", "/"));
         if !path.is_file() {

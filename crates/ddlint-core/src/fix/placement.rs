@@ -98,11 +98,9 @@ fn down_drops_of(cx: &StatementCx<'_, '_>, names: &[String]) -> Vec<Edit> {
                 });
                 object.map(|o| o.name).filter(|n| names.contains(n)).map(|_| "")
             }
-            N::AlterTableStmt(alter) if alter.cmds.len() == 1 => {
-                crate::lock_model::alter_cmds(alter)
-                    .find(|c| c.subtype() == AlterTableType::AtDropConstraint && names.contains(&c.name))
-                    .map(|_| "")
-            }
+            N::AlterTableStmt(alter) if alter.cmds.len() == 1 => crate::lock_model::alter_cmds(alter)
+                .find(|c| c.subtype() == AlterTableType::AtDropConstraint && names.contains(&c.name))
+                .map(|_| ""),
             _ => None,
         };
         if dropped.is_some() {

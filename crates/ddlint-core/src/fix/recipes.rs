@@ -70,7 +70,7 @@ pub fn not_valid_then_validate(
     let item = cx.item_span_at(constraint.location);
     let mut edits = Vec::new();
     let name = if constraint.conname.is_empty() {
-        let name = default_name(table, constraint)?;
+        let name = free_constraint_name(cx, table, &default_name(table, constraint)?);
         edits.push(insert(item.start, &format!("CONSTRAINT {} ", quote_ident(&name))));
         name
     } else {
@@ -90,6 +90,40 @@ pub fn not_valid_then_validate(
         .step(Step::new(validate, Needs::LaterTransaction))
         .names(name),
     )
+}
+
+/// `base`, or `base` with the smallest number after it that names no constraint of `table`
+/// and no relation in its schema, as far as the history and the file before the statement
+/// show: PostgreSQL numbers a generated name the same way when the first choice is taken.
+pub fn free_constraint_name(cx: &StatementCx<'_, '_>, table: &RelationName, base: &str) -> String {
+    let earlier = crate::rules::earlier_alter_tables(cx, table);
+    let named_earlier = |name: &str| {
+        earlier.iter().any(|stmt| {
+            let N::AlterTableStmt(alter) = &*stmt.node else { return false };
+            crate::lock_model::alter_cmds(alter).filter_map(crate::lock_model::constraint_of).any(|c| c.conname == name)
+        })
+    };
+    let taken = |name: &str| {
+        named_earlier(name)
+            || cx.with_catalog(|c| {
+                c.constraint(table, name).is_some_and(|found| found.is_some())
+                    || c.relation(&RelationName::new(table.schema.as_deref(), name)).is_some()
+            })
+    };
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (1..)
+        .map(|n: u32| {
+            let suffix = n.to_string();
+            let mut cut = base.len().min(crate::names::MAX_IDENTIFIER_BYTES - suffix.len());
+            while !base.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}{suffix}", &base[..cut])
+        })
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| base.to_owned())
 }
 
 /// The name PostgreSQL gives an unnamed foreign key or `CHECK` constraint.

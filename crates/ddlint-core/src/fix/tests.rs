@@ -155,6 +155,7 @@ fn unique_constraints_are_built_concurrently_then_attached() {
     assert_eq!(
         new[0].down,
         [
+            "SET lock_timeout = '2s'",
             "ALTER TABLE users DROP CONSTRAINT IF EXISTS users_email_key",
             "DROP INDEX CONCURRENTLY IF EXISTS users_email_key"
         ]

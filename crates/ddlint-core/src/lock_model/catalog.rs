@@ -53,6 +53,14 @@ pub struct Column {
     pub not_null: bool,
 }
 
+/// A `CHECK (column IS NOT NULL)` on a table the catalog does not know.
+#[derive(Clone, Debug)]
+struct NotNullCheck {
+    name: String,
+    column: String,
+    valid: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct ConstraintInfo {
     pub name: String,
@@ -118,7 +126,7 @@ struct CatalogData {
     /// before the history begins), by table: `(name, column, validated)`. What migrations do
     /// to such a table is otherwise unknown, but whether `SET NOT NULL` can use a validated
     /// proof only needs these.
-    not_null_checks_elsewhere: HashMap<(String, String), Vec<(String, String, bool)>>,
+    not_null_checks_elsewhere: HashMap<(String, String), Vec<NotNullCheck>>,
 }
 
 /// What the statements of the current change set (the files deployed together) created
@@ -313,7 +321,7 @@ impl Catalog {
     pub fn not_null_proven(&self, table: &RelationName, column: &str) -> Option<bool> {
         let Some(info) = self.relation(table) else {
             let checks = self.data.not_null_checks_elsewhere.get(&table.key())?;
-            return checks.iter().any(|(_, col, valid)| *valid && col == column).then_some(true);
+            return checks.iter().any(|c| c.valid && c.column == column).then_some(true);
         };
         Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.as_deref() == Some(column)))
     }
@@ -694,18 +702,19 @@ impl Catalog {
         match (cmd.subtype(), def) {
             (At::AtAddConstraint, Some(N::Constraint(c))) => {
                 let Some(column) = proves_not_null(c) else { return };
-                let name = if c.conname.is_empty() { format!("{}_{column}_check", table.name) } else { c.conname.clone() };
+                let name =
+                    if c.conname.is_empty() { format!("{}_{column}_check", table.name) } else { c.conname.clone() };
                 let checks = self.data_mut().not_null_checks_elsewhere.entry(key).or_default();
-                checks.push((name, column, !c.skip_validation));
+                checks.push(NotNullCheck { name, column, valid: !c.skip_validation });
             }
             (At::AtValidateConstraint, _) => {
                 if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
-                    checks.iter_mut().filter(|(name, ..)| *name == cmd.name).for_each(|check| check.2 = true);
+                    checks.iter_mut().filter(|c| c.name == cmd.name).for_each(|c| c.valid = true);
                 }
             }
             (At::AtDropConstraint, _) => {
                 if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
-                    checks.retain(|(name, ..)| *name != cmd.name);
+                    checks.retain(|c| c.name != cmd.name);
                 }
             }
             _ => {}

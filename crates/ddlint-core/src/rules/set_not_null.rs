@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::fix::{self, Applicability, Fix, Needs, Proposal, Step};
+use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
@@ -110,7 +110,7 @@ fn fix(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, subcommands
     if cx.pg_version() < 12 {
         return Err("before PostgreSQL 12, `SET NOT NULL` scans whatever constraints the table has".to_owned());
     }
-    let name = default_object_name(&table.name, &[column], "not_null");
+    let name = recipes::free_constraint_name(cx, table, &default_object_name(&table.name, &[column], "not_null"));
     let (t, c, n) = (table.to_sql(), quote_ident(column), quote_ident(&name));
     let validate = Step::new(format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n}"), Needs::LaterTransaction);
     let proposal = if cx.pg_version() >= 18 {

@@ -73,7 +73,12 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
         let line = |offset: usize| file.line_index.position(&file.text, offset).line;
         if file.path == "-" || file.path.starts_with('<') {
             for (d, _) in &wanted {
-                plan.skipped.push(format!("{}:{}: {}: standard input cannot be fixed in place", file.path, line(d.span.start), d.rule));
+                plan.skipped.push(format!(
+                    "{}:{}: {}: standard input cannot be fixed in place",
+                    file.path,
+                    line(d.span.start),
+                    d.rule
+                ));
             }
             continue;
         }
@@ -87,12 +92,18 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
             let overlaps = fix.edits.iter().any(|e| edits.iter().any(|taken| overlap(e, taken)));
             if overlaps {
                 let at = line(diagnostic.span.start);
-                plan.skipped.push(format!("{}:{at}: {}: waits for the next run (another fix edits the same text)", file.path, diagnostic.rule));
+                plan.skipped.push(format!(
+                    "{}:{at}: {}: waits for the next run (another fix edits the same text)",
+                    file.path, diagnostic.rule
+                ));
                 continue;
             }
-            let dir = if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
+            let dir =
+                if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
             let mut listing = siblings(dir.unwrap_or(Path::new(".")));
-            listing.extend(others.iter().filter_map(|p| Some(p.strip_prefix(dir?).ok()?.components().next()?.as_os_str().to_str()?.to_owned())));
+            listing.extend(others.iter().filter_map(|p| {
+                Some(p.strip_prefix(dir?).ok()?.components().next()?.as_os_str().to_str()?.to_owned())
+            }));
             let named: Result<Vec<Vec<NewFile>>, String> = fix
                 .new_migrations
                 .iter()
@@ -109,7 +120,12 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
                     edits.extend(&fix.edits);
                     *plan.fixed.entry(diagnostic.rule).or_default() += 1;
                 }
-                Err(reason) => plan.skipped.push(format!("{}:{}: {}: {reason}", file.path, line(diagnostic.span.start), diagnostic.rule)),
+                Err(reason) => plan.skipped.push(format!(
+                    "{}:{}: {}: {reason}",
+                    file.path,
+                    line(diagnostic.span.start),
+                    diagnostic.rule
+                )),
             }
         }
         edits.sort_by_key(|e| (e.span.start, e.span.end));

@@ -54,7 +54,10 @@ pub fn new_files(
                 NewFile { path: folder.join("down.sql"), text: statements(&migration.down) },
             ];
             if !migration.transaction {
-                files.push(NewFile { path: folder.join("metadata.toml"), text: "run_in_transaction = false\n".to_owned() });
+                files.push(NewFile {
+                    path: folder.join("metadata.toml"),
+                    text: "run_in_transaction = false\n".to_owned(),
+                });
             }
             Ok(files)
         }
@@ -68,19 +71,29 @@ pub fn new_files(
             if crowded {
                 return Err(no_room(file));
             }
-            let separator = &file[version.len()..].chars().next().filter(|c| !c.is_ascii_alphanumeric()).map_or("_".to_owned(), String::from);
+            let separator = &file[version.len()..]
+                .chars()
+                .next()
+                .filter(|c| !c.is_ascii_alphanumeric())
+                .map_or("_".to_owned(), String::from);
             let stem = format!("{new}{separator}{slug}");
             Ok(match framework {
                 Framework::GolangMigrate => {
-                    let mut files = vec![NewFile { path: dir.join(format!("{stem}.up.sql")), text: statements(&migration.up) }];
+                    let mut files =
+                        vec![NewFile { path: dir.join(format!("{stem}.up.sql")), text: statements(&migration.up) }];
                     if !migration.down.is_empty() {
-                        files.push(NewFile { path: dir.join(format!("{stem}.down.sql")), text: statements(&migration.down) });
+                        files.push(NewFile {
+                            path: dir.join(format!("{stem}.down.sql")),
+                            text: statements(&migration.down),
+                        });
                     }
                     files
                 }
                 Framework::Goose => vec![NewFile { path: dir.join(format!("{stem}.sql")), text: goose(migration) }],
                 Framework::Dbmate => vec![NewFile { path: dir.join(format!("{stem}.sql")), text: dbmate(migration) }],
-                Framework::SqlMigrate => vec![NewFile { path: dir.join(format!("{stem}.sql")), text: sql_migrate(migration) }],
+                Framework::SqlMigrate => {
+                    vec![NewFile { path: dir.join(format!("{stem}.sql")), text: sql_migrate(migration) }]
+                }
                 _ => vec![NewFile { path: dir.join(format!("{stem}.sql")), text: statements(&migration.up) }],
             })
         }
@@ -166,12 +179,18 @@ mod tests {
 
     #[test]
     fn versions_count_on_from_the_source() {
-        assert_eq!(names("db/00042_add.sql", Framework::Goose, &["00042_add.sql"], 0).unwrap(), ["db/00043_concurrently_i.sql"]);
+        assert_eq!(
+            names("db/00042_add.sql", Framework::Goose, &["00042_add.sql"], 0).unwrap(),
+            ["db/00043_concurrently_i.sql"]
+        );
         assert_eq!(
             names("m/20240101120000_add.up.sql", Framework::GolangMigrate, &[], 1).unwrap(),
             ["m/20240101120002_concurrently_i.up.sql", "m/20240101120002_concurrently_i.down.sql"]
         );
-        assert_eq!(names("sql/V2__add.sql", Framework::Flyway, &["V3__next.sql"], 0).unwrap(), ["sql/V2_1__concurrently_i.sql"]);
+        assert_eq!(
+            names("sql/V2__add.sql", Framework::Flyway, &["V3__next.sql"], 0).unwrap(),
+            ["sql/V2_1__concurrently_i.sql"]
+        );
         assert_eq!(
             names("migrations/2024-01-01-120000_add/up.sql", Framework::Diesel, &[], 0).unwrap(),
             [
@@ -201,7 +220,8 @@ mod tests {
         );
         let dbmate = &new_files(Path::new("a/1_x.sql"), Framework::Dbmate, &[], 0, &m).unwrap()[0].text;
         assert!(dbmate.starts_with("-- migrate:up transaction:false\n"), "{dbmate}");
-        let transactional = &new_files(Path::new("a/1_x.sql"), Framework::SqlMigrate, &[], 0, &migration(true)).unwrap()[0].text;
+        let transactional =
+            &new_files(Path::new("a/1_x.sql"), Framework::SqlMigrate, &[], 0, &migration(true)).unwrap()[0].text;
         assert!(transactional.starts_with("-- +migrate Up\n"), "{transactional}");
     }
 

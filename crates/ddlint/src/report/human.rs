@@ -252,11 +252,15 @@ fn write_diagnostic(
     let gutter_style = theme.line_num;
     let location = format!("{gutter_style}-->{gutter_style:#} {shown_path}:{line}:{column}");
     let help = diagnostic.help.as_deref().map(normalize_untrusted_str);
+    let fix = fix_line(diagnostic);
     let Some(excerpt) = excerpt else {
         writeln!(out, " {location}")?;
+        let emphasis = theme.emphasis;
         if let Some(help) = help {
-            let emphasis = theme.emphasis;
             writeln!(out, "  {gutter_style}={gutter_style:#} {emphasis}help{emphasis:#}: {help}")?;
+        }
+        if let Some((label, text)) = &fix {
+            writeln!(out, "  {gutter_style}={gutter_style:#} {emphasis}{label}{emphasis:#}: {text}")?;
         }
         return writeln!(out);
     };
@@ -271,6 +275,9 @@ fn write_diagnostic(
     if let Some(help) = help {
         group = group.element(Level::HELP.message(help));
     }
+    if let Some((label, text)) = &fix {
+        group = group.element(Level::HELP.with_name(Some(*label)).message(text.as_str()));
+    }
     let rendered = renderer.render(&[group]);
     // The location lines up with the excerpt's gutter as in rustc. The gutter is as wide as
     // the largest line number the renderer chose to show; its first line is `<gutter> |`.
@@ -278,6 +285,19 @@ fn write_diagnostic(
     writeln!(out, "{:gutter$}{location}", "")?;
     writeln!(out, "{rendered}")?;
     writeln!(out)
+}
+
+/// The line that says how to fix a finding, or why ddlint cannot: `("fix", "build the index
+/// `CONCURRENTLY` … (unsafe: `--fix --unsafe-fixes`)")`.
+fn fix_line(diagnostic: &ddlint_core::Diagnostic) -> Option<(&'static str, String)> {
+    if let Some(fix) = &diagnostic.fix {
+        let how = match fix.applicability {
+            ddlint_core::fix::Applicability::Safe => "`ddlint check --fix`",
+            ddlint_core::fix::Applicability::Unsafe => "unsafe: `ddlint check --fix --unsafe-fixes`",
+        };
+        return Some(("fix", format!("{} ({how})", normalize_untrusted_str(&fix.title))));
+    }
+    diagnostic.no_fix.as_deref().map(|reason| ("no fix", normalize_untrusted_str(reason)))
 }
 
 /// The lines shown for one finding.
