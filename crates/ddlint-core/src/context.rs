@@ -41,7 +41,7 @@ pub struct FileContext<'a> {
     pub states: Vec<StatementState>,
     /// What the lock model predicts for each statement (locks, rewrites, scans), computed
     /// once per file with the schema the earlier statements built.
-    pub effects: Vec<StatementEffects>,
+    pub effects: Vec<std::sync::Arc<StatementEffects>>,
     /// The first statement that takes a traffic-blocking lock on a table the file did not
     /// create while no `lock_timeout` is in force.
     pub first_unguarded_lock: Option<usize>,
@@ -137,12 +137,12 @@ impl<'a> FileContext<'a> {
             section_start.push(start);
         }
         let mut catalog = history.clone();
-        let effects: Vec<StatementEffects> = statements
+        let effects: Vec<std::sync::Arc<StatementEffects>> = statements
             .iter()
             .map(|s| {
                 let effects = crate::lock_model::statement_effects(&s.node, settings.pg_version, &catalog);
                 catalog.apply(&s.node);
-                effects
+                std::sync::Arc::new(effects)
             })
             .collect();
         let mut file = Self {
@@ -631,7 +631,10 @@ impl<'f, 'a> StatementCx<'f, 'a> {
 
     /// A diagnostic of `rule` at this statement, at the severity the settings give it.
     pub fn diagnostic(&self, rule: &RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message).with_statement(self.stmt.span)
+        let mut diagnostic =
+            Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message).with_statement(self.stmt.span);
+        diagnostic.effects = Some(std::sync::Arc::clone(&self.file.effects[self.index]));
+        diagnostic
     }
 }
 

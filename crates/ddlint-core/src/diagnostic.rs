@@ -53,11 +53,15 @@ pub struct Diagnostic {
     pub fix: Option<crate::fix::Fix>,
     /// Why there is no fix, where the rule has fixes but not for this statement.
     pub no_fix: Option<String>,
+    /// What the lock model predicts for the statement (locks, rewrites, scans), with the
+    /// schema the history and the file's earlier statements built: the facts the finding
+    /// stands on, for reporters to show rather than compute again.
+    pub effects: Option<std::sync::Arc<crate::lock_model::StatementEffects>>,
 }
 
 impl Diagnostic {
     pub fn new(rule: &'static str, severity: Severity, span: Span, message: impl Into<String>) -> Self {
-        Self { rule, severity, span, statement: None, message: message.into(), help: None, fix: None, no_fix: None }
+        Self { rule, severity, span, statement: None, message: message.into(), help: None, fix: None, no_fix: None, effects: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

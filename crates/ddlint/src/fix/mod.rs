@@ -138,6 +138,29 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
     plan
 }
 
+/// What one finding's fix alone would change: its edits to the file, and its new migrations
+/// named as `--fix` would name them were it the file's only fix. `None` when the finding
+/// has no fix; an error when its new migrations cannot be named.
+pub fn preview(file: &FileReport, diagnostic: &ddlint_core::Diagnostic) -> Option<Result<Vec<Change>, String>> {
+    let fix = diagnostic.fix.as_ref()?;
+    let source = Path::new(&file.path);
+    let framework = file.framework.unwrap_or(Framework::Plain);
+    let mut changes = Vec::new();
+    let dir = if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
+    let listing = list_dir(dir.unwrap_or(Path::new(".")));
+    for (nth, migration) in fix.new_migrations.iter().enumerate() {
+        match naming::new_files(source, framework, &listing, nth, migration) {
+            Ok(files) => changes.extend(files.into_iter().map(|f| Change { path: f.path, before: None, after: f.text })),
+            Err(reason) => return Some(Err(reason)),
+        }
+    }
+    let mut edits: Vec<&Edit> = fix.edits.iter().collect();
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    let after = ddlint_core::fix::apply_edits(&file.text, &edits);
+    changes.insert(0, Change { path: source.to_path_buf(), before: Some(file.text.clone()), after });
+    Some(Ok(changes))
+}
+
 /// Whether two edits touch the same text. Insertions never do: at one offset they go in the
 /// order of their findings (the file's order), and where a replacement starts or ends, before
 /// or after it.

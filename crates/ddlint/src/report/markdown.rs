@@ -11,10 +11,9 @@
 
 use super::location::first_and_last;
 use super::Run;
-use ddlint_core::lock_model::{statement_effects, Catalog, StatementEffects};
+use ddlint_core::lock_model::StatementEffects;
 use ddlint_core::names::RelationName;
-use ddlint_core::{Diagnostic, FileReport, Severity, Span};
-use std::collections::HashMap;
+use ddlint_core::{Diagnostic, FileReport, Severity};
 use std::io::{self, Write};
 
 /// Where the rules' pages live.
@@ -64,21 +63,14 @@ pub fn render(run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
     for file in run.files.iter().filter(|f| !f.diagnostics.is_empty()) {
         writeln!(out)?;
         writeln!(out, "## {}", code(&file.path))?;
-        let mut effects = HashMap::new();
         for diagnostic in &file.diagnostics {
-            write_finding(file, diagnostic, run.pg_version, &mut effects, out)?;
+            write_finding(file, diagnostic, out)?;
         }
     }
     Ok(())
 }
 
-fn write_finding(
-    file: &FileReport,
-    diagnostic: &Diagnostic,
-    pg_version: u32,
-    effects: &mut HashMap<Span, Option<StatementEffects>>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn write_finding(file: &FileReport, diagnostic: &Diagnostic, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -103,21 +95,33 @@ fn write_finding(
         write_sql(excerpt, out)?;
     }
 
-    let mut items = Vec::new();
-    if let Some(statement) = diagnostic.statement {
-        let sql = file.text.get(statement.start..statement.end).unwrap_or("");
-        let predicted = effects.entry(statement).or_insert_with(|| effects_of(sql, pg_version));
-        if let Some(predicted) = predicted {
-            items.extend(describe_effects(predicted));
-        }
-    }
+    // The lock model's facts the finding stands on, as the engine computed them with the
+    // migration history: never computed again here, so the two cannot disagree.
+    let mut items = diagnostic.effects.as_deref().map(describe_effects).unwrap_or_default();
     if let Some(help) = &diagnostic.help {
         items.push(format!("**Help:** {}", inline(help)));
+    }
+    if let Some(fix) = &diagnostic.fix {
+        let how = match fix.applicability {
+            ddlint_core::fix::Applicability::Safe => "`ddlint check --fix`",
+            ddlint_core::fix::Applicability::Unsafe => "unsafe: `ddlint check --fix --unsafe-fixes`",
+        };
+        items.push(format!("**Fix:** {} ({how})", inline(&fix.title)));
+    } else if let Some(reason) = &diagnostic.no_fix {
+        items.push(format!("**No fix:** {}", inline(reason)));
     }
     if !items.is_empty() {
         writeln!(out)?;
         for item in items {
             writeln!(out, "- {item}")?;
+        }
+    }
+    if let Some(Ok(changes)) = crate::fix::preview(file, diagnostic) {
+        let diff = crate::fix::diff::unified(&changes);
+        if !diff.is_empty() {
+            writeln!(out)?;
+            let fence = "`".repeat(longest_run(&diff, '`').max(2) + 1);
+            writeln!(out, "{fence}diff\n{}{fence}", diff)?;
         }
     }
     Ok(())
@@ -129,17 +133,6 @@ fn severity(severity: Severity) -> &'static str {
         Severity::Warning => "Warning",
         Severity::Note => "Note",
     }
-}
-
-/// What the lock model predicts for the statement `sql`, taken on its own (so a table that
-/// an earlier statement of the file created still counts as existing), or nothing when it
-/// does not parse.
-fn effects_of(sql: &str, pg_version: u32) -> Option<StatementEffects> {
-    ddlint_core::with_deep_stack(|| {
-        let parsed = ddlint_core::parse::parse_file(sql);
-        let statement = parsed.statements().find(|s| s.nested_in.is_none())?;
-        Some(statement_effects(&statement.node, pg_version, &Catalog::default()))
-    })
 }
 
 /// One list item per lock, then the tables rewritten and scanned.
@@ -261,7 +254,7 @@ fn plural(count: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ddlint_core::{lint_file, Settings};
+    use ddlint_core::{lint_file, Settings, Span};
 
     use crate::report::test_support::{lint, with_diagnostic};
 

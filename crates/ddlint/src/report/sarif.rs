@@ -83,6 +83,7 @@ fn render_with_root(run: &Run<'_>, root: Option<&Path>, out: &mut dyn Write) -> 
                     },
                 }],
                 partial_fingerprints: Fingerprints(fingerprint),
+                fixes: fixes(file, diagnostic, &uri, relative, root.as_deref()),
             };
             out.write_all(if first { b"\n" } else { b",\n" })?;
             first = false;
@@ -182,6 +183,80 @@ struct SarifResult<'a> {
     message: Message,
     locations: [Location<'a>; 1],
     partial_fingerprints: Fingerprints,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<Fix<'a>>,
+}
+
+/// A finding's fix: its edits to the file, and each migration it adds as a file created
+/// with its whole text.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Fix<'a> {
+    description: Message,
+    artifact_changes: Vec<ArtifactChange<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange<'a> {
+    artifact_location: ArtifactLocationOwned,
+    replacements: Vec<Replacement<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocationOwned {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement<'a> {
+    deleted_region: Region,
+    inserted_content: Content<'a>,
+}
+
+#[derive(Serialize)]
+struct Content<'a> {
+    text: std::borrow::Cow<'a, str>,
+}
+
+/// The SARIF form of the finding's fix, if it has one whose migrations can be named.
+fn fixes<'a>(
+    file: &FileReport,
+    diagnostic: &'a Diagnostic,
+    uri: &str,
+    relative: bool,
+    root: Option<&std::path::Path>,
+) -> Vec<Fix<'a>> {
+    let Some(fix) = &diagnostic.fix else { return Vec::new() };
+    let Some(Ok(changes)) = crate::fix::preview(file, diagnostic) else { return Vec::new() };
+    let base = |relative: bool| relative.then_some(SRCROOT);
+    let mut artifact_changes = vec![ArtifactChange {
+        artifact_location: ArtifactLocationOwned { uri: uri.to_owned(), uri_base_id: base(relative) },
+        replacements: fix
+            .edits
+            .iter()
+            .map(|e| Replacement {
+                deleted_region: region(file, e.span),
+                inserted_content: Content { text: std::borrow::Cow::Borrowed(&e.replacement) },
+            })
+            .collect(),
+    }];
+    for created in changes.into_iter().filter(|c| c.before.is_none()) {
+        let (uri, relative) = artifact_uri(&created.path.to_string_lossy(), root);
+        artifact_changes.push(ArtifactChange {
+            artifact_location: ArtifactLocationOwned { uri, uri_base_id: base(relative) },
+            replacements: vec![Replacement {
+                deleted_region: Region { start_line: 1, start_column: 1, end_line: 1, end_column: 1 },
+                inserted_content: Content { text: std::borrow::Cow::Owned(created.after) },
+            }],
+        });
+    }
+    let applicability = fix.applicability.as_str();
+    vec![Fix { description: Message { text: format!("{} ({applicability})", fix.title) }, artifact_changes }]
 }
 
 #[derive(Serialize)]
