@@ -631,8 +631,8 @@ impl<'f, 'a> StatementCx<'f, 'a> {
 
     /// A diagnostic of `rule` at this statement, at the severity the settings give it.
     pub fn diagnostic(&self, rule: &RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
-        let mut diagnostic =
-            Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message).with_statement(self.stmt.span);
+        let mut diagnostic = Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message)
+            .with_statement(self.stmt.span);
         diagnostic.effects = Some(std::sync::Arc::clone(&self.file.effects[self.index]));
         diagnostic
     }

@@ -61,7 +61,17 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(rule: &'static str, severity: Severity, span: Span, message: impl Into<String>) -> Self {
-        Self { rule, severity, span, statement: None, message: message.into(), help: None, fix: None, no_fix: None, effects: None }
+        Self {
+            rule,
+            severity,
+            span,
+            statement: None,
+            message: message.into(),
+            help: None,
+            fix: None,
+            no_fix: None,
+            effects: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

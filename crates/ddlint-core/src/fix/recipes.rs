@@ -79,7 +79,11 @@ pub fn not_valid_then_validate(
     edits.push(insert(item.end, " NOT VALID"));
     let add = cx.rewritten(&edits);
     let validate = format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", table.to_sql(), quote_ident(&name));
-    let kind = if constraint.contype() == ConstrType::ConstrForeign { "foreign key" } else { "`CHECK` constraint" };
+    let kind = match constraint.contype() {
+        ConstrType::ConstrForeign => "foreign key",
+        ConstrType::ConstrNotnull => "`NOT NULL` constraint",
+        _ => "`CHECK` constraint",
+    };
     cx.fix(
         Proposal::new(
             format!("add the {kind} `NOT VALID`, and validate it in a later transaction"),
@@ -140,7 +144,11 @@ fn default_name(table: &RelationName, constraint: &pg::Constraint) -> Result<Str
             let column: Vec<&str> = if columns.len() == 1 { vec![columns[0].as_str()] } else { Vec::new() };
             Ok(default_object_name(&table.name, &column, "check"))
         }
-        _ => Err("ddlint names only foreign keys and `CHECK` constraints".to_owned()),
+        ConstrType::ConstrNotnull => {
+            let columns: Vec<&str> = constraint.keys.iter().filter_map(string_of).collect();
+            Ok(default_object_name(&table.name, &columns, "not_null"))
+        }
+        _ => Err("ddlint names only foreign keys, `CHECK` and `NOT NULL` constraints".to_owned()),
     }
 }
 

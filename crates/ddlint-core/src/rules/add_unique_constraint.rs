@@ -73,6 +73,12 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             }
             _ => continue,
         };
+        if let Some(c) =
+            constraints.iter().find(|c| c.contype() == ConstrType::ConstrPrimary && !c.indexname.is_empty())
+        {
+            primary_key_using_index(cx, &table, cmd, c, out);
+            continue;
+        }
         let builds: Vec<&pg::Constraint> = constraints
             .into_iter()
             .filter(|c| {
@@ -116,6 +122,33 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// `ADD PRIMARY KEY USING INDEX` on columns that may hold `NULL`: PostgreSQL sets them
+/// `NOT NULL` first, which scans the table under the `ALTER TABLE`'s lock.
+fn primary_key_using_index(
+    cx: &StatementCx<'_, '_>,
+    table: &RelationName,
+    cmd: &pg::AlterTableCmd,
+    c: &pg::Constraint,
+    out: &mut Vec<Diagnostic>,
+) {
+    let effects = cx.alter_cmd_effects(cmd);
+    // Only when the history shows a nullable column: columns ddlint cannot see are most
+    // often `NOT NULL` already, as a key's columns should be.
+    if effects.scans.is_empty() {
+        return;
+    }
+    let lock = describe_lock(cx.cmd_lock_on(table, cmd), table);
+    out.push(
+        cx.diagnostic(
+            &RULE,
+            cx.item_span_at(c.location),
+            format!("`ADD PRIMARY KEY USING INDEX` scans `{table}` to set its columns `NOT NULL` while holding {lock}"),
+        )
+        .with_help("make the columns `NOT NULL` first, through a `CHECK … NOT VALID` validated in a later transaction (see `set-not-null`)")
+        .with_fix(Err("the columns must be proven `NOT NULL` first; `set-not-null`'s fix writes that".to_owned())),
+    );
 }
 
 fn fix(

@@ -41,6 +41,11 @@ declare_rule! {
     /// A constraint counts as matching when it names every value of the bound. Attaching a
     /// `DEFAULT` partition is not flagged.
     ///
+    /// `CREATE TABLE … PARTITION OF` a table with a default partition is flagged too: PostgreSQL
+    /// scans the default partition, under `ACCESS EXCLUSIVE`, to prove that none of its rows
+    /// belongs to the new one, unless a validated `CHECK` on the default partition excludes
+    /// the new range.
+    ///
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the partition during the scan; on the partitioned table,
     /// `SHARE UPDATE EXCLUSIVE` from PostgreSQL 12 and `ACCESS EXCLUSIVE` before. A default
@@ -56,6 +61,9 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if let N::CreateStmt(create) = cx.node() {
+        return new_partition(cx, create, out);
+    }
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let parent = RelationName::from_range_var(rv);
@@ -96,6 +104,30 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+}
+
+/// `CREATE TABLE … PARTITION OF parent`, which scans the parent's default partition.
+fn new_partition(cx: &StatementCx<'_, '_>, create: &pg::CreateStmt, out: &mut Vec<Diagnostic>) {
+    if create.partbound.is_none() {
+        return;
+    }
+    let Some(created) = create.relation.as_ref().map(RelationName::from_range_var) else { return };
+    let effects = cx.effects();
+    let Some(default) =
+        effects.scans.iter().chain(&effects.may_scan).find(|t| !t.same_as(&created) && !cx.is_new_table(t))
+    else {
+        return;
+    };
+    let verb = if effects.scans.contains(default) { "scans" } else { "may scan" };
+    let lock = describe_lock(cx.lock_on(default).unwrap_or(LockMode::AccessExclusive), default);
+    out.push(
+        cx.diagnostic(
+            &RULE,
+            cx.stmt.span,
+            format!("creating the partition `{created}` {verb} the default partition `{default}` to check that none of its rows belongs to it, while holding {lock}"),
+        )
+        .with_help(format!("add a `CHECK` to `{default}` that excludes the new range, as `NOT VALID`, validate it, then create the partition")),
+    );
 }
 
 /// The literals of each `CHECK` constraint on the table that earlier statements of the file

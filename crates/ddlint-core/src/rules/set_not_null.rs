@@ -14,7 +14,8 @@ declare_rule! {
     /// ## What it does
     /// Flags `ALTER TABLE … ALTER COLUMN … SET NOT NULL` on a table that this migration did not
     /// create, unless a validated `CHECK (col IS NOT NULL)` on that table was seen earlier and
-    /// the target is PostgreSQL 12 or later.
+    /// the target is PostgreSQL 12 or later, or the column is already `NOT NULL`. On PostgreSQL
+    /// 18, `ADD CONSTRAINT … NOT NULL column` without `NOT VALID` is flagged too.
     ///
     /// ## Why is this bad?
     /// PostgreSQL scans the whole table to prove that no row holds `NULL`, and it holds an
@@ -72,7 +73,17 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
     let spans = cx.alter_cmd_spans(rv.location, cmds.len());
     for (i, cmd) in cmds.iter().enumerate() {
+        if cmd.subtype() == AlterTableType::AtAddConstraint {
+            check_not_null_constraint(cx, stmt, &table, cmd, spans.as_ref().map_or(cx.stmt.span, |s| s[i]), out);
+            continue;
+        }
         if cmd.subtype() != AlterTableType::AtSetNotNull {
+            continue;
+        }
+        // The lock model knows when there is nothing to prove (the column is already
+        // `NOT NULL`, or the history holds a validated proof).
+        let effects = cx.alter_cmd_effects(cmd);
+        if effects.scans.is_empty() && effects.may_scan.is_empty() {
             continue;
         }
         // A validated CHECK from an earlier migration is in the catalog; one from this file may
@@ -101,6 +112,41 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             .with_fix(fix(cx, &table, &cmd.name, cmds.len())),
         );
     }
+}
+
+/// PostgreSQL 18's `ADD CONSTRAINT … NOT NULL column` without `NOT VALID`, which scans the
+/// table as `SET NOT NULL` does.
+fn check_not_null_constraint(
+    cx: &StatementCx<'_, '_>,
+    stmt: &pg::AlterTableStmt,
+    table: &RelationName,
+    cmd: &pg::AlterTableCmd,
+    span: crate::source::Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(c) = constraint_of(cmd) else { return };
+    if c.contype() != ConstrType::ConstrNotnull || c.skip_validation {
+        return;
+    }
+    let effects = cx.alter_cmd_effects(cmd);
+    if effects.scans.is_empty() && effects.may_scan.is_empty() {
+        return;
+    }
+    let column = c.keys.iter().find_map(|k| match &k.node {
+        Some(N::String(s)) => Some(s.sval.as_str()),
+        _ => None,
+    });
+    let verb = if effects.scans.is_empty() { "may scan" } else { "scans" };
+    let message = format!(
+        "adding the `NOT NULL` constraint on `{}` {verb} `{table}` while holding {}",
+        column.unwrap_or("?"),
+        describe_lock(cx.cmd_lock_on(table, cmd), table)
+    );
+    out.push(
+        cx.diagnostic(&RULE, span, message)
+            .with_help("add it `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction")
+            .with_fix(recipes::not_valid_then_validate(cx, stmt, table, c)),
+    );
 }
 
 fn fix(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, subcommands: usize) -> Result<Fix, String> {

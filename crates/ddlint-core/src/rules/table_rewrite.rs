@@ -9,7 +9,11 @@ use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
 declare_rule! {
     /// ## What it does
     /// Flags `ALTER TABLE` subcommands that copy an existing table into new storage:
-    /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE` and `SET ACCESS METHOD`.
+    /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE` and `SET ACCESS METHOD`, `SET EXPRESSION`
+    /// on a stored generated column (PostgreSQL 17 and later), and `ADD COLUMN` of a domain
+    /// type with constraints, which PostgreSQL checks by rewriting every row. (A column's
+    /// default or stored expression has rules of its own: `add-column-volatile-default` and
+    /// `add-generated-column`.)
     ///
     /// ## Why is this bad?
     /// Each of them writes the whole table while holding an `ACCESS EXCLUSIVE` lock, which blocks
@@ -59,9 +63,18 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             At::AtSetUnLogged => ("SET UNLOGGED", COPY_AND_SWAP),
             At::AtSetTableSpace => ("SET TABLESPACE", "move it online with `pg_repack`, or in a maintenance window"),
             At::AtSetAccessMethod => ("SET ACCESS METHOD", COPY_AND_SWAP),
+            At::AtSetExpression => ("SET EXPRESSION", NEW_GENERATED_COLUMN),
+            At::AtAddColumn if adds_plain_column(cmd) => ("ADD COLUMN", DOMAIN_COLUMN),
             _ => continue,
         };
-        let effects = cx.effects();
+        // Other subcommands of the statement may rewrite too; this one is judged on its own.
+        let own;
+        let effects = if matches!(cmd.subtype(), At::AtAddColumn | At::AtSetExpression) {
+            own = cx.alter_cmd_effects(cmd);
+            &own
+        } else {
+            cx.effects()
+        };
         let certain = effects.rewrites.iter().any(|r| r.same_as(&table));
         let maybe = effects.may_rewrite.iter().any(|r| r.same_as(&table));
         let verb = match (certain, maybe) {
@@ -83,6 +96,20 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 }
 
 const COPY_AND_SWAP: &str = "copy into a new table in batches and swap the names, or schedule downtime";
+const NEW_GENERATED_COLUMN: &str =
+    "add a new generated column with the new expression, move the readers to it, then drop the old one";
+const DOMAIN_COLUMN: &str = "add the column with the domain's base type, add its check as a `CHECK … NOT VALID` constraint, validate it in a later transaction, and change the type in a quiet period";
+
+/// An `ADD COLUMN` with no default and no generated expression: a rewrite then comes from
+/// its type alone (a domain with constraints).
+fn adds_plain_column(cmd: &pg::AlterTableCmd) -> bool {
+    use pg_query::protobuf::ConstrType;
+    let Some(column) = crate::lock_model::column_def_of(cmd) else { return false };
+    column.raw_default.is_none()
+        && !crate::lock_model::column_constraints(column).any(|c| {
+            matches!(c.contype(), ConstrType::ConstrDefault | ConstrType::ConstrGenerated | ConstrType::ConstrIdentity)
+        })
+}
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +143,17 @@ mod tests {
                 "`SET TABLESPACE` may rewrite `t` while holding an `ACCESS EXCLUSIVE` lock on `t` that blocks reads and writes",
             ]
         );
+    }
+
+    #[test]
+    fn columns_of_a_checked_domain_and_new_expressions_rewrite() {
+        let domain = "CREATE DOMAIN positive AS int CHECK (VALUE > 0);\nALTER TABLE t ADD COLUMN p positive;";
+        assert_eq!(lines(domain, ID), vec![2]);
+        assert!(lines("CREATE DOMAIN plain AS int;\nALTER TABLE t ADD COLUMN p plain;", ID).is_empty());
+        assert!(lines("ALTER TABLE t ADD COLUMN p int;", ID).is_empty());
+        let pg17 = crate::settings::Settings { pg_version: 17, ..Default::default() };
+        let expression = "ALTER TABLE t ALTER COLUMN b SET EXPRESSION AS (a * 3);";
+        assert_eq!(crate::rules::test_support::lines_with(expression, ID, &pg17), vec![1]);
     }
 
     #[test]

@@ -150,7 +150,9 @@ pub fn preview(file: &FileReport, diagnostic: &ddlint_core::Diagnostic) -> Optio
     let listing = list_dir(dir.unwrap_or(Path::new(".")));
     for (nth, migration) in fix.new_migrations.iter().enumerate() {
         match naming::new_files(source, framework, &listing, nth, migration) {
-            Ok(files) => changes.extend(files.into_iter().map(|f| Change { path: f.path, before: None, after: f.text })),
+            Ok(files) => {
+                changes.extend(files.into_iter().map(|f| Change { path: f.path, before: None, after: f.text }))
+            }
             Err(reason) => return Some(Err(reason)),
         }
     }
