@@ -347,10 +347,17 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
     for (i, (at, direction, transactional)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(text.len(), |next| next.0);
         let wrapped = *transactional && !(framework == Framework::Goose && no_transaction_anywhere);
+        let transaction = match (wrapped, framework) {
+            (true, _) => Transaction::Wrapped,
+            // dbmate sends a section as one query even with `transaction:false`, which
+            // PostgreSQL runs as one implicit transaction when it holds several statements.
+            (false, Framework::Dbmate) => Transaction::ImplicitWhenMultiStatement,
+            (false, _) => Transaction::None,
+        };
         sections.push(Section {
             span: Span::new(*at, end),
             direction: *direction,
-            transaction: if wrapped { Transaction::Wrapped } else { Transaction::None },
+            transaction,
             continues_session: false,
         });
     }
@@ -627,7 +634,8 @@ mod tests {
         let text =
             "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a)\n-- migrate:down\nDROP INDEX i;\n";
         let found = split(Framework::Dbmate, text);
-        assert_eq!(found[0].2, Transaction::None);
+        // dbmate sends the section as one query: several statements are one transaction.
+        assert_eq!(found[0].2, Transaction::ImplicitWhenMultiStatement);
         assert_eq!((found[1].1, found[1].2), (Direction::Down, Transaction::Wrapped));
         assert!(found[0].0.ends_with("ON t (a)"));
     }

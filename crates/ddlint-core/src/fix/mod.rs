@@ -70,6 +70,15 @@ pub struct Fix {
     pub edits: Vec<Edit>,
     /// Migrations to add after the file, in the order they run.
     pub new_migrations: Vec<NewMigration>,
+    /// Names of what moved to the new migrations, whose down parts now undo it: a down
+    /// migration in a file of its own (golang-migrate's `.down.sql`, diesel's `down.sql`)
+    /// that drops one of them must stop doing so. (A down section in the same file is edited
+    /// by `edits`.)
+    pub moved: Vec<String>,
+    /// The fix depends on the file's final statements (where a `SET lock_timeout` goes, and
+    /// whether it is `LOCAL`), so it is applied only in a round where no other fix changes
+    /// the file.
+    pub after_other_fixes: bool,
 }
 
 /// Which transaction a step of a safe form may run in.
@@ -151,6 +160,48 @@ pub fn slug(parts: &[&str]) -> String {
         }
     }
     slug.trim_end_matches('_').chars().take(60).collect::<String>().trim_end_matches('_').to_owned()
+}
+
+/// Removals of the statements of `text` (a down migration of its own) that drop exactly
+/// one of `names`: `DROP INDEX name` or `ALTER TABLE … DROP CONSTRAINT name`.
+pub fn drops_of(text: &str, names: &[String]) -> Vec<Edit> {
+    let parsed = crate::parse::parse_file(text);
+    parsed
+        .statements()
+        .filter(|s| s.nested_in.is_none() && drops_one_of(&s.node, names))
+        .map(|s| {
+            let after = text[s.span.end..].trim_start();
+            let end = if after.starts_with(';') { text.len() - after.len() + 1 } else { s.span.end };
+            Edit { span: whole_lines(text, s.span.start, end), replacement: String::new() }
+        })
+        .collect()
+}
+
+/// Whether the statement drops exactly one object, named one of `names`.
+pub(crate) fn drops_one_of(node: &pg_query::protobuf::node::Node, names: &[String]) -> bool {
+    use pg_query::protobuf::{node::Node as N, AlterTableType};
+    match node {
+        N::DropStmt(drop) if drop.objects.len() == 1 => drop.objects.first().is_some_and(|o| match &o.node {
+            Some(N::List(list)) => {
+                crate::names::RelationName::from_name_list(&list.items).is_some_and(|n| names.contains(&n.name))
+            }
+            _ => false,
+        }),
+        N::AlterTableStmt(alter) if alter.cmds.len() == 1 => crate::lock_model::alter_cmds(alter)
+            .any(|c| c.subtype() == AlterTableType::AtDropConstraint && names.contains(&c.name)),
+        _ => false,
+    }
+}
+
+/// `start..end`, widened to whole lines when nothing else shares them.
+pub(crate) fn whole_lines(text: &str, start: usize, end: usize) -> Span {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    if text[line_start..start].trim().is_empty() && text[end..line_end].trim().is_empty() {
+        Span::new(line_start, line_end)
+    } else {
+        Span::new(start, end)
+    }
 }
 
 /// The text of `text` with `edits` applied; edits must be in order and not overlap.

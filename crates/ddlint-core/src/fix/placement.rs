@@ -16,8 +16,12 @@ pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix,
     let fix = |edits: Vec<Edit>, new_migrations: Vec<NewMigration>| Fix {
         title: title.clone(),
         applicability,
+        // What the new migrations' downs undo; a step with no undo (a `VALIDATE`) leaves the
+        // object to the file's own down.
+        moved: if new_migrations.iter().any(|m| !m.down.is_empty()) { names.clone() } else { Vec::new() },
         edits,
         new_migrations,
+        after_other_fixes: false,
     };
     let moving_from = steps.iter().position(|s| s.needs != Needs::SameTransaction).unwrap_or(steps.len());
     let (staying, moving) = steps.split_at(moving_from);
@@ -68,9 +72,11 @@ pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix,
     }
     let section_end = cx.file.section_end(cx.index);
     refuse_later_uses(cx, &names, section_end)?;
-    let groups: Vec<&[Step]> = if one_statement_per_file { moving.chunks(1).collect() } else { vec![moving] };
-    let new_migrations =
-        groups.into_iter().map(|steps| new_migration(cx, &slug, steps, one_statement_per_file)).collect();
+    // Runners that send a file as one query need a migration per step that runs outside a
+    // transaction (dbmate too, even with `transaction:false`).
+    let one_per_step = one_statement_per_file || framework == Framework::Dbmate;
+    let groups: Vec<&[Step]> = if one_per_step { moving.chunks(1).collect() } else { vec![moving] };
+    let new_migrations = groups.into_iter().map(|steps| new_migration(cx, &slug, steps, one_per_step)).collect();
     let mut edits = vec![remove_or_replace(cx, staying)];
     // The new migration's down undoes what moved; the file's own down must not undo it again.
     if moving.iter().any(|s| s.undo.is_some()) {
@@ -80,34 +86,17 @@ pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix,
     Ok(fix(edits, new_migrations))
 }
 
-/// Removals of the statements in the file's down sections that drop exactly one of `names`
-/// (`DROP INDEX name`, `ALTER TABLE … DROP CONSTRAINT name`).
+/// Removals of the statements in the file's down sections that drop exactly one of `names`.
 fn down_drops_of(cx: &StatementCx<'_, '_>, names: &[String]) -> Vec<Edit> {
-    use pg_query::protobuf::AlterTableType;
-    let mut edits = Vec::new();
-    for (i, stmt) in cx.file.statements.iter().enumerate() {
-        let down = cx.file.section_of(i).is_some_and(|s| s.direction == Direction::Down);
-        if !down || stmt.nested_in.is_some() {
-            continue;
-        }
-        let dropped: Option<&str> = match &*stmt.node {
-            N::DropStmt(drop) if drop.objects.len() == 1 => {
-                let object = drop.objects.first().and_then(|o| match &o.node {
-                    Some(N::List(list)) => crate::names::RelationName::from_name_list(&list.items),
-                    _ => None,
-                });
-                object.map(|o| o.name).filter(|n| names.contains(n)).map(|_| "")
-            }
-            N::AlterTableStmt(alter) if alter.cmds.len() == 1 => crate::lock_model::alter_cmds(alter)
-                .find(|c| c.subtype() == AlterTableType::AtDropConstraint && names.contains(&c.name))
-                .map(|_| ""),
-            _ => None,
-        };
-        if dropped.is_some() {
-            edits.push(remove_statement(cx, i));
-        }
-    }
-    edits
+    (0..cx.file.statements.len())
+        .filter(|&i| {
+            let stmt = cx.file.statements[i];
+            cx.file.section_of(i).is_some_and(|s| s.direction == Direction::Down)
+                && stmt.nested_in.is_none()
+                && super::drops_one_of(&stmt.node, names)
+        })
+        .map(|i| remove_statement(cx, i))
+        .collect()
 }
 
 /// The statement's span replaced with the steps, the file's own `;` closing the last.
@@ -128,16 +117,8 @@ fn remove_or_replace(cx: &StatementCx<'_, '_>, staying: &[Step]) -> Edit {
 
 /// Statement `index` removed with its `;`, and with its line when it is alone on it.
 fn remove_statement(cx: &StatementCx<'_, '_>, index: usize) -> Edit {
-    let text = cx.file.text;
-    let mut start = cx.file.statements[index].span.start;
-    let mut end = end_of_statement(cx, index);
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let rest_of_line = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
-    if text[line_start..start].trim().is_empty() && text[end..rest_of_line].trim().is_empty() {
-        start = line_start;
-        end = rest_of_line;
-    }
-    Edit { span: Span::new(start, end), replacement: String::new() }
+    let span = super::whole_lines(cx.file.text, cx.file.statements[index].span.start, end_of_statement(cx, index));
+    Edit { span, replacement: String::new() }
 }
 
 /// The offset just after statement `index`'s closing `;`, or after its last token.

@@ -91,6 +91,9 @@ pub struct RelationInfo {
     pub has_constraint_index: bool,
     /// The table access method; `heap` unless created `USING` another.
     pub access_method: String,
+    /// For a partitioned table: the columns of its partition key, `None` for a key with an
+    /// expression.
+    pub partition_key: Option<Vec<String>>,
     /// When the catalog first saw it, so that lists come out in creation order.
     created: u64,
 }
@@ -600,6 +603,16 @@ impl Catalog {
         let name = RelationName::from_range_var(rv);
         let kind = if stmt.partspec.is_some() { RelKind::PartitionedTable } else { RelKind::Table };
         let mut info = relation(name.clone(), kind, None);
+        if let Some(spec) = &stmt.partspec {
+            info.partition_key = spec
+                .part_params
+                .iter()
+                .map(|p| match &p.node {
+                    Some(N::PartitionElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
         if !stmt.access_method.is_empty() {
             info.access_method = stmt.access_method.clone();
         }
@@ -809,6 +822,7 @@ fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> R
         index_columns: Vec::new(),
         has_constraint_index: false,
         access_method: "heap".to_owned(),
+        partition_key: None,
         created: 0,
     }
 }

@@ -47,7 +47,10 @@ declare_rule! {
     /// after the `COMMIT` of a transaction the file opens, or, when the runner wraps the file in its
     /// transaction, in a new migration right after it in the framework's conventions.
     /// Offered when the `ALTER TABLE` does nothing else and the history shows no default partition,
-    /// as PostgreSQL requires.
+    /// as PostgreSQL requires. A concurrent detach leaves the partition's bound on it as a
+    /// `CHECK` constraint, which the fix drops again so that the schema ends as the original
+    /// leaves it; PostgreSQL names that constraint after the partition key, so the fix is
+    /// offered only when the history shows the key.
     ///
     /// ## Fix safety
     /// Unsafe: a concurrent detach that is interrupted leaves the partition half detached, to be
@@ -84,26 +87,58 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 format!("`DETACH PARTITION` without `CONCURRENTLY` takes {}", describe_lock(mode, &parent)),
             )
             .with_help("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction")
-            .with_fix(fix(cx, &parent, cmds.len(), span)),
+            .with_fix(fix(
+                cx,
+                &parent,
+                p.name.as_ref().map(RelationName::from_range_var),
+                cmds.len(),
+                span,
+            )),
         );
     }
 }
 
-fn fix(cx: &StatementCx<'_, '_>, parent: &RelationName, subcommands: usize, cmd: Span) -> Result<Fix, String> {
+fn fix(
+    cx: &StatementCx<'_, '_>,
+    parent: &RelationName,
+    partition: Option<RelationName>,
+    subcommands: usize,
+    cmd: Span,
+) -> Result<Fix, String> {
     if subcommands != 1 || cmd == cx.stmt.span {
         return Err("`DETACH PARTITION CONCURRENTLY` must be the only subcommand of its `ALTER TABLE`".to_owned());
     }
-    if cx.with_catalog(|c| c.default_partition(parent)).is_some_and(|d| d.is_some()) {
+    let (default, key) =
+        cx.with_catalog(|c| (c.default_partition(parent), c.relation(parent).map(|p| p.partition_key.clone())));
+    if default.is_some_and(|d| d.is_some()) {
         return Err(format!("`{parent}` has a default partition, which `DETACH … CONCURRENTLY` does not allow"));
     }
+    let Some(partition) = partition else { return Err("ddlint could not read the partition's name".to_owned()) };
+    // A concurrent detach leaves the partition's bound behind as a `CHECK` constraint, named
+    // as PostgreSQL names one over the key's columns; dropping it ends in the schema the
+    // original would have. Without the key, the name is unknown.
+    let Some(Some(key)) = key else {
+        return Err(format!(
+            "a concurrent detach adds the partition bound to `{partition}` as a `CHECK` constraint, named after `{parent}`'s partition key, which the history does not show"
+        ));
+    };
+    let columns: Vec<&str> = if key.len() == 1 { vec![key[0].as_str()] } else { Vec::new() };
+    let name = recipes::free_constraint_name(
+        cx,
+        &partition,
+        &crate::names::default_object_name(&partition.name, &columns, "check"),
+    );
     let sql = cx.rewritten(&[recipes::insert(cmd.end, " CONCURRENTLY")]);
+    let drop =
+        format!("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", partition.to_sql(), crate::names::quote_ident(&name));
     cx.fix(
         Proposal::new(
-            "detach the partition `CONCURRENTLY`, outside a transaction",
+            "detach the partition `CONCURRENTLY`, outside a transaction, then drop the bound it leaves as a constraint",
             Applicability::Unsafe,
             fix::slug(&["detach", &parent.name]),
         )
-        .step(Step::new(sql, Needs::NoTransaction)),
+        .step(Step::new(sql, Needs::NoTransaction))
+        .step(Step::new(drop, Needs::LaterTransaction)),
     )
 }
 

@@ -81,6 +81,8 @@ fn fix(cx: &StatementCx<'_, '_>) -> Fix {
         applicability: Applicability::Safe,
         edits,
         new_migrations: Vec::new(),
+        moved: Vec::new(),
+        after_other_fixes: true,
     }
 }
 

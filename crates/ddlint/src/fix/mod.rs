@@ -60,13 +60,17 @@ impl Plan {
 pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -> Vec<String>) -> Plan {
     let mut plan = Plan::default();
     let mut created: Vec<PathBuf> = Vec::new();
+    // Down migrations in files of their own, with the names whose drops leave them.
+    let mut downs: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for file in files {
-        let wanted: Vec<_> = file
+        let mut wanted: Vec<_> = file
             .diagnostics
             .iter()
             .filter_map(|d| Some((d, d.fix.as_ref()?)))
             .filter(|(_, fix)| unsafe_fixes || fix.applicability == Applicability::Safe)
             .collect();
+        // A fix that depends on the file's final statements comes after the others.
+        wanted.sort_by_key(|(_, fix)| fix.after_other_fixes);
         if wanted.is_empty() {
             continue;
         }
@@ -89,6 +93,14 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
         // Migrations added after other files; this file's own follow each other by `nth`.
         let others = created.clone();
         for (diagnostic, fix) in wanted {
+            if fix.after_other_fixes && !edits.is_empty() {
+                let at = line(diagnostic.span.start);
+                plan.skipped.push(format!(
+                    "{}:{at}: {}: waits for the next run (it applies once the file's other fixes are in)",
+                    file.path, diagnostic.rule
+                ));
+                continue;
+            }
             let overlaps = fix.edits.iter().any(|e| edits.iter().any(|taken| overlap(e, taken)));
             if overlaps {
                 let at = line(diagnostic.span.start);
@@ -118,6 +130,11 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
                         plan.changes.push(Change { path: new.path, before: None, after: new.text });
                     }
                     edits.extend(&fix.edits);
+                    if !fix.moved.is_empty() {
+                        if let Some(down) = own_down_file(source, framework) {
+                            downs.entry(down).or_default().extend(fix.moved.iter().cloned());
+                        }
+                    }
                     *plan.fixed.entry(diagnostic.rule).or_default() += 1;
                 }
                 Err(reason) => plan.skipped.push(format!(
@@ -134,8 +151,39 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
             plan.changes.push(Change { path: source.to_path_buf(), before: Some(file.text.clone()), after });
         }
     }
+    // The new migrations' own downs drop what moved, and rolling back runs them first: the
+    // file's separate down must no longer drop it. That file may have fixes of its own in this
+    // round, whose result is the text to edit.
+    for (path, moved) in downs {
+        let without_drops = |text: &str| {
+            let removals = ddlint_core::fix::drops_of(text, &moved);
+            ddlint_core::fix::apply_edits(text, &removals.iter().collect::<Vec<_>>())
+        };
+        match plan.changes.iter_mut().find(|c| c.path == path) {
+            Some(change) => change.after = without_drops(&change.after),
+            None => {
+                let Ok(before) = std::fs::read_to_string(&path) else { continue };
+                let after = without_drops(&before);
+                if after != before {
+                    plan.changes.push(Change { path, before: Some(before), after });
+                }
+            }
+        }
+    }
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
     plan
+}
+
+/// The down migration of `source` that lives in a file of its own: golang-migrate's
+/// `N_name.down.sql` beside `N_name.up.sql`, diesel's `down.sql` beside `up.sql`.
+fn own_down_file(source: &Path, framework: Framework) -> Option<PathBuf> {
+    let name = source.file_name()?.to_str()?;
+    let down = match framework {
+        Framework::GolangMigrate => format!("{}.down.sql", name.strip_suffix(".up.sql")?),
+        Framework::Diesel if name == "up.sql" => "down.sql".to_owned(),
+        _ => return None,
+    };
+    Some(source.with_file_name(down))
 }
 
 /// What one finding's fix alone would change: its edits to the file, and its new migrations

@@ -642,7 +642,7 @@ Found 1 error, 4 warnings and 1 note in 2 files (2 files checked)
         let dbmate = "-- migrate:up transaction:false\nSELECT 1;\n-- migrate:down\nSELECT 2;\n";
         assert_eq!(
             header("m/1.sql", dbmate, false),
-            "m/1.sql (dbmate, up not wrapped in a transaction, down wrapped in a transaction)"
+            "m/1.sql (dbmate, up one implicit transaction, down wrapped in a transaction)"
         );
         let unreadable = ddlint_core::lint_file("bin.sql", b"\xff\xfe", &Settings::default());
         assert_eq!(file_header(&unreadable, false), "bin.sql");
