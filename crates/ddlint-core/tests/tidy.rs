@@ -69,6 +69,28 @@ fn readme_rules_table_is_up_to_date() {
     );
 }
 
+/// A rule reads what it shares with others from `rules/shared.rs` (or the lock model and
+/// the context), never from another rule's file, so that each rule can change alone.
+#[test]
+fn no_rule_imports_another_rule() {
+    let dir = repo_root().join("crates/ddlint-core/src/rules");
+    let rule_modules: Vec<String> = registry::all().iter().map(|r| r.id.replace('-', "_")).collect();
+    let mut problems = Vec::new();
+    for path in entries(&dir) {
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".rs")) else {
+            continue;
+        };
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        for module in rule_modules.iter().filter(|m| *m != stem) {
+            if text.contains(&format!("rules::{module}::")) {
+                problems
+                    .push(format!("{} uses rule `{module}`: move what they share to rules/shared.rs", relative(&path)));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_rule_file_is_registered_under_its_name() {
     let dir = repo_root().join("crates/ddlint-core/src/rules");
@@ -77,7 +99,7 @@ fn every_rule_file_is_registered_under_its_name() {
         let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".rs")) else {
             continue;
         };
-        if matches!(stem, "mod" | "engine") {
+        if matches!(stem, "mod" | "engine" | "shared") {
             continue;
         }
         let id = stem.replace('_', "-");

@@ -100,7 +100,7 @@ pub fn not_valid_then_validate(
 /// and no relation in its schema, as far as the history and the file before the statement
 /// show: PostgreSQL numbers a generated name the same way when the first choice is taken.
 pub fn free_constraint_name(cx: &StatementCx<'_, '_>, table: &RelationName, base: &str) -> String {
-    let earlier = crate::rules::earlier_alter_tables(cx, table);
+    let earlier = crate::rules::shared::earlier_alter_tables(cx, table);
     let named_earlier = |name: &str| {
         earlier.iter().any(|stmt| {
             let N::AlterTableStmt(alter) = &*stmt.node else { return false };

@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_def_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
-use crate::rules::earlier_alter_tables;
+use crate::rules::shared::earlier_alter_tables;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {

@@ -40,6 +40,7 @@ pub mod rename_table;
 pub mod require_if_not_exists;
 pub mod require_statement_timeout;
 pub mod set_not_null;
+pub mod shared;
 pub mod statements_after_access_exclusive;
 pub mod table_rewrite;
 pub mod truncate;
@@ -48,35 +49,6 @@ pub mod validate_in_same_transaction;
 
 /// A rule's check over one statement.
 pub type CheckFn = fn(&StatementCx<'_, '_>, &mut Vec<Diagnostic>);
-
-/// The `ALTER TABLE` statements on `table` before the one being checked, in file order. They
-/// are indexed by table once per file, as the rules move through it, so that a rule asking at
-/// many statements does not walk all the earlier ones each time.
-pub(crate) fn earlier_alter_tables<'a>(
-    cx: &StatementCx<'_, 'a>,
-    table: &crate::names::RelationName,
-) -> Vec<&'a crate::parse::Statement> {
-    use pg_query::protobuf::node::Node as N;
-
-    #[derive(Default)]
-    struct ByTable {
-        /// Statements before this index are in `statements`.
-        indexed: usize,
-        statements: std::collections::HashMap<(String, String), Vec<usize>>,
-    }
-    let statements = &cx.file.statements;
-    let found = cx.file.with_rule_state("ALTER TABLE statements by table", |by_table: &mut ByTable| {
-        for (i, stmt) in statements.iter().enumerate().take(cx.index).skip(by_table.indexed) {
-            let N::AlterTableStmt(alter) = &*stmt.node else { continue };
-            let Some(rv) = &alter.relation else { continue };
-            by_table.statements.entry(crate::names::RelationName::from_range_var(rv).key()).or_default().push(i);
-        }
-        by_table.indexed = by_table.indexed.max(cx.index);
-        let earlier = by_table.statements.get(&table.key()).map_or(&[][..], Vec::as_slice);
-        earlier.iter().copied().take_while(|&i| i < cx.index).collect::<Vec<usize>>()
-    });
-    found.into_iter().map(|i| statements[i]).collect()
-}
 
 /// Everything the registry knows of a rule.
 #[derive(Debug)]

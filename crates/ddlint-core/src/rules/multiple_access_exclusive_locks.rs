@@ -3,7 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use crate::rules::statements_after_access_exclusive::dropped_by;
+use crate::rules::shared::dropped_by;
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, ReindexObjectType};
 use std::collections::HashMap;
 

@@ -1,8 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::lock_model::{alter_cmds, column_def_of};
-use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
+use crate::rules::shared::{base_name, column_types};
 
 declare_rule! {
     /// ## What it does
@@ -50,41 +49,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             )
             .with_help(format!("use `{instead}`")),
         );
-    }
-}
-
-/// The columns a statement gives a type, with that type: the columns of `CREATE TABLE`, and
-/// `ADD COLUMN` and `ALTER COLUMN … TYPE` in `ALTER TABLE`.
-pub(crate) fn column_types(node: &N) -> Vec<(&str, &pg::TypeName)> {
-    match node {
-        N::CreateStmt(stmt) => stmt
-            .table_elts
-            .iter()
-            .filter_map(|e| match &e.node {
-                Some(N::ColumnDef(col)) => col.type_name.as_ref().map(|t| (col.colname.as_str(), t)),
-                _ => None,
-            })
-            .collect(),
-        N::AlterTableStmt(stmt) => alter_cmds(stmt)
-            .filter_map(|cmd| {
-                let col = column_def_of(cmd)?;
-                let ty = col.type_name.as_ref()?;
-                match cmd.subtype() {
-                    AlterTableType::AtAddColumn => Some((col.colname.as_str(), ty)),
-                    AlterTableType::AtAlterColumnType => Some((cmd.name.as_str(), ty)),
-                    _ => None,
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The type's own name, without a `pg_catalog.` qualifier: `int4` for `integer`.
-pub(crate) fn base_name(ty: &pg::TypeName) -> Option<&str> {
-    match &ty.names.last()?.node {
-        Some(N::String(s)) => Some(s.sval.as_str()),
-        _ => None,
     }
 }
 

@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::rules::prefer_bigint::{base_name, column_types};
+use crate::rules::shared::{base_name, column_types};
 use pg_query::protobuf::{self as pg, node::Node as N};
 
 declare_rule! {

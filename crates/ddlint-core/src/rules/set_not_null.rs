@@ -7,7 +7,7 @@ use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::names::{default_object_name, quote_ident};
 use crate::parse::Statement;
-use crate::rules::earlier_alter_tables;
+use crate::rules::shared::earlier_alter_tables;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
 
 declare_rule! {

@@ -4,9 +4,9 @@ use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
-use crate::rules::validate_in_same_transaction::added_not_valid_earlier;
+use crate::rules::shared::{added_not_valid_earlier, dropped_by};
 use crate::source::LineIndex;
-use pg_query::protobuf::{node::Node as N, AlterTableType, ObjectType};
+use pg_query::protobuf::{node::Node as N, AlterTableType};
 
 declare_rule! {
     /// ## What it does
@@ -198,30 +198,6 @@ fn reported_elsewhere(cx: &StatementCx<'_, '_>) -> bool {
         }
         _ => false,
     }
-}
-
-/// The relations a `DROP` statement drops.
-pub(crate) fn dropped_by(node: &N) -> Vec<RelationName> {
-    let N::DropStmt(stmt) = node else { return Vec::new() };
-    let relations = matches!(
-        stmt.remove_type(),
-        ObjectType::ObjectTable
-            | ObjectType::ObjectView
-            | ObjectType::ObjectMatview
-            | ObjectType::ObjectSequence
-            | ObjectType::ObjectForeignTable
-            | ObjectType::ObjectIndex
-    );
-    if !relations {
-        return Vec::new();
-    }
-    stmt.objects
-        .iter()
-        .filter_map(|o| match &o.node {
-            Some(N::List(list)) => RelationName::from_name_list(&list.items),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Why the statement can take long, and the relation it is about: it rewrites or reads an existing

@@ -2,8 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Needs};
-use crate::lock_model::{alter_cmds, constraint_of};
+use crate::lock_model::alter_cmds;
 use crate::names::RelationName;
+use crate::rules::shared::added_not_valid_earlier;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -82,17 +83,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             }),
         );
     }
-}
-
-pub(crate) fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name: &str) -> bool {
-    cx.earlier_in_transaction().iter().any(|stmt| {
-        let N::AlterTableStmt(alter) = &*stmt.node else { return false };
-        let same_table = alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table));
-        same_table
-            && alter_cmds(alter)
-                .filter_map(constraint_of)
-                .any(|c| c.skip_validation && (c.conname == name || c.conname.is_empty()))
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,107 @@
+//! What several rules need to know of a statement or of the statements before it, decided
+//! here once. A rule never imports another rule (`tests/tidy.rs` checks it): a fact two rules
+//! share lives here.
+
+use crate::context::StatementCx;
+use crate::lock_model::{alter_cmds, column_def_of, constraint_of};
+use crate::names::RelationName;
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ObjectType};
+
+/// The columns a statement gives a type, with that type: the columns of `CREATE TABLE`, and
+/// `ADD COLUMN` and `ALTER COLUMN … TYPE` in `ALTER TABLE`.
+pub fn column_types(node: &N) -> Vec<(&str, &pg::TypeName)> {
+    match node {
+        N::CreateStmt(stmt) => stmt
+            .table_elts
+            .iter()
+            .filter_map(|e| match &e.node {
+                Some(N::ColumnDef(col)) => col.type_name.as_ref().map(|t| (col.colname.as_str(), t)),
+                _ => None,
+            })
+            .collect(),
+        N::AlterTableStmt(stmt) => alter_cmds(stmt)
+            .filter_map(|cmd| {
+                let col = column_def_of(cmd)?;
+                let ty = col.type_name.as_ref()?;
+                match cmd.subtype() {
+                    AlterTableType::AtAddColumn => Some((col.colname.as_str(), ty)),
+                    AlterTableType::AtAlterColumnType => Some((cmd.name.as_str(), ty)),
+                    _ => None,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The type's own name, without a `pg_catalog.` qualifier: `int4` for `integer`.
+pub fn base_name(ty: &pg::TypeName) -> Option<&str> {
+    match &ty.names.last()?.node {
+        Some(N::String(s)) => Some(s.sval.as_str()),
+        _ => None,
+    }
+}
+
+/// The relations a `DROP` statement drops.
+pub fn dropped_by(node: &N) -> Vec<RelationName> {
+    let N::DropStmt(stmt) = node else { return Vec::new() };
+    let relations = matches!(
+        stmt.remove_type(),
+        ObjectType::ObjectTable
+            | ObjectType::ObjectView
+            | ObjectType::ObjectMatview
+            | ObjectType::ObjectSequence
+            | ObjectType::ObjectForeignTable
+            | ObjectType::ObjectIndex
+    );
+    if !relations {
+        return Vec::new();
+    }
+    stmt.objects
+        .iter()
+        .filter_map(|o| match &o.node {
+            Some(N::List(list)) => RelationName::from_name_list(&list.items),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name: &str) -> bool {
+    cx.earlier_in_transaction().iter().any(|stmt| {
+        let N::AlterTableStmt(alter) = &*stmt.node else { return false };
+        let same_table = alter.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(table));
+        same_table
+            && alter_cmds(alter)
+                .filter_map(constraint_of)
+                .any(|c| c.skip_validation && (c.conname == name || c.conname.is_empty()))
+    })
+}
+
+/// The `ALTER TABLE` statements on `table` before the one being checked, in file order. They
+/// are indexed by table once per file, as the rules move through it, so that a rule asking at
+/// many statements does not walk all the earlier ones each time.
+pub fn earlier_alter_tables<'a>(
+    cx: &StatementCx<'_, 'a>,
+    table: &crate::names::RelationName,
+) -> Vec<&'a crate::parse::Statement> {
+    use pg_query::protobuf::node::Node as N;
+
+    #[derive(Default)]
+    struct ByTable {
+        /// Statements before this index are in `statements`.
+        indexed: usize,
+        statements: std::collections::HashMap<(String, String), Vec<usize>>,
+    }
+    let statements = &cx.file.statements;
+    let found = cx.file.with_rule_state("ALTER TABLE statements by table", |by_table: &mut ByTable| {
+        for (i, stmt) in statements.iter().enumerate().take(cx.index).skip(by_table.indexed) {
+            let N::AlterTableStmt(alter) = &*stmt.node else { continue };
+            let Some(rv) = &alter.relation else { continue };
+            by_table.statements.entry(crate::names::RelationName::from_range_var(rv).key()).or_default().push(i);
+        }
+        by_table.indexed = by_table.indexed.max(cx.index);
+        let earlier = by_table.statements.get(&table.key()).map_or(&[][..], Vec::as_slice);
+        earlier.iter().copied().take_while(|&i| i < cx.index).collect::<Vec<usize>>()
+    });
+    found.into_iter().map(|i| statements[i]).collect()
+}
