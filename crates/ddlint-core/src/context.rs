@@ -63,9 +63,11 @@ pub struct FileContext<'a> {
     /// The catalog of the statements before the given index, advanced as rules ask for later
     /// statements, so that a whole file costs one pass.
     catalog_cursor: std::cell::RefCell<(usize, Catalog)>,
-    /// Scratch state that a rule keeps across the statements of this file, so that a rule
-    /// about a whole transaction walks it once rather than once per statement.
-    rule_state: std::cell::RefCell<HashMap<&'static str, Box<dyn std::any::Any>>>,
+    /// The `ALTER TABLE` statements of the file by the table they alter, built at the first
+    /// question, so that rules asking at many statements walk the file once.
+    alter_tables_by_table: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
+    /// The file's line index, built for the first message that names lines.
+    lines: std::cell::OnceCell<crate::source::LineIndex>,
 }
 
 impl<'a> FileContext<'a> {
@@ -162,7 +164,8 @@ impl<'a> FileContext<'a> {
             section_of,
             history,
             catalog_cursor: std::cell::RefCell::new((0, history.clone())),
-            rule_state: std::cell::RefCell::new(HashMap::new()),
+            alter_tables_by_table: std::cell::OnceCell::new(),
+            lines: std::cell::OnceCell::new(),
         };
         file.first_unguarded_lock = (0..file.statements.len())
             .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
@@ -194,20 +197,46 @@ impl<'a> FileContext<'a> {
         })
     }
 
-    /// Runs `f` on the scratch state `rule` keeps for this file, created with `T::default()`.
-    /// Rules are checked statement by statement in file order, so a rule can advance a
-    /// cursor here instead of rescanning earlier statements.
-    pub fn with_rule_state<T: Default + 'static, R>(&self, rule: &'static str, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut states = self.rule_state.borrow_mut();
-        let entry = states.entry(rule).or_insert_with(|| Box::new(T::default()));
-        match entry.downcast_mut::<T>() {
-            Some(state) => f(state),
-            None => {
-                // One id keeps one type of state; a mismatch starts it afresh.
-                *entry = Box::new(T::default());
-                f(entry.downcast_mut::<T>().unwrap_or_else(|| unreachable!("the state was just made a `T`")))
+    /// The statements of the transaction whose first statement is `start`: the one place
+    /// that says which statements share a transaction. The first belongs to it even outside a
+    /// block, since a `DO` statement in autocommit runs the statements nested in it as one
+    /// transaction.
+    pub fn transaction_from(&self, start: usize) -> std::ops::Range<usize> {
+        let same = |j: usize| j == start || self.states[j].in_transaction && self.states[j].transaction_start == start;
+        start..start + (start..self.statements.len()).take_while(|&j| same(j)).count()
+    }
+
+    /// The first statement of each transaction block of the file (explicit, or the runner's),
+    /// in order.
+    pub fn transaction_starts(&self) -> Vec<usize> {
+        let mut starts: Vec<usize> = Vec::new();
+        for (index, state) in self.states.iter().enumerate() {
+            let start = state.transaction_start.min(index);
+            if state.in_transaction && starts.last() != Some(&start) {
+                starts.push(start);
             }
         }
+        starts
+    }
+
+    /// The indexes of the `ALTER TABLE` statements on `table` before `before`, in file order.
+    pub fn alter_tables_before(&self, table: &RelationName, before: usize) -> &[usize] {
+        let by_table = self.alter_tables_by_table.get_or_init(|| {
+            let mut by_table: HashMap<(String, String), Vec<usize>> = HashMap::new();
+            for (i, stmt) in self.statements.iter().enumerate() {
+                let N::AlterTableStmt(alter) = &*stmt.node else { continue };
+                let Some(rv) = &alter.relation else { continue };
+                by_table.entry(RelationName::from_range_var(rv).key()).or_default().push(i);
+            }
+            by_table
+        });
+        let all = by_table.get(&table.key()).map_or(&[][..], Vec::as_slice);
+        &all[..all.partition_point(|&i| i < before)]
+    }
+
+    /// The 0-based line of a byte offset, from the file's line index (built once).
+    pub fn line_index(&self) -> &crate::source::LineIndex {
+        self.lines.get_or_init(|| crate::source::LineIndex::new(self.text))
     }
 
     /// The section statement `index` runs in.

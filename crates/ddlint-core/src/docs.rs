@@ -96,6 +96,7 @@ mod tests {
         default_enabled: false,
         docs: " ## What it does\n Flags a thing that wraps\n over two lines. And more.\n\n ## Example\n ```sql\n SELECT 1;\n ```\n",
         check: None,
+        check_file: None,
         fix: None,
     };
 

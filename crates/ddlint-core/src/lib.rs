@@ -217,12 +217,16 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     }
 
     let file = FileContext::with_sections(&text, &parsed, settings, framework, &sections, history);
-    let checks: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).filter_map(|r| r.check).collect();
+    let running: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).collect();
+    let checks: Vec<_> = running.iter().filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {
         let cx = StatementCx::new(&file, index);
         for check in &checks {
             check(&cx, &mut diagnostics);
         }
+    }
+    for check_file in running.iter().filter_map(|r| r.check_file) {
+        check_file(&file, &mut diagnostics);
     }
     let statement_count = file.statements.len();
     drop(file);

@@ -1,4 +1,4 @@
-use crate::context::StatementCx;
+use crate::context::{FileContext, StatementCx};
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Needs};
@@ -54,7 +54,7 @@ declare_rule! {
     ///
     /// ## References
     /// - [ALTER TYPE](https://www.postgresql.org/docs/current/sql-altertype.html)
-    pub RULE = "enum-add-value-in-transaction", Error, on, Some(check), fix = unsafe;
+    pub RULE = "enum-add-value-in-transaction", Error, on, Some(check), file = check_file, fix = unsafe;
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -63,6 +63,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
     let start = cx.state.transaction_start.min(cx.index);
     let transaction = &cx.file.statements[start..cx.index];
+    // Before PostgreSQL 12, `ADD VALUE` itself cannot run in a transaction block.
     if let N::AlterEnumStmt(stmt) = cx.node() {
         if cx.pg_version() < 12 && added_value(stmt).is_some() && !created_in(transaction, stmt) {
             let span = cx.find_tokens(&[Token::AddP, Token::ValueP]).unwrap_or(cx.stmt.span);
@@ -84,56 +85,64 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
-        // Naming a new value in another `ALTER TYPE` (such as `ADD VALUE … BEFORE`) is allowed.
-        return;
     }
-    if cx.pg_version() < 12 {
+}
+
+/// The first use of each value an earlier `ADD VALUE` of the same transaction added, walking
+/// each transaction once.
+fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    if file.settings.pg_version < 12 {
         // The `ADD VALUE` itself fails first.
         return;
     }
-    // Only the file's `ADD VALUE`s are looked at, found once per file rather than by walking
-    // the transaction again for every statement of a long one.
-    let adds: Vec<usize> = cx.file.with_rule_state(RULE.id, |adds: &mut Option<Vec<usize>>| {
-        let adds = adds.get_or_insert_with(|| {
-            let is_add = |s: &&Statement| matches!(&*s.node, N::AlterEnumStmt(add) if added_value(add).is_some());
-            cx.file.statements.iter().enumerate().filter(|(_, s)| is_add(s)).map(|(i, _)| i).collect()
-        });
-        let from = adds.partition_point(|&i| i < start);
-        let to = adds.partition_point(|&i| i < cx.index);
-        adds[from..to].to_vec()
-    });
-    for at in adds.into_iter().map(|i| i - start) {
-        let N::AlterEnumStmt(add) = &*transaction[at].node else { continue };
-        let Some(value) = added_value(add) else { continue };
-        if created_in(&transaction[..at], add) {
-            continue;
+    for start in file.transaction_starts() {
+        // The values added so far in this transaction and not used yet, with the `ALTER TYPE`.
+        let mut unused: Vec<(String, &pg::AlterEnumStmt)> = Vec::new();
+        for index in file.transaction_from(start) {
+            let stmt = file.statements[index];
+            if let N::AlterEnumStmt(add) = &*stmt.node {
+                // Naming a new value in another `ALTER TYPE` (such as `ADD VALUE … BEFORE`) is
+                // allowed, and a type created in the transaction takes new values freely.
+                if let Some(value) = added_value(add) {
+                    if !created_in(&file.statements[start..index], add) {
+                        unused.push((quote(value), add));
+                    }
+                }
+                continue;
+            }
+            let cx = StatementCx::new(file, index);
+            if !cx.state.in_transaction {
+                continue;
+            }
+            // Only the first use fails; the transaction is aborted after it.
+            let mut used = Vec::new();
+            for (i, (literal, add)) in unused.iter().enumerate() {
+                let Some(span) = literal_in(&cx, stmt, literal) else { continue };
+                used.push(i);
+                let ty = type_name(add).map_or_else(String::new, |t| format!(" to `{t}`"));
+                let value = added_value(add).unwrap_or_default();
+                out.push(
+                    cx.diagnostic(
+                        &RULE,
+                        span,
+                        format!(
+                            "`{literal}` was added{ty} earlier in this transaction and cannot be used until it commits"
+                        ),
+                    )
+                    .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration")
+                    .with_fix(recipes::moved(
+                        &cx,
+                        Needs::LaterTransaction,
+                        "use the value in a later transaction",
+                        &fix::slug(&["use", value]),
+                        &[],
+                    )),
+                );
+            }
+            for i in used.into_iter().rev() {
+                unused.remove(i);
+            }
         }
-        let literal = quote(value);
-        let Some(span) = literal_in(cx, cx.stmt, &literal) else { continue };
-        // Only the first use fails; the transaction is aborted after it.
-        let used_before = ((start + at + 1)..cx.index).any(|j| {
-            let stmt = cx.file.statements[j];
-            !matches!(*stmt.node, N::AlterEnumStmt(_)) && literal_in(cx, stmt, &literal).is_some()
-        });
-        if used_before {
-            continue;
-        }
-        let ty = type_name(add).map_or_else(String::new, |t| format!(" to `{t}`"));
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!("`{literal}` was added{ty} earlier in this transaction and cannot be used until it commits"),
-            )
-            .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration")
-            .with_fix(recipes::moved(
-                cx,
-                Needs::LaterTransaction,
-                "use the value in a later transaction",
-                &fix::slug(&["use", value]),
-                &[],
-            )),
-        );
     }
 }
 

@@ -47,8 +47,13 @@ pub mod truncate;
 pub mod vacuum_full;
 pub mod validate_in_same_transaction;
 
-/// A rule's check over one statement.
+/// A rule's check over one statement (oxc's `run`).
 pub type CheckFn = fn(&StatementCx<'_, '_>, &mut Vec<Diagnostic>);
+
+/// A rule's check over a whole file, run once (oxc's `run_once`): for rules about a
+/// transaction or the file as a whole, which walk the statements themselves and so keep what
+/// they learn in their own locals rather than in state carried between statements.
+pub type FileCheckFn = fn(&crate::context::FileContext<'_>, &mut Vec<Diagnostic>);
 
 /// Everything the registry knows of a rule.
 #[derive(Debug)]
@@ -62,8 +67,11 @@ pub struct RuleMeta {
     pub default_enabled: bool,
     /// The rule's documentation in Markdown, from its doc comment.
     pub docs: &'static str,
-    /// `None` for diagnostics the engine raises itself, such as `syntax-error`.
+    /// The per-statement check; `None` for a rule that checks whole files, and for the
+    /// diagnostics the engine raises itself, such as `syntax-error`.
     pub check: Option<CheckFn>,
+    /// The per-file check, for a rule about transactions or the whole file.
+    pub check_file: Option<FileCheckFn>,
     /// The least safe fix the rule writes, or `None` when it has none; its page's `## Fix`
     /// section says what the fix writes.
     pub fix: Option<crate::fix::Applicability>,
@@ -91,6 +99,8 @@ impl RuleMeta {
 ///     /// ## What it does
 ///     /// …
 ///     pub RULE = "rename-column", Warning, on, Some(check);
+///     // or, for a rule that checks whole files:
+///     pub RULE = "multiple-access-exclusive-locks", Warning, on, None, file = check_file;
 ///     // or, for a rule with fixes, the least safe of them:
 ///     pub RULE = "create-index-non-concurrently", Warning, on, Some(check), fix = unsafe;
 /// }
@@ -99,7 +109,7 @@ impl RuleMeta {
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
-        pub $name:ident = $id:literal, $severity:ident, $default:ident, $check:expr $(, fix = $fix:ident)? $(, aliases = [$($alias:literal),*])?;
+        pub $name:ident = $id:literal, $severity:ident, $default:ident, $check:expr $(, file = $file:expr)? $(, fix = $fix:ident)? $(, aliases = [$($alias:literal),*])?;
     ) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
@@ -109,9 +119,12 @@ macro_rules! declare_rule {
             default_enabled: $crate::declare_rule!(@enabled $default),
             docs: concat!($($doc, "\n"),*),
             check: $check,
+            check_file: $crate::declare_rule!(@file $($file)?),
             fix: $crate::declare_rule!(@fix $($fix)?),
         };
     };
+    (@file) => { None };
+    (@file $file:expr) => { Some($file) };
     (@fix) => { None };
     (@fix safe) => { Some($crate::fix::Applicability::Safe) };
     (@fix unsafe) => { Some($crate::fix::Applicability::Unsafe) };

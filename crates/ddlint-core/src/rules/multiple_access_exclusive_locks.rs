@@ -1,11 +1,10 @@
-use crate::context::StatementCx;
+use crate::context::{FileContext, StatementCx};
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::shared::dropped_by;
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, ReindexObjectType};
-use std::collections::HashMap;
 
 declare_rule! {
     /// ## What it does
@@ -51,53 +50,35 @@ declare_rule! {
     ///
     /// ## References
     /// - [Deadlocks](https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-DEADLOCKS)
-    pub RULE = "multiple-access-exclusive-locks", Warning, on, Some(check);
+    pub RULE = "multiple-access-exclusive-locks", Warning, on, None, file = check_file;
 }
 
-fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if !cx.state.in_transaction {
-        return;
+/// Reported once per transaction, at the statement that locks a second table.
+fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    let created = views_and_sequences(file);
+    for start in file.transaction_starts() {
+        let Some(finding) = analyse(file, start, &created) else { continue };
+        let cx = StatementCx::new(file, finding.at);
+        if !cx.state.in_transaction {
+            continue;
+        }
+        let more = match finding.total {
+            2 => String::new(),
+            n => format!(" ({n} tables in all by its end)"),
+        };
+        out.push(
+            cx.diagnostic(
+                &RULE,
+                cx.stmt.span,
+                format!(
+                    "statement takes {} while this transaction already holds one on `{}`{more}",
+                    describe_lock(LockMode::AccessExclusive, &finding.next),
+                    finding.first
+                ),
+            )
+            .with_help("change one table per transaction, and commit before locking the next"),
+        );
     }
-    // Reported once per transaction, at the statement that locks a second table. The whole
-    // transaction is analysed when its first statement is checked, and remembered.
-    let start = cx.state.transaction_start.min(cx.index);
-    let finding = cx.file.with_rule_state(RULE.id, |state: &mut FileState| {
-        let FileState { created_views_or_sequences, transactions } = state;
-        let created = created_views_or_sequences.get_or_insert_with(|| views_and_sequences(cx));
-        // Only the statement the finding sits on takes a copy of it.
-        transactions
-            .entry(start)
-            .or_insert_with(|| analyse(cx, start, created))
-            .as_ref()
-            .filter(|f| f.at == cx.index)
-            .cloned()
-    });
-    let Some(finding) = finding else { return };
-    let more = match finding.total {
-        2 => String::new(),
-        n => format!(" ({n} tables in all by its end)"),
-    };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!(
-                "statement takes {} while this transaction already holds one on `{}`{more}",
-                describe_lock(LockMode::AccessExclusive, &finding.next),
-                finding.first
-            ),
-        )
-        .with_help("change one table per transaction, and commit before locking the next"),
-    );
-}
-
-/// What the rule remembers of a file between statements.
-#[derive(Default)]
-struct FileState {
-    /// Views and sequences the file creates, with the creating statement.
-    created_views_or_sequences: Option<Vec<(RelationName, usize)>>,
-    /// The finding of each transaction, keyed by its first statement.
-    transactions: HashMap<usize, Option<Finding>>,
 }
 
 #[derive(Clone)]
@@ -111,15 +92,11 @@ struct Finding {
 }
 
 /// Walks the transaction that starts at `start` once.
-fn analyse(cx: &StatementCx<'_, '_>, start: usize, created: &[(RelationName, usize)]) -> Option<Finding> {
-    let states = &cx.file.states;
-    // The first statement belongs to it even outside a block: a `DO` statement in autocommit
-    // runs the statements nested in it as one transaction.
-    let same_transaction =
-        |j: &usize| *j == start || states[*j].in_transaction && states[*j].transaction_start == start;
+fn analyse(file: &FileContext<'_>, start: usize, created: &[(RelationName, usize)]) -> Option<Finding> {
+    let cx = &StatementCx::new(file, start);
     let mut held: Vec<&RelationName> = Vec::new();
     let mut found: Option<(usize, RelationName, RelationName)> = None;
-    for index in (start..cx.file.statements.len()).take_while(same_transaction) {
+    for index in file.transaction_from(start) {
         let new = fresh(&held, exclusive_on_tables(cx, index, created));
         if found.is_none() && !held.is_empty() && !new.is_empty() {
             found = Some((index, held[0].clone(), new[0].clone()));
@@ -129,9 +106,8 @@ fn analyse(cx: &StatementCx<'_, '_>, start: usize, created: &[(RelationName, usi
     found.map(|(at, first, next)| Finding { at, first, next, total: held.len() })
 }
 
-fn views_and_sequences(cx: &StatementCx<'_, '_>) -> Vec<(RelationName, usize)> {
-    cx.file
-        .statements
+fn views_and_sequences(file: &FileContext<'_>) -> Vec<(RelationName, usize)> {
+    file.statements
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match &*s.node {

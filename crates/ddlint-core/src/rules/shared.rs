@@ -66,6 +66,8 @@ pub fn dropped_by(node: &N) -> Vec<RelationName> {
         .collect()
 }
 
+/// Whether an earlier statement of the same transaction added the constraint `name` (or an
+/// unnamed one) to `table` as `NOT VALID`.
 pub fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, name: &str) -> bool {
     cx.earlier_in_transaction().iter().any(|stmt| {
         let N::AlterTableStmt(alter) = &*stmt.node else { return false };
@@ -77,31 +79,7 @@ pub fn added_not_valid_earlier(cx: &StatementCx<'_, '_>, table: &RelationName, n
     })
 }
 
-/// The `ALTER TABLE` statements on `table` before the one being checked, in file order. They
-/// are indexed by table once per file, as the rules move through it, so that a rule asking at
-/// many statements does not walk all the earlier ones each time.
-pub fn earlier_alter_tables<'a>(
-    cx: &StatementCx<'_, 'a>,
-    table: &crate::names::RelationName,
-) -> Vec<&'a crate::parse::Statement> {
-    use pg_query::protobuf::node::Node as N;
-
-    #[derive(Default)]
-    struct ByTable {
-        /// Statements before this index are in `statements`.
-        indexed: usize,
-        statements: std::collections::HashMap<(String, String), Vec<usize>>,
-    }
-    let statements = &cx.file.statements;
-    let found = cx.file.with_rule_state("ALTER TABLE statements by table", |by_table: &mut ByTable| {
-        for (i, stmt) in statements.iter().enumerate().take(cx.index).skip(by_table.indexed) {
-            let N::AlterTableStmt(alter) = &*stmt.node else { continue };
-            let Some(rv) = &alter.relation else { continue };
-            by_table.statements.entry(crate::names::RelationName::from_range_var(rv).key()).or_default().push(i);
-        }
-        by_table.indexed = by_table.indexed.max(cx.index);
-        let earlier = by_table.statements.get(&table.key()).map_or(&[][..], Vec::as_slice);
-        earlier.iter().copied().take_while(|&i| i < cx.index).collect::<Vec<usize>>()
-    });
-    found.into_iter().map(|i| statements[i]).collect()
+/// The `ALTER TABLE` statements on `table` before the one being checked, in file order.
+pub fn earlier_alter_tables<'a>(cx: &StatementCx<'_, 'a>, table: &RelationName) -> Vec<&'a crate::parse::Statement> {
+    cx.file.alter_tables_before(table, cx.index).iter().map(|&i| cx.file.statements[i]).collect()
 }

@@ -5,7 +5,6 @@ use crate::lock_model::alter_cmds;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::shared::{added_not_valid_earlier, dropped_by};
-use crate::source::LineIndex;
 use pg_query::protobuf::{node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -57,48 +56,44 @@ declare_rule! {
     ///
     /// ## References
     /// - [Table-level locks](https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES)
-    pub RULE = "statements-after-access-exclusive", Warning, on, Some(check);
+    pub RULE = "statements-after-access-exclusive", Warning, on, None, file = check_file;
 }
 
-fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if !cx.state.in_transaction {
-        return;
-    }
-    let start = cx.state.transaction_start.min(cx.index);
-    let found = cx.file.with_rule_state(RULE.id, |findings: &mut TransactionFindings| {
-        if findings.start != Some(start) {
-            *findings = TransactionFindings::of(cx.file, start);
+/// One finding per transaction, on the first slow statement that runs while it holds an
+/// `ACCESS EXCLUSIVE` lock, counting the others.
+fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for start in file.transaction_starts() {
+        let slow = slow_statements(file, start);
+        let Some((first, later)) = slow.split_first() else { continue };
+        let cx = StatementCx::new(file, first.index);
+        if !cx.state.in_transaction {
+            continue;
         }
-        let (first, later) = findings.slow.split_first()?;
-        (first.index == cx.index).then(|| (first.clone(), later.iter().map(|f| f.index).collect::<Vec<_>>()))
-    });
-    let Some((first, later)) = found else { return };
-    let mut message = format!(
-        "statement {} while this transaction still holds {}",
-        first.reason,
-        describe_lock(LockMode::AccessExclusive, &first.locked)
-    );
-    if !later.is_empty() {
-        // The file's line index is built once, for the first finding that names lines.
-        let shown: Vec<usize> = cx.file.with_rule_state(LINES_STATE, |lines: &mut Option<LineIndex>| {
-            let lines = lines.get_or_insert_with(|| LineIndex::new(cx.file.text));
-            later.iter().take(SHOWN_LINES).map(|&i| lines.line_of(cx.file.statements[i].span.start) + 1).collect()
-        });
-        message.push_str(&later_statements(&shown, later.len()));
+        let mut message = format!(
+            "statement {} while this transaction still holds {}",
+            first.reason,
+            describe_lock(LockMode::AccessExclusive, &first.locked)
+        );
+        if !later.is_empty() {
+            let lines = file.line_index();
+            let shown: Vec<usize> = later
+                .iter()
+                .take(SHOWN_LINES)
+                .map(|s| lines.line_of(file.statements[s.index].span.start) + 1)
+                .collect();
+            message.push_str(&later_statements(&shown, later.len()));
+        }
+        let help = if later.is_empty() {
+            "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"
+        } else {
+            "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and move this and the slow statements after it to a later transaction"
+        };
+        out.push(cx.diagnostic(&RULE, cx.stmt.span, message).with_help(help));
     }
-    let help = if later.is_empty() {
-        "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"
-    } else {
-        "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and move this and the slow statements after it to a later transaction"
-    };
-    out.push(cx.diagnostic(&RULE, cx.stmt.span, message).with_help(help));
 }
 
 /// How many of the later slow statements a finding names by line.
 const SHOWN_LINES: usize = 3;
-
-/// The key of the file's line index among the rules' scratch state.
-const LINES_STATE: &str = "statements-after-access-exclusive/lines";
 
 /// ", and 2 more slow statements follow before it ends (lines 7 and 9)", for the `count` slow
 /// statements after the first, of which `shown` holds the first lines.
@@ -121,17 +116,6 @@ fn later_statements(shown: &[usize], count: usize) -> String {
     format!(", and {follow} before it ends ({which})")
 }
 
-/// The slow statements of one transaction that run while it holds an `ACCESS EXCLUSIVE` lock,
-/// found once for the whole transaction when its first statement is checked: the finding goes
-/// on the first of them and counts the others.
-#[derive(Default)]
-struct TransactionFindings {
-    /// The index of the transaction's first statement.
-    start: Option<usize>,
-    slow: Vec<SlowStatement>,
-}
-
-#[derive(Clone)]
 struct SlowStatement {
     index: usize,
     /// What makes it slow: "scans `orders`".
@@ -140,32 +124,29 @@ struct SlowStatement {
     locked: RelationName,
 }
 
-impl TransactionFindings {
-    /// Walks the transaction that starts at statement `start`, keeping the strongest lock per
-    /// existing relation that the statements so far took. A relation that a statement drops is
-    /// left out: nothing may use it any more (which `drop-table` is about), so its lock holds
-    /// up no one.
-    fn of(file: &FileContext<'_>, start: usize) -> Self {
-        let mut held: Vec<(RelationName, LockMode)> = Vec::new();
-        let mut slow = Vec::new();
-        let in_this_transaction = |index: usize| index == start || file.states[index].transaction_start == start;
-        for index in (start..file.statements.len()).take_while(|&i| in_this_transaction(i)) {
-            if file.states[index].in_transaction {
-                slow.extend(slow_statement(&StatementCx::new(file, index), &held));
+/// The slow statements of the transaction that starts at `start` which run while it holds an
+/// `ACCESS EXCLUSIVE` lock: it keeps the strongest lock per existing relation that the
+/// statements so far took. A relation that a statement drops is left out: nothing may use it
+/// any more (which `drop-table` is about), so its lock holds up no one.
+fn slow_statements(file: &FileContext<'_>, start: usize) -> Vec<SlowStatement> {
+    let mut held: Vec<(RelationName, LockMode)> = Vec::new();
+    let mut slow = Vec::new();
+    for index in file.transaction_from(start) {
+        if file.states[index].in_transaction {
+            slow.extend(slow_statement(&StatementCx::new(file, index), &held));
+        }
+        let dropped = dropped_by(&file.statements[index].node);
+        for lock in &file.effects[index].locks {
+            if file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
+                continue;
             }
-            let dropped = dropped_by(&file.statements[index].node);
-            for lock in &file.effects[index].locks {
-                if file.is_new_relation(&lock.relation, index) || dropped.iter().any(|d| d.same_as(&lock.relation)) {
-                    continue;
-                }
-                match held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
-                    Some((_, mode)) => *mode = (*mode).max(lock.mode),
-                    None => held.push((lock.relation.clone(), lock.mode)),
-                }
+            match held.iter_mut().find(|(r, _)| r.same_as(&lock.relation)) {
+                Some((_, mode)) => *mode = (*mode).max(lock.mode),
+                None => held.push((lock.relation.clone(), lock.mode)),
             }
         }
-        Self { start: Some(start), slow }
     }
+    slow
 }
 
 /// The statement, if it is slow while `held` includes an `ACCESS EXCLUSIVE` lock.
