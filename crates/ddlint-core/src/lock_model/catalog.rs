@@ -67,8 +67,9 @@ pub struct ConstraintInfo {
     pub kind: ConstrType,
     /// The referenced table of a foreign key.
     pub references: Option<RelationName>,
-    /// For a `CHECK (col IS NOT NULL)`: the column it proves not null.
-    pub proves_not_null: Option<String>,
+    /// For a `CHECK` that implies `col IS NOT NULL` (alone, or as a conjunct of an `AND`):
+    /// the columns it proves not null.
+    pub proves_not_null: Vec<String>,
     pub valid: bool,
 }
 
@@ -326,7 +327,7 @@ impl Catalog {
             let checks = self.data.not_null_checks_elsewhere.get(&table.key())?;
             return checks.iter().any(|c| c.valid && c.column == column).then_some(true);
         };
-        Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.as_deref() == Some(column)))
+        Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.iter().any(|p| p == column)))
     }
 
     /// Whether a known table has any CHECK constraint.
@@ -714,11 +715,13 @@ impl Catalog {
         let key = table.key();
         match (cmd.subtype(), def) {
             (At::AtAddConstraint, Some(N::Constraint(c))) => {
-                let Some(column) = proves_not_null(c) else { return };
+                let columns = proves_not_null(c);
+                let Some(first) = columns.first() else { return };
                 let name =
-                    if c.conname.is_empty() { format!("{}_{column}_check", table.name) } else { c.conname.clone() };
+                    if c.conname.is_empty() { format!("{}_{first}_check", table.name) } else { c.conname.clone() };
+                let valid = !c.skip_validation;
                 let checks = self.data_mut().not_null_checks_elsewhere.entry(key).or_default();
-                checks.push(NotNullCheck { name, column, valid: !c.skip_validation });
+                checks.extend(columns.into_iter().map(|column| NotNullCheck { name: name.clone(), column, valid }));
             }
             (At::AtValidateConstraint, _) => {
                 if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
@@ -850,17 +853,30 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
     info.columns.push(Column { name: col.colname.clone(), ty: col.type_name.as_ref().map(column_type), not_null });
 }
 
-/// The column a `CHECK (column IS NOT NULL)` proves not null.
-fn proves_not_null(c: &pg::Constraint) -> Option<String> {
-    match (c.contype(), c.raw_expr.as_deref().and_then(|e| e.node.as_ref())) {
-        (ConstrType::ConstrCheck, Some(N::NullTest(t))) if t.nulltesttype() == pg::NullTestType::IsNotNull => {
-            match t.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                Some(N::ColumnRef(r)) => last_string(&r.fields),
-                _ => None,
+/// The columns a `CHECK` proves not null: `column IS NOT NULL`, alone or as a conjunct of an
+/// `AND`, which PostgreSQL's `SET NOT NULL` accepts as proof (from 12) in place of a scan.
+/// This is the one place that decides it.
+pub fn proves_not_null(c: &pg::Constraint) -> Vec<String> {
+    fn walk(expr: &pg::Node, out: &mut Vec<String>) {
+        match &expr.node {
+            Some(N::NullTest(t)) if t.nulltesttype() == pg::NullTestType::IsNotNull => {
+                if let Some(N::ColumnRef(r)) = t.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                    out.extend(last_string(&r.fields));
+                }
             }
+            Some(N::BoolExpr(b)) if b.boolop() == pg::BoolExprType::AndExpr => {
+                b.args.iter().for_each(|a| walk(a, out));
+            }
+            _ => {}
         }
-        _ => None,
     }
+    let mut columns = Vec::new();
+    if c.contype() == ConstrType::ConstrCheck {
+        if let Some(expr) = c.raw_expr.as_deref() {
+            walk(expr, &mut columns);
+        }
+    }
+    columns
 }
 
 fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationName) {

@@ -6,9 +6,7 @@ use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
 use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::names::{default_object_name, quote_ident};
-use crate::parse::Statement;
-use crate::rules::shared::earlier_alter_tables;
-use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, BoolExprType, ConstrType, NullTestType};
+use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
     /// ## What it does
@@ -86,12 +84,9 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if effects.scans.is_empty() && effects.may_scan.is_empty() {
             continue;
         }
-        // A validated CHECK from an earlier migration is in the catalog; one from this file may
-        // also be a conjunct of a larger CHECK, which only the statements show.
-        if cx.pg_version() >= 12
-            && (cx.with_catalog(|c| c.not_null_proven(&table, &cmd.name) == Some(true))
-                || proven_not_null(&earlier_alter_tables(cx, &table), &table, &cmd.name))
-        {
+        // A validated CHECK proving the column not null, from an earlier migration or earlier
+        // in this file: the catalog decides (`catalog::proves_not_null`).
+        if cx.pg_version() >= 12 && cx.with_catalog(|c| c.not_null_proven(&table, &cmd.name) == Some(true)) {
             continue;
         }
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
@@ -182,52 +177,6 @@ fn fix(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, subcommands
         .step(Step::new(format!("ALTER TABLE {t} DROP CONSTRAINT {n}"), Needs::LaterTransaction))
     };
     cx.fix(proposal.names(name))
-}
-
-/// Whether an earlier statement left a validated `CHECK (column IS NOT NULL)` on the table.
-fn proven_not_null(earlier: &[&Statement], table: &RelationName, column: &str) -> bool {
-    // (constraint name, validated) for every matching CHECK, updated by VALIDATE and DROP.
-    let mut checks: Vec<(String, bool)> = Vec::new();
-    for stmt in earlier {
-        let N::AlterTableStmt(alter) = &*stmt.node else { continue };
-        let Some(rv) = &alter.relation else { continue };
-        if !table.is_named_by(rv) {
-            continue;
-        }
-        for cmd in alter_cmds(alter) {
-            match cmd.subtype() {
-                AlterTableType::AtAddConstraint => {
-                    let Some(c) = constraint_of(cmd) else { continue };
-                    if c.contype() == ConstrType::ConstrCheck
-                        && c.raw_expr.as_deref().is_some_and(|e| implies_not_null(e, column))
-                    {
-                        checks.push((c.conname.clone(), !c.skip_validation));
-                    }
-                }
-                AlterTableType::AtValidateConstraint => {
-                    checks.iter_mut().filter(|(name, _)| *name == cmd.name).for_each(|(_, valid)| *valid = true);
-                }
-                AlterTableType::AtDropConstraint => checks.retain(|(name, _)| *name != cmd.name),
-                _ => {}
-            }
-        }
-    }
-    checks.iter().any(|(_, valid)| *valid)
-}
-
-/// `column IS NOT NULL`, alone or as one conjunct of an `AND`.
-fn implies_not_null(expr: &pg::Node, column: &str) -> bool {
-    match &expr.node {
-        Some(N::NullTest(test)) => {
-            test.nulltesttype() == NullTestType::IsNotNull
-                && matches!(test.arg.as_deref().and_then(|a| a.node.as_ref()), Some(N::ColumnRef(c))
-                    if matches!(c.fields.last().and_then(|f| f.node.as_ref()), Some(N::String(s)) if s.sval == column))
-        }
-        Some(N::BoolExpr(b)) if b.boolop() == BoolExprType::AndExpr => {
-            b.args.iter().any(|a| implies_not_null(a, column))
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
