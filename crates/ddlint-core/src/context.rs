@@ -187,7 +187,7 @@ impl<'a> FileContext<'a> {
     /// Whether the table was created by a statement before `before` in this file, or by an
     /// earlier file of the same change set, so it is new, empty and unread by the running
     /// application.
-    pub fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
+    fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
         if self.history.is_new(name) {
             return true;
         }
@@ -282,7 +282,10 @@ impl<'a> FileContext<'a> {
         self.text.get(..offset).map_or(0, |before| before.matches('\n').count()) + 1
     }
 
-    /// A table created earlier in the file, or an index built on one.
+    /// Whether the relation is new in this deploy, so empty and unread by the running
+    /// release: a table created earlier in the same section of the file, or by an earlier
+    /// file of the change set (the catalog's ledger), or an index on such a table. This is the
+    /// one place that decides it.
     pub fn is_new_relation(&self, name: &RelationName, before: usize) -> bool {
         self.is_new_table(name, before)
             || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
@@ -515,8 +518,10 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         self.file.settings.pg_version
     }
 
-    pub fn is_new_table(&self, name: &RelationName) -> bool {
-        self.file.is_new_table(name, self.index)
+    /// Whether the relation is new in this deploy (see [`FileContext::is_new_relation`]): the
+    /// one question rules ask, for tables and indexes alike.
+    pub fn is_new(&self, name: &RelationName) -> bool {
+        self.file.is_new_relation(name, self.index)
     }
 
     /// The lock this statement takes on `relation`, from the lock model.

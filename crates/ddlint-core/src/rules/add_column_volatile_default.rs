@@ -56,7 +56,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new_table(&table) {
+    if cx.is_new(&table) {
         return;
     }
     for cmd in alter_cmds(stmt) {

@@ -76,7 +76,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let shown = names.join(".");
 
     // Tables the model knows to use the domain, and found to be scanned.
-    let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new_table(t)).collect();
+    let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new(t)).collect();
     let message = if let Some(first) = existing.first() {
         let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::Share), first);
         let tables: Vec<String> = existing.iter().map(|t| format!("`{t}`")).collect();
@@ -101,7 +101,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 /// column of the domain under locks that block writes. It is the recommended way, so it is a
 /// note: the fact, for a reviewer to time it, without failing the run.
 fn validation(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new_table(t)).collect();
+    let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new(t)).collect();
     let Some(first) = existing.first() else { return };
     let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::Share), first);
     let tables: Vec<String> = existing.iter().map(|t| format!("`{t}`")).collect();
@@ -127,7 +127,7 @@ fn created_for_new_tables_only(cx: &StatementCx<'_, '_>, domain: &str) -> bool {
     let added_to_existing = earlier.iter().enumerate().any(|(index, s)| {
         let N::AlterTableStmt(alter) = &*s.node else { return false };
         let Some(rv) = &alter.relation else { return false };
-        !cx.file.is_new_table(&RelationName::from_range_var(rv), index)
+        !cx.file.is_new_relation(&RelationName::from_range_var(rv), index)
             && alter_cmds(alter).any(|cmd| {
                 cmd.subtype() == AlterTableType::AtAddColumn
                     && column_def_of(cmd)

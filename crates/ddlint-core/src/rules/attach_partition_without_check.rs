@@ -75,7 +75,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let Some(N::PartitionCmd(p)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { continue };
         let Some(partition) = p.name.as_ref().map(RelationName::from_range_var) else { continue };
-        if cx.is_new_table(&partition) || p.bound.as_ref().is_none_or(|b| b.is_default) {
+        if cx.is_new(&partition) || p.bound.as_ref().is_none_or(|b| b.is_default) {
             continue;
         }
         let effects = cx.effects();
@@ -113,8 +113,7 @@ fn new_partition(cx: &StatementCx<'_, '_>, create: &pg::CreateStmt, out: &mut Ve
     }
     let Some(created) = create.relation.as_ref().map(RelationName::from_range_var) else { return };
     let effects = cx.effects();
-    let Some(default) =
-        effects.scans.iter().chain(&effects.may_scan).find(|t| !t.same_as(&created) && !cx.is_new_table(t))
+    let Some(default) = effects.scans.iter().chain(&effects.may_scan).find(|t| !t.same_as(&created) && !cx.is_new(t))
     else {
         return;
     };

@@ -53,7 +53,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     };
     let Some(rv) = rv else { return };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new_table(&table) {
+    if cx.is_new(&table) {
         return;
     }
     let span = span.unwrap_or(cx.stmt.span);

@@ -60,7 +60,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new_table(&table) {
+    if cx.is_new(&table) {
         return;
     }
     let mode = cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive);

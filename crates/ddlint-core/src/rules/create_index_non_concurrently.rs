@@ -59,7 +59,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let table = RelationName::from_range_var(rv);
     // `ON ONLY` builds an invalid index on a partitioned parent alone, instantly; the
     // partitions' indexes are built concurrently and attached afterwards.
-    if stmt.concurrent || !rv.inh || cx.is_new_table(&table) {
+    if stmt.concurrent || !rv.inh || cx.is_new(&table) {
         return;
     }
     let span = cx

@@ -68,7 +68,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let parent = RelationName::from_range_var(rv);
-    if cx.is_new_table(&parent) {
+    if cx.is_new(&parent) {
         return;
     }
     let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();

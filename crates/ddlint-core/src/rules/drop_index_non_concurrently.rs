@@ -59,10 +59,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     // An index built on a table this file created is dropped from an empty, unread table.
-    let existing: Vec<&RelationName> = names
-        .iter()
-        .filter(|index| !cx.file.created_index(index, cx.index).is_some_and(|table| cx.is_new_table(table)))
-        .collect();
+    let existing: Vec<&RelationName> = names.iter().filter(|index| !cx.is_new(index)).collect();
     let Some(first) = existing.first() else { return };
     let span = cx.find_tokens(&[Token::Drop, Token::Index]).unwrap_or(cx.stmt.span);
     // The lock model keys the lock by the index; the table behind it gets the same mode.

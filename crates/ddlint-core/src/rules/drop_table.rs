@@ -52,7 +52,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Some(N::List(list)) => RelationName::from_name_list(&list.items),
             _ => None,
         })
-        .filter(|t| !cx.is_new_table(t))
+        .filter(|t| !cx.is_new(t))
         .collect();
     let span = cx.find_tokens(&[Token::Drop, Token::Table]).unwrap_or(cx.stmt.span);
     for table in &existing {

@@ -44,12 +44,8 @@ declare_rule! {
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::LockStmt(_) = cx.node() else { return };
-    let Some(lock) = cx
-        .effects()
-        .locks
-        .iter()
-        .filter(|l| l.mode.blocks_traffic() && !cx.file.is_new_relation(&l.relation, cx.index))
-        .max_by_key(|l| l.mode)
+    let Some(lock) =
+        cx.effects().locks.iter().filter(|l| l.mode.blocks_traffic() && !cx.is_new(&l.relation)).max_by_key(|l| l.mode)
     else {
         return;
     };

@@ -54,7 +54,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
     let Some(rv) = &stmt.relation else { return };
     let view = RelationName::from_range_var(rv);
-    if cx.is_new_table(&view) {
+    if cx.is_new(&view) {
         return;
     }
     let span = cx.find_tokens(&[Token::Refresh, Token::Materialized, Token::View]).unwrap_or(cx.stmt.span);

@@ -74,7 +74,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 Kind::ReindexObjectTable => Some(&named),
                 _ => cx.file.created_index(&named, cx.index),
             };
-            if table.is_some_and(|t| cx.is_new_table(t)) {
+            if table.is_some_and(|t| cx.is_new(t)) {
                 return;
             }
             // The strongest lock first: the index's, which the planner of every query on the table

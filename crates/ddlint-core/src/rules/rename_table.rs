@@ -42,7 +42,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     };
     let Some(rv) = &stmt.relation else { return };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new_table(&table) {
+    if cx.is_new(&table) {
         return;
     }
     let span = cx.find_tokens(&[Token::Rename]).map_or(cx.stmt.span, |s| Span::new(s.start, cx.stmt.span.end));

@@ -187,7 +187,7 @@ fn reported_elsewhere(cx: &StatementCx<'_, '_>) -> bool {
 /// cancels itself when it is in the way.)
 fn slow_because(cx: &StatementCx<'_, '_>, held: &[(RelationName, LockMode)]) -> Option<(String, RelationName)> {
     let effects = cx.effects();
-    let existing = |r: &&RelationName| !cx.file.is_new_relation(r, cx.index);
+    let existing = |r: &&RelationName| !cx.is_new(r);
     let work = [
         ("rewrites", &effects.rewrites),
         ("scans", &effects.scans),
@@ -209,7 +209,7 @@ fn slow_because(cx: &StatementCx<'_, '_>, held: &[(RelationName, LockMode)]) -> 
         .locks
         .iter()
         .filter(|l| l.mode.blocks_traffic() && l.mode < LockMode::AccessExclusive)
-        .filter(|l| !cx.file.is_new_relation(&l.relation, cx.index) && !covered(&l.relation, l.mode))
+        .filter(|l| !cx.is_new(&l.relation) && !covered(&l.relation, l.mode))
         .map(|l| (format!("may wait for {}", describe_lock(l.mode, &l.relation)), l.relation.clone()))
         .next()
 }

@@ -45,7 +45,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Some(N::RangeVar(rv)) => Some(RelationName::from_range_var(rv)),
             _ => None,
         })
-        .filter(|t| !cx.is_new_table(t))
+        .filter(|t| !cx.is_new(t))
         .collect();
     let Some(first) = existing.first() else { return };
     let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::AccessExclusive), first);

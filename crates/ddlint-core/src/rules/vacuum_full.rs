@@ -71,7 +71,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    let existing: Vec<&RelationName> = tables.iter().filter(|t| !cx.is_new_table(t)).collect();
+    let existing: Vec<&RelationName> = tables.iter().filter(|t| !cx.is_new(t)).collect();
     let Some(first) = existing.first() else { return };
     let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
     let more = match existing.len() {
