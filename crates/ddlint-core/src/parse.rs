@@ -9,6 +9,28 @@ use crate::preprocess::{self, MetaCommand, Placeholder};
 use crate::source::Span;
 use pg_query::protobuf::{self as pg, Token};
 
+/// A statement's parse tree as linting reads it. Of data statements (`INSERT`, `UPDATE`,
+/// `DELETE`) and of the queries of views and `CREATE TABLE AS`, the tree encoder keeps only
+/// what rules and the lock model read, so the tree is not the statement and must never be
+/// printed back as SQL: this type derefs to the node for reading and offers no way to take
+/// the tree out. A fix edits the source text at token spans instead (`crate::fix`).
+#[derive(Debug, PartialEq)]
+pub struct LintTree(Box<pg::node::Node>);
+
+impl LintTree {
+    pub(crate) fn new(node: pg::node::Node) -> Self {
+        Self(Box::new(node))
+    }
+}
+
+impl std::ops::Deref for LintTree {
+    type Target = pg::node::Node;
+
+    fn deref(&self) -> &pg::node::Node {
+        &self.0
+    }
+}
+
 /// One parsed statement.
 #[derive(Debug)]
 pub struct Statement {
@@ -16,9 +38,9 @@ pub struct Statement {
     pub span: Span,
     /// Offset to add to the `location` fields of `node` to get a file offset.
     pub base: usize,
-    /// Boxed, so that the file's list of statements stays small: a decoded node is several
-    /// hundred bytes whatever its kind.
-    pub node: Box<pg::node::Node>,
+    /// Boxed inside, so that the file's list of statements stays small: a decoded node is
+    /// several hundred bytes whatever its kind. Trimmed: see [`LintTree`].
+    pub node: LintTree,
     /// Index range of the statement's tokens in `ParsedFile::tokens`, or in
     /// `ParsedFile::nested_tokens` for a statement nested in a `DO` block.
     pub tokens: std::ops::Range<usize>,
@@ -396,7 +418,7 @@ pub(crate) fn push_statement(
     let Some(node) = raw.stmt.and_then(|n| n.node) else {
         return;
     };
-    let node = Box::new(if compact { node.clone() } else { node });
+    let node = LintTree::new(if compact { node.clone() } else { node });
     let start = base + usize::try_from(raw.stmt_location).unwrap_or(0);
     let end = match usize::try_from(raw.stmt_len) {
         Ok(0) | Err(_) => limit,
