@@ -68,6 +68,9 @@ pub struct FileContext<'a> {
     alter_tables_by_table: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
     /// The file's line index, built for the first message that names lines.
     lines: std::cell::OnceCell<crate::source::LineIndex>,
+    /// The statements that name each word (an identifier, a quoted one without its quotes,
+    /// or a string's contents), in order, built at the first question.
+    words: std::cell::OnceCell<HashMap<&'a str, Vec<usize>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -166,6 +169,7 @@ impl<'a> FileContext<'a> {
             catalog_cursor: std::cell::RefCell::new((0, history.clone())),
             alter_tables_by_table: std::cell::OnceCell::new(),
             lines: std::cell::OnceCell::new(),
+            words: std::cell::OnceCell::new(),
         };
         file.first_unguarded_lock = (0..file.statements.len())
             .find(|&i| !file.states[i].lock_timeout && file.strongest_lock_on_existing(i).is_some());
@@ -188,7 +192,7 @@ impl<'a> FileContext<'a> {
     /// earlier file of the same change set, so it is new, empty and unread by the running
     /// application.
     fn is_new_table(&self, name: &RelationName, before: usize) -> bool {
-        if self.history.is_new(name) {
+        if self.history.has_change_set() && self.history.is_new(name) {
             return true;
         }
         // Keyed by the bare name so that a lookup allocates nothing; the schema is compared here.
@@ -232,6 +236,32 @@ impl<'a> FileContext<'a> {
         });
         let all = by_table.get(&table.key()).map_or(&[][..], Vec::as_slice);
         &all[..all.partition_point(|&i| i < before)]
+    }
+
+    /// The first statement in `among` whose tokens name `word`: as an identifier, a quoted
+    /// identifier or a string literal (where a fix's moved object could be named).
+    pub fn first_use_of(&self, word: &str, among: std::ops::Range<usize>) -> Option<usize> {
+        let words = self.words.get_or_init(|| {
+            let mut words: HashMap<&'a str, Vec<usize>> = HashMap::new();
+            for (i, stmt) in self.statements.iter().enumerate() {
+                let named = self
+                    .parsed
+                    .statement_tokens(stmt)
+                    .iter()
+                    .filter(|t| matches!(t.token, Token::Ident | Token::Sconst));
+                for t in named {
+                    let Some(text) = self.text.get(t.start..t.end) else { continue };
+                    let word = text.trim_matches('"').trim_matches('\'');
+                    let uses = words.entry(word).or_default();
+                    if uses.last() != Some(&i) {
+                        uses.push(i);
+                    }
+                }
+            }
+            words
+        });
+        let uses = words.get(word)?;
+        uses.get(uses.partition_point(|&i| i < among.start)).copied().filter(|&i| i < among.end)
     }
 
     /// The 0-based line of a byte offset, from the file's line index (built once).
@@ -289,7 +319,8 @@ impl<'a> FileContext<'a> {
     pub fn is_new_relation(&self, name: &RelationName, before: usize) -> bool {
         self.is_new_table(name, before)
             || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
-            || self.history.table_of_index(name).is_some_and(|t| self.history.is_new(&t))
+            || self.history.has_change_set()
+                && self.history.table_of_index(name).is_some_and(|t| self.history.is_new(&t))
     }
 
     /// Runs `f` with the schema that the statements before `index` built: what the lock model

@@ -25,9 +25,8 @@ pub fn quote_ident(name: &str) -> Cow<'_, str> {
 }
 
 fn is_keyword(word: &str) -> bool {
-    use pg::KeywordKind;
-    match pg_query::scan(word) {
-        Ok(scan) => scan.tokens.iter().any(|t| t.keyword_kind() != KeywordKind::NoKeyword),
+    match crate::pg_ffi::scan(word) {
+        Ok(tokens) => tokens.iter().any(|t| t.keyword_kind != pg::KeywordKind::NoKeyword),
         Err(_) => true,
     }
 }

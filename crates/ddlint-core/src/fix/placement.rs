@@ -146,22 +146,12 @@ fn closing_commit(cx: &StatementCx<'_, '_>) -> Option<usize> {
 
 /// Refuses to move a step past a later statement (before `until`) that names what it builds.
 fn refuse_later_uses(cx: &StatementCx<'_, '_>, names: &[String], until: usize) -> Result<(), String> {
-    for i in cx.index + 1..until {
-        let stmt = cx.file.statements[i];
-        let tokens = cx.file.parsed.statement_tokens(stmt);
-        let uses = tokens.iter().any(|t| {
-            let word = cx.text(Span::new(t.start, t.end));
-            names.iter().any(|n| word == n || word.trim_matches('"') == n || word.trim_matches('\'') == n)
-        });
-        if uses {
-            let line = cx.file.line_of(stmt.span.start);
-            return Err(format!(
-                "moving the statement would run it after line {line}, which uses `{}`",
-                names.join("`, `")
-            ));
-        }
-    }
-    Ok(())
+    let later = cx.index + 1..until;
+    let Some(first) = names.iter().filter_map(|n| cx.file.first_use_of(n, later.clone())).min() else {
+        return Ok(());
+    };
+    let line = cx.file.line_of(cx.file.statements[first].span.start);
+    Err(format!("moving the statement would run it after line {line}, which uses `{}`", names.join("`, `")))
 }
 
 /// The edit that turns off the runner's transaction for the statement's section, where the
@@ -197,20 +187,32 @@ fn no_transaction_marker(cx: &StatementCx<'_, '_>, framework: Framework) -> Opti
 /// gets no `SET lock_timeout` before it (its lock does not block traffic anyway).
 fn new_migration(cx: &StatementCx<'_, '_>, slug: &str, steps: &[Step], one_statement_per_file: bool) -> NewMigration {
     let transaction = steps.iter().all(|s| s.needs != Needs::NoTransaction);
-    let up: Vec<String> = steps.iter().map(|s| s.sql.clone()).collect();
-    let down: Vec<String> = steps.iter().rev().filter_map(|s| s.undo.clone()).collect();
     let guard = transaction || !one_statement_per_file;
+    // A step that runs outside a transaction is a concurrent form (or an enum's `ADD VALUE`),
+    // whose locks let traffic go on, as the lock-model verification shows for each
+    // `CONCURRENTLY` case; only the others are put to the lock model.
+    let up_blocks =
+        guard && steps.iter().any(|s| s.needs != Needs::NoTransaction && blocks_traffic(&s.sql, cx.pg_version()));
+    let down: Vec<String> = steps.iter().rev().filter_map(|s| s.undo.clone()).collect();
+    let down_blocks =
+        guard && down.iter().any(|sql| !sql.contains(" CONCURRENTLY ") && blocks_traffic(sql, cx.pg_version()));
     NewMigration {
         slug: slug.to_owned(),
-        up: if guard { with_lock_timeout(cx, up, transaction) } else { up },
-        down: if guard { with_lock_timeout(cx, down, transaction) } else { down },
+        up: with_lock_timeout(cx, steps.iter().map(|s| s.sql.clone()).collect(), transaction, up_blocks),
+        down: with_lock_timeout(cx, down, transaction, down_blocks),
         transaction,
     }
 }
 
-/// `statements`, after `SET lock_timeout` when one of them takes a lock that blocks traffic.
-fn with_lock_timeout(cx: &StatementCx<'_, '_>, statements: Vec<String>, transaction: bool) -> Vec<String> {
-    if !statements.iter().any(|s| blocks_traffic(s, cx.pg_version())) {
+/// `statements`, after `SET lock_timeout` when `blocks`: one of them takes a lock that blocks
+/// traffic.
+fn with_lock_timeout(
+    cx: &StatementCx<'_, '_>,
+    statements: Vec<String>,
+    transaction: bool,
+    blocks: bool,
+) -> Vec<String> {
+    if !blocks {
         return statements;
     }
     let set = if transaction { "SET LOCAL" } else { "SET" };

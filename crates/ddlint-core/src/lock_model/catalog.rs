@@ -182,6 +182,12 @@ impl Catalog {
     }
 
     /// Whether the relation was created in the current change set.
+    /// Whether the current change set created anything yet: when not, nothing is new and
+    /// callers skip the lookups.
+    pub fn has_change_set(&self) -> bool {
+        !self.data.change.is_empty()
+    }
+
     pub fn is_new(&self, name: &RelationName) -> bool {
         self.data.change.created.contains(&name.key())
     }

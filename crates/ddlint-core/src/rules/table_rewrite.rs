@@ -100,12 +100,17 @@ const NEW_GENERATED_COLUMN: &str =
     "add a new generated column with the new expression, move the readers to it, then drop the old one";
 const DOMAIN_COLUMN: &str = "add the column with the domain's base type, add its check as a `CHECK … NOT VALID` constraint, validate it in a later transaction, and change the type in a quiet period";
 
-/// An `ADD COLUMN` with no default and no generated expression: a rewrite then comes from
-/// its type alone (a domain with constraints).
+/// An `ADD COLUMN` of a type that is not built in, with no default and no generated
+/// expression: a rewrite then comes from its type alone (a domain with constraints).
 fn adds_plain_column(cmd: &pg::AlterTableCmd) -> bool {
     use pg_query::protobuf::ConstrType;
     let Some(column) = crate::lock_model::column_def_of(cmd) else { return false };
-    column.raw_default.is_none()
+    let built_in = column
+        .type_name
+        .as_ref()
+        .is_some_and(|t| crate::lock_model::exprs::is_builtin(&crate::lock_model::catalog::column_type(t)));
+    !built_in
+        && column.raw_default.is_none()
         && !crate::lock_model::column_constraints(column).any(|c| {
             matches!(c.contype(), ConstrType::ConstrDefault | ConstrType::ConstrGenerated | ConstrType::ConstrIdentity)
         })
