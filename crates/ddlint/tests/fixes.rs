@@ -195,6 +195,18 @@ fn diff_exits_1_only_when_there_is_something_to_fix() {
 }
 
 #[test]
+fn windows_line_endings_are_kept() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    fs::write(dir.path().join("m.sql"), "BEGIN;\r\nCREATE INDEX i ON t (a);\r\nCOMMIT;\r\n").expect("write");
+    let fixed = ddlint(dir.path(), &["--fix", "--unsafe-fixes", "m.sql"]);
+    assert!(text(&fixed.stderr).contains("fixed"), "{}", text(&fixed.stderr));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("m.sql")).expect("read"),
+        "BEGIN;\r\nCOMMIT;\r\nCREATE INDEX CONCURRENTLY i ON t (a);\r\n"
+    );
+}
+
+#[test]
 fn the_configured_lock_timeout_is_written() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     fs::write(dir.path().join("m.sql"), "ALTER TABLE t ADD COLUMN b int;\n").expect("write");

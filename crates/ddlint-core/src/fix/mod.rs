@@ -144,6 +144,21 @@ impl Proposal {
     }
 }
 
+/// Why a file of this framework is not the place for a fix, when it is SQL that a tool
+/// printed from code: the fix belongs in the code, and the reason says where.
+pub fn generated_by(framework: Option<crate::framework::Framework>) -> Option<&'static str> {
+    use crate::framework::Framework;
+    match framework? {
+        Framework::Django => Some(
+            "this is Django's `sqlmigrate` output: make the change in the migration's Python (for an index, `AddIndexConcurrently` in a migration with `atomic = False`)",
+        ),
+        Framework::Alembic => Some(
+            "this is Alembic's offline SQL: make the change in the revision's Python (for an index, `postgresql_concurrently=True` inside `op.get_context().autocommit_block()`)",
+        ),
+        _ => None,
+    }
+}
+
 /// Lower-case words of `parts` joined by `_`, for a file name.
 pub fn slug(parts: &[&str]) -> String {
     let mut slug = String::new();

@@ -10,6 +10,9 @@ use pg_query::protobuf::{node::Node as N, Token, TransactionStmtKind as Tx};
 /// run the safe form.
 pub(crate) fn place(cx: &StatementCx<'_, '_>, proposal: Proposal) -> Result<Fix, String> {
     let Proposal { title, applicability, steps, names, slug } = proposal;
+    if let Some(reason) = super::generated_by(cx.file.framework) {
+        return Err(reason.to_owned());
+    }
     if cx.stmt.nested_in.is_some() {
         return Err("the statement runs inside a `DO` block, which is one transaction".to_owned());
     }

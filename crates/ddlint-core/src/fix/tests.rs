@@ -192,3 +192,12 @@ fn slugs_are_file_name_words() {
     assert_eq!(slug(&["concurrently", "Orders.user-id idx"]), "concurrently_orders_user_id_idx");
     assert_eq!(slug(&["", "x"]), "x");
 }
+
+#[test]
+fn sql_printed_from_code_is_not_fixed_in_place() {
+    let alembic = "BEGIN;\n\n-- Running upgrade 1a2b -> 3c4d\n\nCREATE INDEX ix ON users (email);\n\nCOMMIT;\n";
+    let reason = no_fix("alembic.sql", alembic, "create-index-non-concurrently");
+    assert!(reason.contains("revision's Python"), "{reason}");
+    let reason = no_fix("alembic.sql", alembic, "missing-lock-timeout");
+    assert!(reason.contains("Alembic's offline SQL"), "{reason}");
+}

@@ -60,7 +60,10 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             ),
         )
         .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)")
-        .with_fix(Ok(fix(cx))),
+        .with_fix(match crate::fix::generated_by(cx.file.framework) {
+            Some(reason) => Err(reason.to_owned()),
+            None => Ok(fix(cx)),
+        }),
     );
 }
 

@@ -146,7 +146,7 @@ pub fn plan(files: &[FileReport], unsafe_fixes: bool, siblings: &dyn Fn(&Path) -
             }
         }
         edits.sort_by_key(|e| (e.span.start, e.span.end));
-        let after = ddlint_core::fix::apply_edits(&file.text, &edits);
+        let after = apply_in_file_style(&file.text, &edits);
         if after != file.text {
             plan.changes.push(Change { path: source.to_path_buf(), before: Some(file.text.clone()), after });
         }
@@ -206,9 +206,22 @@ pub fn preview(file: &FileReport, diagnostic: &ddlint_core::Diagnostic) -> Optio
     }
     let mut edits: Vec<&Edit> = fix.edits.iter().collect();
     edits.sort_by_key(|e| (e.span.start, e.span.end));
-    let after = ddlint_core::fix::apply_edits(&file.text, &edits);
+    let after = apply_in_file_style(&file.text, &edits);
     changes.insert(0, Change { path: source.to_path_buf(), before: Some(file.text.clone()), after });
     Some(Ok(changes))
+}
+
+/// `text` with `edits` applied, their line breaks written as the file writes its own: a
+/// file with Windows line endings keeps them.
+fn apply_in_file_style(text: &str, edits: &[&Edit]) -> String {
+    if !text.contains("\r\n") {
+        return ddlint_core::fix::apply_edits(text, edits);
+    }
+    let crlf: Vec<Edit> = edits
+        .iter()
+        .map(|e| Edit { span: e.span, replacement: e.replacement.replace("\r\n", "\n").replace('\n', "\r\n") })
+        .collect();
+    ddlint_core::fix::apply_edits(text, &crlf.iter().collect::<Vec<_>>())
 }
 
 /// Whether two edits touch the same text. Insertions never do: at one offset they go in the
