@@ -61,6 +61,10 @@ pub struct ExplainArgs {
     /// The name to report for standard input.
     #[arg(long, value_name = "NAME")]
     pub stdin_path: Option<String>,
+
+    /// A schema snapshot the history starts from, as for `check` (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +125,12 @@ pub struct CheckArgs {
     /// Lint each file alone, without replaying the earlier migrations of its directory.
     #[arg(long)]
     pub no_history: bool,
+
+    /// A schema snapshot that every migration history starts from: `pg_dump --schema-only`
+    /// output or a Rails `structure.sql` (repeatable), so that tables older than the
+    /// migrations are known [default: `schema` in the config file].
+    #[arg(long, value_name = "FILE")]
+    pub schema: Vec<std::path::PathBuf>,
 
     /// The highest severity a finding in a down (revert) migration is reported at
     /// [default: warning].

@@ -55,6 +55,10 @@ pub struct Config {
     /// What the fixes write.
     #[serde(default)]
     pub fix: FixConfig,
+    /// Schema snapshots every migration history starts from (`pg_dump --schema-only`,
+    /// `structure.sql`), relative to the config file.
+    #[serde(default)]
+    pub schema: Vec<String>,
 }
 
 /// The `[fix]` table.
@@ -83,6 +87,7 @@ const KEYS: &[&str] = &[
     "placeholders",
     "rules",
     "fix",
+    "schema",
 ];
 
 /// What the migration runner runs as one transaction.
@@ -131,6 +136,8 @@ pub struct Resolved {
     /// The files linted together are one upgrade in one transaction: what one creates stays
     /// new for the next, as in a change set.
     pub per_upgrade: bool,
+    /// Schema snapshots every migration history starts from, as paths to read.
+    pub schema: Vec<PathBuf>,
 }
 
 /// The nearest `ddlint.toml` in `start` or one of its ancestors.
@@ -292,6 +299,11 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         history: !args.no_history && config.history.unwrap_or(true),
         allow_no_files: args.allow_no_files || config.allow_no_files.unwrap_or(false),
         per_upgrade,
+        schema: if args.schema.is_empty() {
+            loaded.map(|l| config.schema.iter().map(|p| l.dir.join(p)).collect()).unwrap_or_default()
+        } else {
+            args.schema.clone()
+        },
     })
 }
 

@@ -258,7 +258,14 @@ fn lint(args: &CheckArgs, resolved: &config::Resolved, cwd: &std::path::Path) ->
     // A runner that wraps the whole upgrade in one transaction makes the files linted together
     // one deploy, as a change set is: what an earlier one creates is new for the later ones.
     let one_deploy = scope.change_set.is_some() || resolved.per_upgrade;
-    let results = pipeline::lint(jobs, settings, one_deploy, pool.as_ref());
+    let schema = match schema_snapshot(&resolved.schema, settings) {
+        Ok(schema) => schema,
+        Err(message) => {
+            print_error(&message);
+            return None;
+        }
+    };
+    let results = pipeline::lint(jobs, settings, one_deploy, &schema, pool.as_ref());
     let mut files = Vec::with_capacity(results.len());
     for result in results {
         match result {
@@ -273,6 +280,30 @@ fn lint(args: &CheckArgs, resolved: &config::Resolved, cwd: &std::path::Path) ->
     // Reports come out in path order, whatever the history order and the number of threads.
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Some(Linted { files, notes, failed_paths })
+}
+
+/// The schema the `--schema` snapshots build, as history older than every migration: read
+/// like any migration, with their statements folded in order and then settled (nothing in
+/// them is new).
+fn schema_snapshot(
+    paths: &[std::path::PathBuf],
+    settings: &ddlint_core::Settings,
+) -> Result<ddlint_core::lock_model::Catalog, String> {
+    let mut catalog = ddlint_core::lock_model::Catalog::default();
+    for path in paths {
+        let shown = path.to_string_lossy();
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("{shown}: cannot read the schema snapshot: {}", describe_io(&e)))?;
+        let prepared = ddlint_core::prepare(&shown, &bytes, settings, ddlint_core::framework::FileHints::default());
+        if !prepared.text().is_empty() || bytes.is_empty() {
+            prepared.fold_into(&mut catalog);
+            prepared.discard();
+        } else {
+            return Err(format!("{shown}: the schema snapshot is not UTF-8 text"));
+        }
+    }
+    catalog.settle();
+    Ok(catalog)
 }
 
 /// "fixed 3 findings (missing-lock-timeout: 2, set-not-null: 1), changed 2 files, added 1"
@@ -339,7 +370,14 @@ fn explain(args: &ExplainArgs) -> u8 {
     let scope = history::Scope { history: true, change_set: None };
     let jobs = history::plan(discovery.inputs, &scope, None, &discover::Filter::default(), &cwd);
     let mut files = Vec::with_capacity(jobs.len());
-    for outcome in pipeline::explain(jobs, &settings) {
+    let schema = match schema_snapshot(&args.schema, &settings) {
+        Ok(schema) => schema,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
+    for outcome in pipeline::explain(jobs, &settings, &schema) {
         match outcome {
             Ok(file) => files.push(file),
             Err(message) => {

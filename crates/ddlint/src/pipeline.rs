@@ -16,7 +16,15 @@ use std::sync::mpsc;
 use crate::discover::{Input, Source};
 
 /// The reports (or read errors) of the jobs marked `report`, in job order.
-pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<&rayon::ThreadPool>) -> Vec<Outcome> {
+/// `schema` is what every directory's history starts from: empty, or a schema snapshot
+/// (`--schema`).
+pub fn lint(
+    jobs: Vec<Job>,
+    settings: &Settings,
+    change_set: bool,
+    schema: &Catalog,
+    pool: Option<&rayon::ThreadPool>,
+) -> Vec<Outcome> {
     match pool {
         // Folding walks parse trees, so the coordinating thread gets the deep stack the
         // workers have, rather than growing one for every file.
@@ -24,20 +32,20 @@ pub fn lint(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: Option<
             let coordinator = std::thread::Builder::new()
                 .name("ddlint-history".to_owned())
                 .stack_size(ddlint_core::DEEP_STACK_SIZE)
-                .spawn_scoped(scope, || lint_parallel(jobs, settings, change_set, pool));
+                .spawn_scoped(scope, || lint_parallel(jobs, settings, change_set, schema, pool));
             match coordinator.map(std::thread::ScopedJoinHandle::join) {
                 Ok(Ok(outcomes)) => outcomes,
                 Ok(Err(panic)) => std::panic::resume_unwind(panic),
                 Err(e) => vec![Err(format!("cannot start a thread: {}", crate::describe_io(&e)))],
             }
         }),
-        None => in_order(jobs, settings, change_set, |prepared, history| prepared.lint(settings, history)),
+        None => in_order(jobs, settings, change_set, schema, |prepared, history| prepared.lint(settings, history)),
     }
 }
 
 /// `ddlint explain`: each reported file explained against the history before it.
-pub fn explain(jobs: Vec<Job>, settings: &Settings) -> Vec<Result<FileExplanation, String>> {
-    in_order(jobs, settings, false, |prepared, history| {
+pub fn explain(jobs: Vec<Job>, settings: &Settings, schema: &Catalog) -> Vec<Result<FileExplanation, String>> {
+    in_order(jobs, settings, false, schema, |prepared, history| {
         let explanation = ddlint_core::explain::explain_prepared(&prepared, settings, history);
         prepared.discard();
         explanation
@@ -50,9 +58,10 @@ fn in_order<R>(
     jobs: Vec<Job>,
     settings: &Settings,
     change_set: bool,
+    schema: &Catalog,
     mut f: impl FnMut(PreparedFile, &Catalog) -> R,
 ) -> Vec<Result<R, String>> {
-    let mut replay = Replay::new(change_set);
+    let mut replay = Replay::new(change_set, schema);
     let mut outcomes = Vec::new();
     for job in jobs {
         let prepared = prepare(&job.input, settings);
@@ -71,7 +80,13 @@ fn in_order<R>(
 /// A file's report, or why it could not be read.
 pub type Outcome = Result<FileReport, String>;
 
-fn lint_parallel(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: &rayon::ThreadPool) -> Vec<Outcome> {
+fn lint_parallel(
+    jobs: Vec<Job>,
+    settings: &Settings,
+    change_set: bool,
+    schema: &Catalog,
+    pool: &rayon::ThreadPool,
+) -> Vec<Outcome> {
     // Enough parsed files ahead to keep every worker busy, few enough to bound memory.
     let window = 4 * pool.current_num_threads().max(1) + 4;
     let (parsed_tx, parsed_rx) = mpsc::channel::<(usize, Result<PreparedFile, String>)>();
@@ -79,7 +94,7 @@ fn lint_parallel(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: &r
     let inputs: Vec<Input> = jobs.iter().map(|j| j.input.clone()).collect();
     let mut next_to_parse = 0;
     let mut parsed: BTreeMap<usize, Result<PreparedFile, String>> = BTreeMap::new();
-    let mut replay = Replay::new(change_set);
+    let mut replay = Replay::new(change_set, schema);
     let mut expected = 0;
     for (index, job) in jobs.iter().enumerate() {
         while next_to_parse < jobs.len() && next_to_parse < index + window {
@@ -128,6 +143,8 @@ fn lint_parallel(jobs: Vec<Job>, settings: &Settings, change_set: bool, pool: &r
 /// Folds files into their directory's catalog in order.
 struct Replay {
     catalog: Catalog,
+    /// What each directory's history starts from.
+    schema: Catalog,
     group: Option<usize>,
     change_set: bool,
     /// A file of the change set was folded into this group's catalog.
@@ -144,14 +161,14 @@ enum Step {
 }
 
 impl Replay {
-    fn new(change_set: bool) -> Self {
-        Self { catalog: Catalog::default(), group: None, change_set, change_started: false }
+    fn new(change_set: bool, schema: &Catalog) -> Self {
+        Self { catalog: schema.clone(), schema: schema.clone(), group: None, change_set, change_started: false }
     }
 
     fn next(&mut self, job: &Job, prepared: Result<PreparedFile, String>) -> Step {
         if self.group != Some(job.group) {
             self.group = Some(job.group);
-            self.catalog = Catalog::default();
+            self.catalog = self.schema.clone();
             self.change_started = false;
         }
         let prepared = match prepared {

@@ -215,3 +215,46 @@ fn the_corpus_is_linted_with_its_history() {
         json["diagnostics"].as_array().expect("diagnostics").iter().filter_map(|d| d["path"].as_str()).collect();
     assert!(paths.windows(2).all(|w| w[0] <= w[1]), "reports are in path order");
 }
+
+/// A pg_dump of the schema older than the migrations, as `pg_dump --schema-only` prints it.
+const SCHEMA_DUMP: &str = r"--
+-- PostgreSQL database dump
+--
+\restrict abc123
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    name character varying(50),
+    email text NOT NULL
+);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+\unrestrict abc123
+";
+
+#[test]
+fn a_schema_snapshot_is_the_history_before_the_migrations() {
+    let project = Project::new();
+    project.file("db/structure.sql", SCHEMA_DUMP).file(
+        "migrations/001_change.sql",
+        "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN name TYPE varchar(100);\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
+    );
+    // Without the snapshot the old type and nullability are unknown.
+    let run = project.check(&["migrations"]);
+    assert!(run.has("migrations/001_change.sql", "alter-column-type"), "{}", run.stdout);
+    assert!(run.has("migrations/001_change.sql", "set-not-null"), "{}", run.stdout);
+    // With it, widening a varchar is a catalog change, and the column is already NOT NULL.
+    let run = project.check(&["--schema", "db/structure.sql", "migrations"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The same from the configuration file, relative to it.
+    project.file("ddlint.toml", "schema = [\"db/structure.sql\"]\n");
+    let run = project.run(&["check", "--format", "json", "migrations"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // A snapshot that cannot be read is an error, not an empty history.
+    let run = project.check(&["--schema", "db/missing.sql", "migrations"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("db/missing.sql: cannot read the schema snapshot"), "{}", run.stderr);
+}
