@@ -142,8 +142,9 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
 }
 
 /// What the runner needs to know of a file beyond its text: diesel's `metadata.toml`
-/// beside `up.sql` can say `run_in_transaction = false`, and popx runs a
-/// `<version>_<name>.autocommit.up.sql` outside a transaction.
+/// beside `up.sql` can say `run_in_transaction = false`, sourcegraph's `metadata.yaml`
+/// `createIndexConcurrently: true` (its `up.sql` then runs outside a transaction), and popx
+/// runs a `<version>_<name>.autocommit.up.sql` outside a transaction.
 pub fn hints(input: &Input) -> FileHints {
     let Source::File(path) = &input.source else { return FileHints::default() };
     let file = path.file_name().and_then(OsStr::to_str);
@@ -153,11 +154,26 @@ pub fn hints(input: &Input) -> FileHints {
     if !matches!(file, Some("up.sql" | "down.sql")) {
         return FileHints::default();
     }
-    let Some(metadata) = path.parent().map(|dir| dir.join("metadata.toml")) else { return FileHints::default() };
+    let Some(dir) = path.parent() else { return FileHints::default() };
+    if file == Some("up.sql") && sourcegraph_concurrent(&dir.join("metadata.yaml")) {
+        return FileHints { no_transaction: true };
+    }
+    let metadata = dir.join("metadata.toml");
     let Ok(text) = fs::read_to_string(metadata) else { return FileHints::default() };
     let run_in_transaction =
         text.parse::<toml::Table>().ok().and_then(|t| t.get("run_in_transaction").and_then(toml::Value::as_bool));
     FileHints { no_transaction: run_in_transaction == Some(false) }
+}
+
+/// Whether a sourcegraph `metadata.yaml` says `createIndexConcurrently: true`. The file is a
+/// flat map of a few keys, read line by line rather than with a YAML parser.
+fn sourcegraph_concurrent(metadata: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(metadata) else { return false };
+    text.lines().any(|line| {
+        let line = line.split('#').next().unwrap_or("").trim();
+        line.split_once(':')
+            .is_some_and(|(key, value)| key.trim() == "createIndexConcurrently" && value.trim() == "true")
+    })
 }
 
 fn file_of(input: &Input, canonical: &Canonical<'_>) -> Option<PathBuf> {

@@ -150,6 +150,23 @@ fn diesel_metadata_can_turn_the_transaction_off() {
 }
 
 #[test]
+fn sourcegraph_metadata_can_build_indexes_concurrently() {
+    let project = Project::new();
+    let up = "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+    project.file("migrations/frontend/1648115472_index/up.sql", up);
+    project.file("migrations/frontend/1648115472_index/down.sql", "DROP INDEX IF EXISTS users_email_idx;\n");
+    project.file("migrations/frontend/1648115472_index/metadata.yaml", "name: index\nparents: [1648051770]\n");
+    let run = project.check(&["migrations"]);
+    assert!(run.has("migrations/frontend/1648115472_index/up.sql", "concurrently-in-transaction"), "{}", run.stdout);
+    project.file(
+        "migrations/frontend/1648115472_index/metadata.yaml",
+        "name: index\nparents: [1648051770]\ncreateIndexConcurrently: true # built outside a transaction\n",
+    );
+    let run = project.check(&["migrations"]);
+    assert!(!run.has("migrations/frontend/1648115472_index/up.sql", "concurrently-in-transaction"), "{}", run.stdout);
+}
+
+#[test]
 fn down_migration_severity_is_capped_and_configurable() {
     let project = Project::new();
     // Adding a NOT NULL column without a default is an error in an up migration.
