@@ -114,12 +114,13 @@ impl<'a> FileContext<'a> {
                     .zip(&statements)
                     .filter(|(&s, stmt)| s == section && stmt.nested_in.is_none())
                     .count();
-                let wrapped = match sections.get(section).map_or(Transaction::AsConfigured, |s| s.transaction) {
-                    Transaction::Wrapped => true,
-                    Transaction::ImplicitWhenMultiStatement => in_section > 1,
-                    Transaction::None => false,
-                    Transaction::AsConfigured => settings.assume_in_transaction,
-                };
+                let wrapped = settings.upgrade_in_one_transaction
+                    || match sections.get(section).map_or(Transaction::AsConfigured, |s| s.transaction) {
+                        Transaction::Wrapped => true,
+                        Transaction::ImplicitWhenMultiStatement => in_section > 1,
+                        Transaction::None => false,
+                        Transaction::AsConfigured => settings.assume_in_transaction,
+                    };
                 tracker = SessionTracker::new(wrapped);
                 tracker.state.transaction_start = index;
             }

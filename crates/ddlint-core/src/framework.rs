@@ -126,6 +126,9 @@ pub struct Section {
 pub struct FileHints {
     /// `run_in_transaction = false` (diesel) or an equivalent setting.
     pub no_transaction: bool,
+    /// The runner wraps the file in a transaction whatever its framework would do: popx
+    /// (`tx.Exec(content)`) for its files without `.autocommit`.
+    pub wrapped: bool,
 }
 
 /// Recognises the framework from the file's path and its marker comments.
@@ -287,6 +290,7 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
             .filter_map(|t| Some((t.start, text.get(t.start..t.end)?)))
     };
     let default_transaction = match framework {
+        _ if hints.wrapped => Transaction::Wrapped,
         Framework::GolangMigrate | Framework::Prisma => Transaction::ImplicitWhenMultiStatement,
         Framework::Diesel if hints.no_transaction => Transaction::None,
         // Flyway's choice depends on the statements; see `settle_transactions`.

@@ -35,6 +35,9 @@ pub struct Settings {
     pub placeholders: Vec<Placeholder>,
     /// The `lock_timeout` that fixes set, such as `2s`.
     pub fix_lock_timeout: String,
+    /// The runner wraps a whole upgrade in one transaction (`transaction = "per-upgrade"`),
+    /// so every section runs inside it, whatever its framework would do alone.
+    pub upgrade_in_one_transaction: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             down_severity_cap: Severity::Warning,
             placeholders: Vec::new(),
             fix_lock_timeout: DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
+            upgrade_in_one_transaction: false,
         }
     }
 }

@@ -273,11 +273,16 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
             .or(config.down_severity)
             .map_or(Settings::default().down_severity_cap, SeverityLevel::severity),
         placeholders: config.placeholders.clone(),
+        upgrade_in_one_transaction: false,
         fix_lock_timeout: match &config.fix.lock_timeout {
             Some(value) => checked_timeout(value)?,
             None => ddlint_core::settings::DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
         },
     };
+    // The upgrade's transaction wraps every file, unless the command line says files run
+    // outside a transaction.
+    let mut settings = settings;
+    settings.upgrade_in_one_transaction = per_upgrade && settings.assume_in_transaction;
     settings.validate()?;
 
     let from_file = |globs: &[String]| -> Result<Option<GlobList>, String> {

@@ -148,21 +148,50 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
 pub fn hints(input: &Input) -> FileHints {
     let Source::File(path) = &input.source else { return FileHints::default() };
     let file = path.file_name().and_then(OsStr::to_str);
-    if file.and_then(dialect::popx).is_some_and(|p| p.autocommit) {
-        return FileHints { no_transaction: true };
+    let popx = file.and_then(dialect::popx);
+    if popx.as_ref().is_some_and(|p| p.autocommit) {
+        return FileHints { no_transaction: true, ..FileHints::default() };
+    }
+    // popx wraps its other files in a transaction; its names are golang-migrate's, so a
+    // directory is popx's when one of its files says so (`.autocommit`, or a dialect).
+    if popx.is_some() && path.parent().is_some_and(is_popx_dir) {
+        return FileHints { wrapped: true, ..FileHints::default() };
     }
     if !matches!(file, Some("up.sql" | "down.sql")) {
         return FileHints::default();
     }
     let Some(dir) = path.parent() else { return FileHints::default() };
     if file == Some("up.sql") && sourcegraph_concurrent(&dir.join("metadata.yaml")) {
-        return FileHints { no_transaction: true };
+        return FileHints { no_transaction: true, ..FileHints::default() };
     }
     let metadata = dir.join("metadata.toml");
     let Ok(text) = fs::read_to_string(metadata) else { return FileHints::default() };
     let run_in_transaction =
         text.parse::<toml::Table>().ok().and_then(|t| t.get("run_in_transaction").and_then(toml::Value::as_bool));
-    FileHints { no_transaction: run_in_transaction == Some(false) }
+    FileHints { no_transaction: run_in_transaction == Some(false), ..FileHints::default() }
+}
+
+/// Whether a directory holds popx migrations: a file named with `.autocommit` or a SQL
+/// dialect, which golang-migrate's names never have. Asked once per directory.
+fn is_popx_dir(dir: &Path) -> bool {
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, bool>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(known) = seen.lock().ok().and_then(|s| s.get(dir).copied()) {
+        return known;
+    }
+    let popx = fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(dialect::popx)
+                .is_some_and(|p| p.autocommit || p.dialect != dialect::Dialect::Neutral)
+        })
+    });
+    if let Ok(mut seen) = seen.lock() {
+        seen.insert(dir.to_path_buf(), popx);
+    }
+    popx
 }
 
 /// Whether a sourcegraph `metadata.yaml` says `createIndexConcurrently: true`. The file is a

@@ -160,8 +160,7 @@ fn popx_transactions() {
     project.file(&format!("{dir}/20210410175418000000_users.up.sql"), CREATE_USERS);
     // An autocommit file runs outside popx's transaction, and is read as golang-migrate's one
     // query: PostgreSQL runs a query of several statements as one implicit transaction, which
-    // `CONCURRENTLY` refuses. (`hints` says `no_transaction` for it, which golang-migrate's
-    // sections do not read today.)
+    // `CONCURRENTLY` refuses.
     let several = format!("{dir}/20210410175418000001_index.autocommit.up.sql");
     project.file(
         &several,
@@ -175,9 +174,13 @@ fn popx_transactions() {
     let run = project.check(&[dir]);
     assert!(run.has(&several, "concurrently-in-transaction"), "{}", run.stdout);
     assert!(!run.has(&alone, "concurrently-in-transaction"), "{}", run.stdout);
-    // FIXME: popx runs this file in a transaction, where `CONCURRENTLY` fails; ddlint reads it
-    // as golang-migrate's one-statement query, and needs an engine hint for popx's wrapping.
-    assert!(!run.has(&wrapped, "concurrently-in-transaction"), "{}", run.stdout);
+    assert!(run.has(&wrapped, "concurrently-in-transaction"), "{}", run.stdout);
+    // Without a sign of popx in the directory, the same names are golang-migrate's, which
+    // sends a one-statement file on its own.
+    let plain = Project::new();
+    plain.file("migrations/20210410175418000003_index.up.sql", "CREATE INDEX CONCURRENTLY i ON users (id, name);\n");
+    let run = plain.check(&["migrations"]);
+    assert!(!run.has("migrations/20210410175418000003_index.up.sql", "concurrently-in-transaction"), "{}", run.stdout);
 }
 
 #[test]
@@ -213,12 +216,11 @@ fn a_per_upgrade_transaction_makes_the_run_one_deploy() {
     let run = project.run(&["check", "--format", "json", "--no-assume-in-transaction", "db"]);
     assert!(!run.has(concurrently, "concurrently-in-transaction"), "{}", run.stdout);
 
-    // FIXME: a framework that says how it runs a file keeps its own rule, so golang-migrate's
-    // one-statement query is not seen inside the upgrade's transaction; the engine has no
-    // setting that wraps every section yet.
+    // The upgrade's transaction wraps every file, whatever its framework would do alone:
+    // golang-migrate's one-statement query too.
     project.file("db/004_more.up.sql", "CREATE INDEX CONCURRENTLY users_id_idx ON users (id);\n");
     let run = project.run(&["check", "--format", "json", "db"]);
-    assert!(!run.has("db/004_more.up.sql", "concurrently-in-transaction"), "{}", run.stdout);
+    assert!(run.has("db/004_more.up.sql", "concurrently-in-transaction"), "{}", run.stdout);
 
     project.file("ddlint.toml", "transaction = \"per-upgrade\"\nassume-in-transaction = false\n");
     let run = project.run(&["check", "db"]);
