@@ -37,6 +37,8 @@ pub struct FileContext<'a> {
     pub settings: &'a Settings,
     /// The framework the file was read as, when the caller knows it.
     pub framework: Option<Framework>,
+    /// What the caller said of the file beyond its text (a Flyway script's configuration).
+    pub hints: crate::framework::FileHints,
     pub statements: Vec<&'a Statement>,
     pub states: Vec<StatementState>,
     /// What the lock model predicts for each statement (locks, rewrites, scans), computed
@@ -156,6 +158,7 @@ impl<'a> FileContext<'a> {
             parsed,
             settings,
             framework,
+            hints: crate::framework::FileHints::default(),
             statements,
             states,
             effects,

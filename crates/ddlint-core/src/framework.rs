@@ -292,7 +292,7 @@ pub fn sections(framework: Framework, path: &str, text: &str, tokens: &[RawToken
     let default_transaction = match framework {
         _ if hints.wrapped => Transaction::Wrapped,
         Framework::GolangMigrate | Framework::Prisma => Transaction::ImplicitWhenMultiStatement,
-        Framework::Diesel if hints.no_transaction => Transaction::None,
+        Framework::Diesel | Framework::Flyway if hints.no_transaction => Transaction::None,
         // Flyway's choice depends on the statements; see `settle_transactions`.
         Framework::Diesel | Framework::Flyway => Transaction::Wrapped,
         Framework::Morph if comments().any(|(_, c)| is_morph_no_transaction(c)) => Transaction::None,

@@ -91,6 +91,8 @@ pub struct PreparedFile {
     parsed: ParsedFile,
     sections: Vec<Section>,
     framework: Option<framework::Framework>,
+    /// What the caller said of the file beyond its text.
+    hints: FileHints,
 }
 
 /// Decodes and parses one file; see [`PreparedFile`].
@@ -106,6 +108,7 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
                     parsed: ParsedFile::default(),
                     sections: Vec::new(),
                     framework: None,
+                    hints,
                 }
             }
         };
@@ -129,6 +132,7 @@ pub fn prepare(path: &str, bytes: &[u8], settings: &Settings, hints: FileHints) 
             parsed,
             sections,
             framework: detected,
+            hints,
         }
     })
 }
@@ -172,7 +176,7 @@ impl PreparedFile {
 }
 
 fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileReport {
-    let PreparedFile { path, text, unreadable, parsed, sections, framework } = prepared;
+    let PreparedFile { path, text, unreadable, parsed, sections, framework, hints } = prepared;
     if let Some((message, help)) = unreadable {
         let mut diagnostics = Vec::new();
         if settings.is_enabled(UNREADABLE_FILE.id) {
@@ -216,7 +220,8 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
         }
     }
 
-    let file = FileContext::with_sections(&text, &parsed, settings, framework, &sections, history);
+    let mut file = FileContext::with_sections(&text, &parsed, settings, framework, &sections, history);
+    file.hints = hints;
     let running: Vec<_> = registry::all().into_iter().filter(|r| settings.runs(r)).collect();
     let checks: Vec<_> = running.iter().filter_map(|r| r.check).collect();
     for index in 0..file.statements.len() {

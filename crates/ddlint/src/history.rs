@@ -148,6 +148,12 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
 pub fn hints(input: &Input) -> FileHints {
     let Source::File(path) = &input.source else { return FileHints::default() };
     let file = path.file_name().and_then(OsStr::to_str);
+    // Flyway's per-script configuration, `V1__x.sql.conf`, can say `executeInTransaction=false`.
+    if let Some(conf) = file.filter(|f| f.ends_with(".sql")).map(|f| path.with_file_name(format!("{f}.conf"))) {
+        if flyway_outside_transaction(&conf) {
+            return FileHints { no_transaction: true, ..FileHints::default() };
+        }
+    }
     let popx = file.and_then(dialect::popx);
     if popx.as_ref().is_some_and(|p| p.autocommit) {
         return FileHints { no_transaction: true, ..FileHints::default() };
@@ -192,6 +198,14 @@ fn is_popx_dir(dir: &Path) -> bool {
         seen.insert(dir.to_path_buf(), popx);
     }
     popx
+}
+
+/// Whether a Flyway script configuration file says `executeInTransaction=false`.
+fn flyway_outside_transaction(conf: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(conf) else { return false };
+    text.lines().any(|line| {
+        line.split_once('=').is_some_and(|(key, value)| key.trim() == "executeInTransaction" && value.trim() == "false")
+    })
 }
 
 /// Whether a sourcegraph `metadata.yaml` says `createIndexConcurrently: true`. The file is a

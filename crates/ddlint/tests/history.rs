@@ -275,3 +275,17 @@ fn a_schema_snapshot_is_the_history_before_the_migrations() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("db/missing.sql: cannot read the schema snapshot"), "{}", run.stderr);
 }
+
+#[test]
+fn a_flyway_script_configuration_can_turn_the_transaction_off() {
+    let project = Project::new();
+    // Flyway runs a script of only concurrent statements outside a transaction by itself;
+    // a transactional statement beside one makes the script mixed.
+    let script = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+    project.file("sql/V2__index.sql", script);
+    let run = project.check(&["sql"]);
+    assert!(run.has("sql/V2__index.sql", "flyway-mixed-transaction"), "{}", run.stdout);
+    project.file("sql/V2__index.sql.conf", "# runs outside a transaction\nexecuteInTransaction=false\n");
+    let run = project.check(&["sql"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}

@@ -15,7 +15,9 @@ declare_rule! {
     /// otherwise. A script with both kinds fails at deploy time with `Detected both transactional
     /// and non-transactional statements within the same migration` unless `flyway.mixed` is set.
     /// With `mixed=true` the whole script runs outside a transaction, so a failure half way leaves
-    /// the statements before it applied and the migration marked failed.
+    /// the statements before it applied and the migration marked failed. A script whose own
+    /// configuration file (`V2__x.sql.conf`) says `executeInTransaction=false` runs outside a
+    /// transaction as it is, and is not flagged.
     ///
     /// ## Example
     /// ```sql
@@ -40,7 +42,8 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if cx.file.framework != Some(Framework::Flyway) || cx.stmt.nested_in.is_some() {
+    // A script configured with `executeInTransaction=false` runs outside one as it is.
+    if cx.file.framework != Some(Framework::Flyway) || cx.stmt.nested_in.is_some() || cx.file.hints.no_transaction {
         return;
     }
     let Some(refused) = flyway_runs_outside_transaction(cx.node(), cx.pg_version()) else { return };
