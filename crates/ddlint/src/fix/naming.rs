@@ -79,11 +79,15 @@ pub fn new_files(
             let stem = format!("{new}{separator}{slug}");
             Ok(match framework {
                 Framework::GolangMigrate => {
-                    let mut files =
-                        vec![NewFile { path: dir.join(format!("{stem}.up.sql")), text: statements(&migration.up) }];
+                    // popx wraps its files in a transaction unless they are named `.autocommit`.
+                    let kind = if !migration.transaction && popx_dir(siblings) { ".autocommit" } else { "" };
+                    let mut files = vec![NewFile {
+                        path: dir.join(format!("{stem}{kind}.up.sql")),
+                        text: statements(&migration.up),
+                    }];
                     if !migration.down.is_empty() {
                         files.push(NewFile {
-                            path: dir.join(format!("{stem}.down.sql")),
+                            path: dir.join(format!("{stem}{kind}.down.sql")),
                             text: statements(&migration.down),
                         });
                     }
@@ -98,6 +102,14 @@ pub fn new_files(
             })
         }
     }
+}
+
+/// Whether the directory's names show popx's conventions (a file named `.autocommit` or with
+/// a dialect), which golang-migrate's never have.
+fn popx_dir(siblings: &[String]) -> bool {
+    siblings
+        .iter()
+        .any(|s| crate::dialect::popx(s).is_some_and(|p| p.autocommit || p.dialect != crate::dialect::Dialect::Neutral))
 }
 
 fn no_room(file: &str) -> String {
@@ -197,6 +209,18 @@ mod tests {
                 "migrations/2024-01-01-120001_concurrently_i/up.sql",
                 "migrations/2024-01-01-120001_concurrently_i/down.sql",
                 "migrations/2024-01-01-120001_concurrently_i/metadata.toml"
+            ]
+        );
+    }
+
+    #[test]
+    fn popx_migrations_that_run_outside_a_transaction_are_autocommit() {
+        let siblings = ["20200101000000000000_a.up.sql", "20200102000000000000_b.autocommit.up.sql"];
+        assert_eq!(
+            names("m/20200101000000000000_a.up.sql", Framework::GolangMigrate, &siblings, 0).unwrap(),
+            [
+                "m/20200101000000000001_concurrently_i.autocommit.up.sql",
+                "m/20200101000000000001_concurrently_i.autocommit.down.sql"
             ]
         );
     }
