@@ -11,6 +11,7 @@ use crate::pg_ffi::RawToken;
 use crate::rules::RuleMeta;
 use crate::settings::Settings;
 use crate::source::Span;
+use crate::violation::Violation;
 use pg_query::protobuf::{self as pg, node::Node as N, Token, TransactionStmtKind as Tx, VariableSetKind};
 use std::collections::HashMap;
 
@@ -698,10 +699,14 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         crate::fix::placement::place(self, proposal)
     }
 
-    /// A diagnostic of `rule` at this statement, at the severity the settings give it.
-    pub fn diagnostic(&self, rule: &RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
-        let mut diagnostic = Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, message)
+    /// The finding `violation` of `rule` at `span` in this statement, at the severity the
+    /// settings give the rule; its message, help and objects all come from the violation.
+    pub fn report(&self, rule: &RuleMeta, span: Span, violation: &impl Violation) -> Diagnostic {
+        let mut diagnostic = Diagnostic::new(rule.id, self.settings().severity_of(rule.id), span, violation.message())
             .with_statement(self.stmt.span);
+        diagnostic.help = violation.help();
+        diagnostic.objects = violation.objects();
+        diagnostic.phased = violation.phased();
         diagnostic.effects = Some(std::sync::Arc::clone(&self.file.effects[self.index]));
         diagnostic
     }

@@ -1,4 +1,5 @@
-//! A diagnostic is a plain value: which rule, how severe, where, and what to do instead.
+//! A diagnostic is a plain value: which rule, how severe, where, what it is about, and what
+//! to do instead. Rules build it from a typed [`crate::violation::Violation`].
 
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,10 @@ pub struct Diagnostic {
     /// schema the history and the file's earlier statements built: the facts the finding
     /// stands on, for reporters to show rather than compute again.
     pub effects: Option<std::sync::Arc<crate::lock_model::StatementEffects>>,
+    /// The schema objects the finding is about.
+    pub objects: crate::violation::Objects,
+    /// The phased change that makes the statement safe, where no rewrite of it can.
+    pub phased: Option<crate::violation::PhasedChange>,
 }
 
 impl Diagnostic {
@@ -71,6 +76,8 @@ impl Diagnostic {
             fix: None,
             no_fix: None,
             effects: None,
+            objects: crate::violation::Objects::default(),
+            phased: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 mod suppress;
+pub mod violation;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use settings::Settings;

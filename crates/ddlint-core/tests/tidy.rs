@@ -91,6 +91,25 @@ fn no_rule_imports_another_rule() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A rule describes what it found as a typed violation (`violation::Violation`), from which the
+/// message, help and objects are derived; it never writes a finding's text at the call site.
+#[test]
+fn rules_report_typed_violations() {
+    let dir = repo_root().join("crates/ddlint-core/src/rules");
+    let mut problems = Vec::new();
+    for path in entries(&dir) {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for written in ["Diagnostic::new(", ".with_help(", ".message = ", ".help = "] {
+            if code.contains(written) {
+                problems
+                    .push(format!("{} writes a finding's text (`{written}`): give it a `Violation`", relative(&path)));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_rule_file_is_registered_under_its_name() {
     let dir = repo_root().join("crates/ddlint-core/src/rules");

@@ -3,8 +3,8 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::recipes;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -74,39 +74,50 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let effects = cx.alter_cmd_effects(cmd);
-        let scans = if !effects.scans.is_empty() {
-            "scans"
-        } else if !effects.may_scan.is_empty() {
-            "may scan"
-        } else {
-            continue;
-        };
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
+        let Some(scan) = Certainty::of(&effects.scans, &effects.may_scan) else { continue };
+        let lock = HeldLock::new(cx.cmd_lock_on(&table, cmd), &table);
         for c in checks {
-            let what = if c.conname.is_empty() {
-                "a `CHECK` constraint".to_owned()
+            let violation = ValidatedCheck { lock: lock.clone(), constraint: c.conname.clone(), scan, on_new_column };
+            out.push(cx.report(&RULE, cx.item_span_at(c.location), &violation).with_fix(if on_new_column {
+                Err("a column's own `CHECK` cannot be `NOT VALID`; add the column, then the constraint".to_owned())
             } else {
-                format!("the `CHECK` constraint `{}`", c.conname)
-            };
-            let help = if on_new_column {
-                "add the column first, then the `CHECK` with `NOT VALID`, and `VALIDATE CONSTRAINT` in a later transaction"
-            } else {
-                "add the constraint with `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction"
-            };
-            out.push(
-                cx.diagnostic(
-                    &RULE,
-                    cx.item_span_at(c.location),
-                    format!("adding {what} {scans} `{table}` while holding {lock}"),
-                )
-                .with_help(help)
-                .with_fix(if on_new_column {
-                    Err("a column's own `CHECK` cannot be `NOT VALID`; add the column, then the constraint".to_owned())
-                } else {
-                    recipes::not_valid_then_validate(cx, stmt, &table, c)
-                }),
-            );
+                recipes::not_valid_then_validate(cx, stmt, &table, c)
+            }));
         }
+    }
+}
+
+struct ValidatedCheck {
+    lock: HeldLock,
+    /// Empty when unnamed.
+    constraint: String,
+    scan: Certainty,
+    /// The constraint belongs to a column the statement adds.
+    on_new_column: bool,
+}
+
+impl Violation for ValidatedCheck {
+    fn message(&self) -> String {
+        let what = if self.constraint.is_empty() {
+            "a `CHECK` constraint".to_owned()
+        } else {
+            format!("the `CHECK` constraint `{}`", self.constraint)
+        };
+        let scans = self.scan.verb("scans", "may scan");
+        format!("adding {what} {scans} `{}` while holding {}", self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(if self.on_new_column {
+            "add the column first, then the `CHECK` with `NOT VALID`, and `VALIDATE CONSTRAINT` in a later transaction"
+        } else {
+            "add the constraint with `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction"
+        }
+        .into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation).with_constraint(&self.constraint)
     }
 }
 

@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of};
 use crate::names::RelationName;
+use crate::violation::{Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ColumnDef, ConstrType};
 
 declare_rule! {
@@ -50,16 +51,33 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !requires_value(col) || has_value_source(col) {
             continue;
         }
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.item_span_at(col.location),
-                format!("adding `{}` as `NOT NULL` without a default fails on any non-empty `{table}`", col.colname),
-            )
-            .with_help(
-                "give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`",
-            ),
-        );
+        let violation = NotNullWithoutDefault { table: table.clone(), column: col.colname.clone() };
+        out.push(cx.report(&RULE, cx.item_span_at(col.location), &violation));
+    }
+}
+
+struct NotNullWithoutDefault {
+    table: RelationName,
+    column: String,
+}
+
+impl Violation for NotNullWithoutDefault {
+    fn message(&self) -> String {
+        format!("adding `{}` as `NOT NULL` without a default fails on any non-empty `{}`", self.column, self.table)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            "give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`".into(),
+        )
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.table, &self.column)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::AddNotNullColumn)
     }
 }
 

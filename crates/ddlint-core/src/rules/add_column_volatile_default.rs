@@ -3,8 +3,8 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::catalog::{Catalog, Volatility};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, exprs};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -68,16 +68,26 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         let cause = cx.with_catalog(|catalog| Cause::of(default, catalog, cx.pg_version()));
         let Some(cause) = cause else { continue };
         let effects = cx.alter_cmd_effects(cmd);
-        let rewrites = if !effects.rewrites.is_empty() {
-            "rewrites"
-        } else if !effects.may_rewrite.is_empty() {
-            "may rewrite"
-        } else {
-            continue;
-        };
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
-        let column = &col.colname;
-        let message = match cause {
+        let Some(rewrite) = Certainty::of(&effects.rewrites, &effects.may_rewrite) else { continue };
+        let lock = HeldLock::new(cx.cmd_lock_on(&table, cmd), &table);
+        let violation = RewritingDefault { lock, column: col.colname.clone(), cause, rewrite };
+        out.push(cx.report(&RULE, cx.item_span_at(col.location), &violation));
+    }
+}
+
+struct RewritingDefault {
+    lock: HeldLock,
+    column: String,
+    cause: Cause,
+    rewrite: Certainty,
+}
+
+impl Violation for RewritingDefault {
+    fn message(&self) -> String {
+        let Self { lock, column, cause, rewrite } = self;
+        let rewrites = rewrite.verb("rewrites", "may rewrite");
+        let table = &lock.relation;
+        match cause {
             Cause::Volatile(call) => {
                 format!("adding `{column}` with the volatile default `{call}` {rewrites} `{table}` while holding {lock}")
             }
@@ -90,10 +100,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Cause::BeforeFastDefaults => format!(
                 "adding `{column}` with a default {rewrites} `{table}` before PostgreSQL 11, while holding {lock}"
             ),
-        };
-        out.push(cx.diagnostic(&RULE, cx.item_span_at(col.location), message).with_help(
-            "add the column without a default, `SET DEFAULT` in a separate statement, then backfill existing rows in batches",
-        ));
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("add the column without a default, `SET DEFAULT` in a separate statement, then backfill existing rows in batches".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.lock.relation, &self.column)
     }
 }
 

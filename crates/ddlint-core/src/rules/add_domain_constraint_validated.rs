@@ -3,8 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::catalog::{column_type, Catalog};
 use crate::lock_model::{alter_cmds, column_def_of, statement_effects};
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -45,19 +46,12 @@ declare_rule! {
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::AlterDomainStmt(stmt) = cx.node() else { return };
-    let (what, help) = match (stmt.subtype.as_str(), stmt.def.as_deref().and_then(|d| d.node.as_ref())) {
-        ("C", Some(N::Constraint(c))) if !c.skip_validation && c.contype() == ConstrType::ConstrCheck => (
-            "adding a validated `CHECK` constraint to",
-            "add the constraint with `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction",
-        ),
-        ("C", Some(N::Constraint(c))) if !c.skip_validation => (
-            "adding a validated constraint to",
-            "add `CHECK (VALUE IS NOT NULL) NOT VALID` instead, then `VALIDATE CONSTRAINT` in a later transaction",
-        ),
-        ("O", _) => (
-            "`SET NOT NULL` on",
-            "add `CHECK (VALUE IS NOT NULL) NOT VALID` instead, then `VALIDATE CONSTRAINT` in a later transaction",
-        ),
+    let change = match (stmt.subtype.as_str(), stmt.def.as_deref().and_then(|d| d.node.as_ref())) {
+        ("C", Some(N::Constraint(c))) if !c.skip_validation && c.contype() == ConstrType::ConstrCheck => {
+            DomainChange::AddCheck
+        }
+        ("C", Some(N::Constraint(c))) if !c.skip_validation => DomainChange::AddNotNull,
+        ("O", _) => DomainChange::SetNotNull,
         ("V", _) => {
             validation(cx, out);
             return;
@@ -77,24 +71,104 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 
     // Tables the model knows to use the domain, and found to be scanned.
     let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new(t)).collect();
-    let message = if let Some(first) = existing.first() {
-        let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::Share), first);
-        let tables: Vec<String> = existing.iter().map(|t| format!("`{t}`")).collect();
-        format!("{what} domain `{shown}` scans {} while holding {lock}", tables.join(", "))
+    let scanned = if let Some(first) = existing.first() {
+        Scanned::Tables {
+            tables: existing.iter().map(|&t| t.clone()).collect(),
+            lock: HeldLock::new(cx.lock_on(first).unwrap_or(LockMode::Share), first),
+        }
     } else {
         if created_for_new_tables_only(cx, domain) {
             return;
         }
-        match probe_lock(cx.node(), domain, cx.pg_version()) {
-            Some(mode) => format!(
-                "{what} domain `{shown}` scans every column of that type while holding a `{}` lock on each table that uses it, which {}",
+        Scanned::EveryColumn(probe_lock(cx.node(), domain, cx.pg_version()))
+    };
+    out.push(cx.report(&RULE, cx.stmt.span, &DomainScan { change, domain: shown, scanned }));
+}
+
+enum DomainChange {
+    AddCheck,
+    /// A validated `NOT NULL` constraint.
+    AddNotNull,
+    SetNotNull,
+}
+
+/// What the lock model says the change reads.
+enum Scanned {
+    /// The tables it knows to have columns of the domain, and the lock on the first.
+    Tables { tables: Vec<RelationName>, lock: HeldLock },
+    /// The history does not say which tables use the domain; the lock each gets, where known.
+    EveryColumn(Option<LockMode>),
+}
+
+struct DomainScan {
+    change: DomainChange,
+    domain: String,
+    scanned: Scanned,
+}
+
+impl Violation for DomainScan {
+    fn message(&self) -> String {
+        let what = match self.change {
+            DomainChange::AddCheck => "adding a validated `CHECK` constraint to",
+            DomainChange::AddNotNull => "adding a validated constraint to",
+            DomainChange::SetNotNull => "`SET NOT NULL` on",
+        };
+        let domain = &self.domain;
+        match &self.scanned {
+            Scanned::Tables { tables, lock } => {
+                format!("{what} domain `{domain}` scans {} while holding {lock}", quoted_list(tables))
+            }
+            Scanned::EveryColumn(Some(mode)) => format!(
+                "{what} domain `{domain}` scans every column of that type while holding a `{}` lock on each table that uses it, which {}",
                 mode.sql_name(),
                 mode.blocks_phrase()
             ),
-            None => format!("{what} domain `{shown}` scans every column of that type"),
+            Scanned::EveryColumn(None) => format!("{what} domain `{domain}` scans every column of that type"),
         }
-    };
-    out.push(cx.diagnostic(&RULE, cx.stmt.span, message).with_help(help));
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self.change {
+            DomainChange::AddCheck => {
+                "add the constraint with `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction"
+            }
+            DomainChange::AddNotNull | DomainChange::SetNotNull => {
+                "add `CHECK (VALUE IS NOT NULL) NOT VALID` instead, then `VALIDATE CONSTRAINT` in a later transaction"
+            }
+        }
+        .into())
+    }
+
+    fn objects(&self) -> Objects {
+        match &self.scanned {
+            Scanned::Tables { tables, .. } => Objects { relation: tables.first().cloned(), ..Objects::default() },
+            Scanned::EveryColumn(_) => Objects::default(),
+        }
+    }
+}
+
+/// `ALTER DOMAIN … VALIDATE CONSTRAINT` on tables that exist.
+struct DomainValidation {
+    tables: Vec<RelationName>,
+    lock: HeldLock,
+}
+
+impl Violation for DomainValidation {
+    fn message(&self) -> String {
+        format!("validating the domain constraint scans {} while holding {}", quoted_list(&self.tables), self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("run it in a transaction of its own when writes to those tables can wait for the scan".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
+}
+
+fn quoted_list(tables: &[RelationName]) -> String {
+    tables.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// `ALTER DOMAIN … VALIDATE CONSTRAINT`, the second step of the safe form, still reads every
@@ -103,15 +177,11 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
 fn validation(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let existing: Vec<&RelationName> = cx.effects().scans.iter().filter(|t| !cx.is_new(t)).collect();
     let Some(first) = existing.first() else { return };
-    let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::Share), first);
-    let tables: Vec<String> = existing.iter().map(|t| format!("`{t}`")).collect();
-    let mut diagnostic = cx
-        .diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!("validating the domain constraint scans {} while holding {lock}", tables.join(", ")),
-        )
-        .with_help("run it in a transaction of its own when writes to those tables can wait for the scan");
+    let violation = DomainValidation {
+        tables: existing.iter().map(|&t| t.clone()).collect(),
+        lock: HeldLock::new(cx.lock_on(first).unwrap_or(LockMode::Share), first),
+    };
+    let mut diagnostic = cx.report(&RULE, cx.stmt.span, &violation);
     diagnostic.severity = diagnostic.severity.min(crate::diagnostic::Severity::Note);
     out.push(diagnostic);
 }

@@ -2,8 +2,8 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, constraint_of};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -59,20 +59,36 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if effects.scans.is_empty() && effects.may_scan.is_empty() {
             continue;
         }
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
-        let what = if c.conname.is_empty() {
+        let violation = ExclusionConstraint {
+            lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
+            constraint: c.conname.clone(),
+        };
+        out.push(cx.report(&RULE, cx.item_span_at(c.location), &violation));
+    }
+}
+
+struct ExclusionConstraint {
+    lock: HeldLock,
+    /// Empty when unnamed.
+    constraint: String,
+}
+
+impl Violation for ExclusionConstraint {
+    fn message(&self) -> String {
+        let what = if self.constraint.is_empty() {
             "an exclusion constraint".to_owned()
         } else {
-            format!("the exclusion constraint `{}`", c.conname)
+            format!("the exclusion constraint `{}`", self.constraint)
         };
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.item_span_at(c.location),
-                format!("adding {what} builds its index on `{table}` while holding {lock}"),
-            )
-            .with_help("declare exclusion constraints with the table, or schedule this for a maintenance window"),
-        );
+        format!("adding {what} builds its index on `{}` while holding {}", self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("declare exclusion constraints with the table, or schedule this for a maintenance window".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation).with_constraint(&self.constraint)
     }
 }
 

@@ -3,8 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Fix};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -76,25 +77,45 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             if fk.contype() != ConstrType::ConstrForeign || fk.skip_validation {
                 continue;
             }
-            let table_lock = describe_lock(cx.lock_on(&table).unwrap_or(LockMode::ShareRowExclusive), &table);
-            let referenced_lock = match fk.pktable.as_ref().map(RelationName::from_range_var) {
-                Some(referenced) => {
-                    describe_lock(cx.lock_on(&referenced).unwrap_or(LockMode::ShareRowExclusive), &referenced)
-                }
-                None => "a lock on the referenced table".to_owned(),
+            let violation = ValidatedForeignKey {
+                lock: HeldLock::new(cx.lock_on(&table).unwrap_or(LockMode::ShareRowExclusive), &table),
+                referenced_lock: fk.pktable.as_ref().map(RelationName::from_range_var).map(|referenced| {
+                    HeldLock::new(cx.lock_on(&referenced).unwrap_or(LockMode::ShareRowExclusive), &referenced)
+                }),
+                constraint: fk.conname.clone(),
             };
             out.push(
-                cx.diagnostic(
-                    &RULE,
-                    cx.item_span_at(fk.location),
-                    format!(
-                    "adding a validated foreign key scans `{table}` while holding {table_lock}, and {referenced_lock}"
-                ),
-                )
-                .with_help("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction")
-                .with_fix(fix(cx, stmt, &table, cmd, fk)),
+                cx.report(&RULE, cx.item_span_at(fk.location), &violation).with_fix(fix(cx, stmt, &table, cmd, fk)),
             );
         }
+    }
+}
+
+struct ValidatedForeignKey {
+    lock: HeldLock,
+    referenced_lock: Option<HeldLock>,
+    /// Empty when unnamed.
+    constraint: String,
+}
+
+impl Violation for ValidatedForeignKey {
+    fn message(&self) -> String {
+        let referenced = match &self.referenced_lock {
+            Some(lock) => lock.to_string(),
+            None => "a lock on the referenced table".to_owned(),
+        };
+        format!(
+            "adding a validated foreign key scans `{}` while holding {}, and {referenced}",
+            self.lock.relation, self.lock
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation).with_constraint(&self.constraint)
     }
 }
 

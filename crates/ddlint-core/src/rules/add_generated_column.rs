@@ -3,8 +3,8 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::catalog::column_type;
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, exprs};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -68,40 +68,56 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         let Some(col) = column_def_of(cmd) else { continue };
         let Some(kind) = Kind::of(col, cx.pg_version()) else { continue };
         let effects = cx.alter_cmd_effects(cmd);
-        let rewrites = if !effects.rewrites.is_empty() {
-            "rewrites"
-        } else if !effects.may_rewrite.is_empty() {
-            "may rewrite"
-        } else {
-            continue;
+        let Some(rewrite) = Certainty::of(&effects.rewrites, &effects.may_rewrite) else { continue };
+        let violation = ValuedColumn {
+            lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
+            column: col.colname.clone(),
+            kind,
+            rewrite,
+            virtual_columns: cx.pg_version() >= 18,
         };
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
-        let (what, help) = match &kind {
-            Kind::Serial(ty) => (
-                format!("the `{ty}` column"),
-                "add a nullable `bigint` column, `SET DEFAULT nextval(…)` separately, then backfill existing rows in batches",
-            ),
-            Kind::Identity => (
-                "the identity column".to_owned(),
-                "add a nullable column, backfill it in batches, set `NOT NULL`, then `ADD GENERATED … AS IDENTITY`",
-            ),
-            Kind::Stored if cx.pg_version() >= 18 => (
-                "the stored generated column".to_owned(),
-                "drop `STORED` to add a virtual generated column, or add a plain column and backfill it in batches",
-            ),
-            Kind::Stored => (
-                "the stored generated column".to_owned(),
-                "add a plain column kept current by a trigger, then backfill existing rows in batches",
-            ),
+        out.push(cx.report(&RULE, cx.item_span_at(col.location), &violation));
+    }
+}
+
+struct ValuedColumn {
+    lock: HeldLock,
+    column: String,
+    kind: Kind,
+    rewrite: Certainty,
+    /// The server has virtual generated columns (PostgreSQL 18).
+    virtual_columns: bool,
+}
+
+impl Violation for ValuedColumn {
+    fn message(&self) -> String {
+        let what = match &self.kind {
+            Kind::Serial(ty) => format!("the `{ty}` column"),
+            Kind::Identity => "the identity column".to_owned(),
+            Kind::Stored => "the stored generated column".to_owned(),
         };
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.item_span_at(col.location),
-                format!("adding {what} `{}` {rewrites} `{table}` while holding {lock}", col.colname),
-            )
-            .with_help(help),
-        );
+        let rewrites = self.rewrite.verb("rewrites", "may rewrite");
+        format!("adding {what} `{}` {rewrites} `{}` while holding {}", self.column, self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match &self.kind {
+            Kind::Serial(_) => {
+                "add a nullable `bigint` column, `SET DEFAULT nextval(…)` separately, then backfill existing rows in batches"
+            }
+            Kind::Identity => {
+                "add a nullable column, backfill it in batches, set `NOT NULL`, then `ADD GENERATED … AS IDENTITY`"
+            }
+            Kind::Stored if self.virtual_columns => {
+                "drop `STORED` to add a virtual generated column, or add a plain column and backfill it in batches"
+            }
+            Kind::Stored => "add a plain column kept current by a trigger, then backfill existing rows in batches",
+        }
+        .into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.lock.relation, &self.column)
     }
 }
 

@@ -3,9 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::names::{default_object_name, quote_ident};
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -92,34 +92,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if effects.scans.is_empty() && effects.may_scan.is_empty() {
             continue;
         }
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
+        let lock = HeldLock::new(cx.cmd_lock_on(&table, cmd), &table);
         for c in builds {
-            let keyword = if c.contype() == ConstrType::ConstrPrimary { "PRIMARY KEY" } else { "UNIQUE" };
-            let what = if c.conname.is_empty() {
-                format!("a `{keyword}` constraint")
-            } else {
-                format!("the `{keyword}` constraint `{}`", c.conname)
+            let violation = UniqueIndexBuild {
+                lock: lock.clone(),
+                primary_key: c.contype() == ConstrType::ConstrPrimary,
+                constraint: c.conname.clone(),
+                on_new_column,
             };
-            let help = if on_new_column {
-                format!(
-                    "add the column first, build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD {keyword} USING INDEX`"
-                )
+            out.push(cx.report(&RULE, cx.item_span_at(c.location), &violation).with_fix(if on_new_column {
+                Err("the constraint comes with a new column; add the column first".to_owned())
             } else {
-                format!("build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD CONSTRAINT … {keyword} USING INDEX`")
-            };
-            out.push(
-                cx.diagnostic(
-                    &RULE,
-                    cx.item_span_at(c.location),
-                    format!("adding {what} builds its index on `{table}` while holding {lock}"),
-                )
-                .with_help(help)
-                .with_fix(if on_new_column {
-                    Err("the constraint comes with a new column; add the column first".to_owned())
-                } else {
-                    fix(cx, stmt, &table, c)
-                }),
-            );
+                fix(cx, stmt, &table, c)
+            }));
         }
     }
 }
@@ -139,16 +124,83 @@ fn primary_key_using_index(
     if effects.scans.is_empty() {
         return;
     }
-    let lock = describe_lock(cx.cmd_lock_on(table, cmd), table);
+    let violation =
+        PrimaryKeyScan { lock: HeldLock::new(cx.cmd_lock_on(table, cmd), table), index: c.indexname.clone() };
     out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.item_span_at(c.location),
-            format!("`ADD PRIMARY KEY USING INDEX` scans `{table}` to set its columns `NOT NULL` while holding {lock}"),
-        )
-        .with_help("make the columns `NOT NULL` first, through a `CHECK … NOT VALID` validated in a later transaction (see `set-not-null`)")
-        .with_fix(Err("the columns must be proven `NOT NULL` first; `set-not-null`'s fix writes that".to_owned())),
+        cx.report(&RULE, cx.item_span_at(c.location), &violation)
+            .with_fix(Err("the columns must be proven `NOT NULL` first; `set-not-null`'s fix writes that".to_owned())),
     );
+}
+
+/// `ADD UNIQUE` or `ADD PRIMARY KEY` that builds its index under the `ALTER TABLE`'s lock.
+struct UniqueIndexBuild {
+    lock: HeldLock,
+    primary_key: bool,
+    /// Empty when unnamed.
+    constraint: String,
+    on_new_column: bool,
+}
+
+impl UniqueIndexBuild {
+    fn keyword(&self) -> &'static str {
+        if self.primary_key {
+            "PRIMARY KEY"
+        } else {
+            "UNIQUE"
+        }
+    }
+}
+
+impl Violation for UniqueIndexBuild {
+    fn message(&self) -> String {
+        let keyword = self.keyword();
+        let what = if self.constraint.is_empty() {
+            format!("a `{keyword}` constraint")
+        } else {
+            format!("the `{keyword}` constraint `{}`", self.constraint)
+        };
+        format!("adding {what} builds its index on `{}` while holding {}", self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        let keyword = self.keyword();
+        Some(if self.on_new_column {
+            format!(
+                "add the column first, build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD {keyword} USING INDEX`"
+            )
+        } else {
+            format!("build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD CONSTRAINT … {keyword} USING INDEX`")
+        })
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation).with_constraint(&self.constraint)
+    }
+}
+
+/// `ADD PRIMARY KEY USING INDEX` that sets nullable columns `NOT NULL` with a scan.
+struct PrimaryKeyScan {
+    lock: HeldLock,
+    index: String,
+}
+
+impl Violation for PrimaryKeyScan {
+    fn message(&self) -> String {
+        let table = &self.lock.relation;
+        format!(
+            "`ADD PRIMARY KEY USING INDEX` scans `{table}` to set its columns `NOT NULL` while holding {}",
+            self.lock
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("make the columns `NOT NULL` first, through a `CHECK … NOT VALID` validated in a later transaction (see `set-not-null`)".into())
+    }
+
+    fn objects(&self) -> Objects {
+        let table = &self.lock.relation;
+        Objects { index: Some(RelationName::new(table.schema.as_deref(), &self.index)), ..Objects::relation(table) }
+    }
 }
 
 fn fix(

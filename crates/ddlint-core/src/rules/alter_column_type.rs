@@ -3,8 +3,8 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
 use crate::lock_model::catalog::{column_type, ColumnType};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, PhasedChange, TableEffect, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -64,37 +64,59 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let effects = cx.alter_cmd_effects(cmd);
-        let verdict = if !effects.rewrites.is_empty() {
-            "rewrites"
-        } else if !effects.scans.is_empty() {
-            "scans"
-        } else if !effects.may_rewrite.is_empty() {
-            "may rewrite"
-        } else if !effects.may_scan.is_empty() {
-            "may scan"
-        } else {
-            continue;
-        };
+        let Some(effect) = TableEffect::of(&effects) else { continue };
         let new = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
             Some(N::ColumnDef(col)) => col.type_name.as_ref().map(column_type),
             _ => None,
         };
         let old = cx.with_catalog(|catalog| catalog.column(&table, &cmd.name).and_then(|c| c.ty.clone()));
-        let change = match (&old, &new) {
-            (Some(old), Some(new)) => format!("changing `{}` from `{}` to `{}`", cmd.name, show(old), show(new)),
-            (None, Some(new)) => format!("changing `{}` to `{}`", cmd.name, show(new)),
-            _ => format!("changing the type of `{}`", cmd.name),
-        };
-        let lock = describe_lock(cx.cmd_lock_on(&table, cmd), &table);
-        let help = if verdict.starts_with("may") {
-            "unless the change keeps the stored bytes (`varchar` to `text`), add a new column, backfill it in batches, then switch over"
-        } else {
-            "add a column of the new type, backfill it in batches, switch readers over, then drop the old column later"
+        let violation = TypeChange {
+            lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
+            column: cmd.name.clone(),
+            old,
+            new,
+            effect,
         };
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-        out.push(
-            cx.diagnostic(&RULE, span, format!("{change} {verdict} `{table}` while holding {lock}")).with_help(help),
-        );
+        out.push(cx.report(&RULE, span, &violation));
+    }
+}
+
+struct TypeChange {
+    lock: HeldLock,
+    column: String,
+    /// The type the history records, where it does.
+    old: Option<ColumnType>,
+    new: Option<ColumnType>,
+    effect: TableEffect,
+}
+
+impl Violation for TypeChange {
+    fn message(&self) -> String {
+        let column = &self.column;
+        let change = match (&self.old, &self.new) {
+            (Some(old), Some(new)) => format!("changing `{column}` from `{}` to `{}`", show(old), show(new)),
+            (None, Some(new)) => format!("changing `{column}` to `{}`", show(new)),
+            _ => format!("changing the type of `{column}`"),
+        };
+        format!("{change} {} `{}` while holding {}", self.effect.verb(), self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(if self.effect.is_certain() {
+            "add a column of the new type, backfill it in batches, switch readers over, then drop the old column later"
+        } else {
+            "unless the change keeps the stored bytes (`varchar` to `text`), add a new column, backfill it in batches, then switch over"
+        }
+        .into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.lock.relation, &self.column)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::ChangeColumnType)
     }
 }
 

@@ -2,9 +2,10 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, constraint_of};
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
 use crate::source::Span;
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At, ConstrType, Token};
 use std::collections::BTreeSet;
 
@@ -88,21 +89,65 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !bound.is_empty() && validated_checks(cx, &partition).iter().any(|check| bound.is_subset(check)) {
             continue;
         }
-        let mode = cx.lock_on(&partition).unwrap_or(LockMode::AccessExclusive);
-        let mut held = describe_lock(mode, &partition);
-        if let Some(parent_mode) = cx.lock_on(&parent).filter(|m| m.blocks_traffic()) {
-            held = format!("{held}, and {}", describe_lock(parent_mode, &parent));
-        }
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!("`ATTACH PARTITION` scans `{partition}` to check its bound while holding {held}"),
-            )
-            .with_help(format!(
-                "add a `CHECK` matching the bound to `{partition}` as `NOT VALID`, validate it, then attach"
-            )),
-        );
+        let violation = AttachScan {
+            lock: HeldLock::new(cx.lock_on(&partition).unwrap_or(LockMode::AccessExclusive), &partition),
+            parent_lock: cx.lock_on(&parent).filter(|m| m.blocks_traffic()).map(|mode| HeldLock::new(mode, &parent)),
+        };
+        out.push(cx.report(&RULE, span, &violation));
+    }
+}
+
+/// `ATTACH PARTITION` that scans the partition to check its bound.
+struct AttachScan {
+    /// The lock on the partition.
+    lock: HeldLock,
+    /// The lock on the parent, where it blocks traffic.
+    parent_lock: Option<HeldLock>,
+}
+
+impl Violation for AttachScan {
+    fn message(&self) -> String {
+        let partition = &self.lock.relation;
+        let parent = self.parent_lock.as_ref().map_or_else(String::new, |lock| format!(", and {lock}"));
+        format!("`ATTACH PARTITION` scans `{partition}` to check its bound while holding {}{parent}", self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(format!(
+            "add a `CHECK` matching the bound to `{}` as `NOT VALID`, validate it, then attach",
+            self.lock.relation
+        ))
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
+}
+
+/// `CREATE TABLE … PARTITION OF` that scans the parent's default partition.
+struct DefaultPartitionScan {
+    created: RelationName,
+    /// The lock on the default partition.
+    lock: HeldLock,
+    scan: Certainty,
+}
+
+impl Violation for DefaultPartitionScan {
+    fn message(&self) -> String {
+        let (created, default) = (&self.created, &self.lock.relation);
+        let verb = self.scan.verb("scans", "may scan");
+        format!("creating the partition `{created}` {verb} the default partition `{default}` to check that none of its rows belongs to it, while holding {}", self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(format!(
+            "add a `CHECK` to `{}` that excludes the new range, as `NOT VALID`, validate it, then create the partition",
+            self.lock.relation
+        ))
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
     }
 }
 
@@ -117,16 +162,9 @@ fn new_partition(cx: &StatementCx<'_, '_>, create: &pg::CreateStmt, out: &mut Ve
     else {
         return;
     };
-    let verb = if effects.scans.contains(default) { "scans" } else { "may scan" };
-    let lock = describe_lock(cx.lock_on(default).unwrap_or(LockMode::AccessExclusive), default);
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!("creating the partition `{created}` {verb} the default partition `{default}` to check that none of its rows belongs to it, while holding {lock}"),
-        )
-        .with_help(format!("add a `CHECK` to `{default}` that excludes the new range, as `NOT VALID`, validate it, then create the partition")),
-    );
+    let scan = if effects.scans.contains(default) { Certainty::Certain } else { Certainty::Possible };
+    let lock = HeldLock::new(cx.lock_on(default).unwrap_or(LockMode::AccessExclusive), default);
+    out.push(cx.report(&RULE, cx.stmt.span, &DefaultPartitionScan { created, lock, scan }));
 }
 
 /// The literals of each `CHECK` constraint on the table that earlier statements of the file

@@ -1,9 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::registry;
+use crate::violation::{HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -57,7 +57,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = span.unwrap_or(cx.stmt.span);
-    let does = if verb == "UPDATE" { "writes every row of" } else { "deletes every row of" };
     let held = if cx.state.in_transaction {
         let start = cx.state.transaction_start.min(cx.index);
         (start..cx.index).find_map(|i| cx.file.strongest_lock_on_existing(i))
@@ -65,27 +64,54 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         None
     };
     let Some(held) = held else {
-        out.push(
-            cx.diagnostic(&RULE, span, format!("`{verb}` without `WHERE` {does} `{table}` in one transaction"))
-                .with_help("write it in batches of a few thousand rows by key, each in its own transaction"),
-        );
+        out.push(cx.report(&RULE, span, &WholeTable { verb, table, held: None }));
         return;
     };
-    let mut diagnostic = cx
-        .diagnostic(
-            &RULE,
-            span,
-            format!(
-                "`{verb}` without `WHERE` {does} `{table}` while this transaction holds {}",
-                describe_lock(held.mode, &held.relation)
-            ),
-        )
-        .with_help("commit the schema change first, then write in batches, each in its own transaction");
+    let held = Some(HeldLock::new(held.mode, &held.relation));
+    let mut diagnostic = cx.report(&RULE, span, &WholeTable { verb, table, held });
     let configured = cx.settings().severities.keys().any(|k| registry::canonical_id(k) == Some(RULE.id));
     if !configured {
         diagnostic.severity = Severity::Error;
     }
     out.push(diagnostic);
+}
+
+/// An `UPDATE` or `DELETE` of every row.
+struct WholeTable {
+    /// `UPDATE` or `DELETE`.
+    verb: &'static str,
+    table: RelationName,
+    /// The strongest lock an earlier statement of the transaction holds on a table that exists.
+    held: Option<HeldLock>,
+}
+
+impl Violation for WholeTable {
+    fn message(&self) -> String {
+        let Self { verb, table, held } = self;
+        let does = if *verb == "UPDATE" { "writes every row of" } else { "deletes every row of" };
+        match held {
+            None => format!("`{verb}` without `WHERE` {does} `{table}` in one transaction"),
+            Some(lock) => format!("`{verb}` without `WHERE` {does} `{table}` while this transaction holds {lock}"),
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            match self.held {
+                None => "write it in batches of a few thousand rows by key, each in its own transaction",
+                Some(_) => "commit the schema change first, then write in batches, each in its own transaction",
+            }
+            .into(),
+        )
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.table)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::Backfill)
+    }
 }
 
 #[cfg(test)]

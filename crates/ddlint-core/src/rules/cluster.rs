@@ -1,8 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -40,38 +41,47 @@ declare_rule! {
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::ClusterStmt(stmt) = cx.node() else { return };
     let span = cx.find_tokens(&[Token::Cluster]).unwrap_or(cx.stmt.span);
-    let help = "reorder the rows online with `pg_repack`, outside the migration, or in a maintenance window";
     let Some(rv) = &stmt.relation else {
         // The lock model cannot know which tables were clustered before; each one is rewritten
         // under the same lock as a named table.
-        let lock = LockMode::AccessExclusive;
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!(
-                    "`CLUSTER` with no table rewrites every table clustered before, each under an `{}` lock that {}",
-                    lock.sql_name(),
-                    lock.blocks_phrase()
-                ),
-            )
-            .with_help(help),
-        );
+        out.push(cx.report(&RULE, span, &Cluster { lock: None }));
         return;
     };
     let table = RelationName::from_range_var(rv);
     if cx.is_new(&table) {
         return;
     }
-    let mode = cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive);
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`CLUSTER` rewrites `{table}` in index order while holding {}", describe_lock(mode, &table)),
-        )
-        .with_help(help),
-    );
+    let lock = HeldLock::new(cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive), &table);
+    out.push(cx.report(&RULE, span, &Cluster { lock: Some(lock) }));
+}
+
+struct Cluster {
+    /// The lock on the table named; none for a bare `CLUSTER`.
+    lock: Option<HeldLock>,
+}
+
+impl Violation for Cluster {
+    fn message(&self) -> String {
+        match &self.lock {
+            Some(lock) => format!("`CLUSTER` rewrites `{}` in index order while holding {lock}", lock.relation),
+            None => {
+                let mode = LockMode::AccessExclusive;
+                format!(
+                    "`CLUSTER` with no table rewrites every table clustered before, each under an `{}` lock that {}",
+                    mode.sql_name(),
+                    mode.blocks_phrase()
+                )
+            }
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("reorder the rows online with `pg_repack`, outside the migration, or in a maintenance window".into())
+    }
+
+    fn objects(&self) -> Objects {
+        self.lock.as_ref().map_or_else(Objects::default, |lock| Objects::relation(&lock.relation))
+    }
 }
 
 #[cfg(test)]

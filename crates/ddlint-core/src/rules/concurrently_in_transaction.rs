@@ -3,6 +3,8 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Fix, Needs};
 use crate::lock_model::{refused_in_transaction, RefusedInTransaction};
+use crate::rules::shared;
+use crate::violation::Violation;
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -66,17 +68,27 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let what = refused.sql();
     let span =
         cx.find_tokens(&[Token::Concurrently]).or_else(|| cx.find_tokens(&[Token::Vacuum])).unwrap_or(cx.stmt.span);
-    let wrapper =
-        if cx.state.explicit_transaction { "the file's transaction block" } else { "the runner's transaction" };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`{what}` cannot run inside a transaction block, and this one runs in {wrapper}"),
-        )
-        .with_help("move it to a migration of its own that runs outside a transaction")
-        .with_fix(fix(cx, what)),
-    );
+    let violation = InTransaction { what, explicit_transaction: cx.state.explicit_transaction };
+    out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, what)));
+}
+
+/// A statement PostgreSQL refuses inside a transaction block, inside one.
+struct InTransaction {
+    /// The statement, as its keywords: `CREATE INDEX CONCURRENTLY`.
+    what: &'static str,
+    /// The file opens the transaction itself, rather than the runner.
+    explicit_transaction: bool,
+}
+
+impl Violation for InTransaction {
+    fn message(&self) -> String {
+        let wrapper = shared::transaction_owner(self.explicit_transaction);
+        format!("`{}` cannot run inside a transaction block, and this one runs in {wrapper}", self.what)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("move it to a migration of its own that runs outside a transaction".into())
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, what: &str) -> Result<Fix, String> {

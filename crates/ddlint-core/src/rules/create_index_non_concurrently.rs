@@ -2,8 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Fix};
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
@@ -66,19 +67,43 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         .find_tokens(&[Token::Create, Token::Unique, Token::Index])
         .or_else(|| cx.find_tokens(&[Token::Create, Token::Index]))
         .unwrap_or(cx.stmt.span);
-    let what = if stmt.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!(
-                "`{what}` without `CONCURRENTLY` holds {} for the whole build",
-                describe_lock(cx.lock_on(&table).unwrap_or(LockMode::Share), &table)
-            ),
-        )
-        .with_help(format!("use `{what} CONCURRENTLY`, alone in a migration that runs outside a transaction"))
-        .with_fix(fix(cx, stmt, &table)),
-    );
+    let violation = IndexBuild {
+        lock: HeldLock::new(cx.lock_on(&table).unwrap_or(LockMode::Share), &table),
+        unique: stmt.unique,
+        index: (!stmt.idxname.is_empty()).then(|| RelationName::new(table.schema.as_deref(), &stmt.idxname)),
+    };
+    out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &table)));
+}
+
+struct IndexBuild {
+    lock: HeldLock,
+    unique: bool,
+    /// The index's name, where the statement gives one.
+    index: Option<RelationName>,
+}
+
+impl IndexBuild {
+    fn what(&self) -> &'static str {
+        if self.unique {
+            "CREATE UNIQUE INDEX"
+        } else {
+            "CREATE INDEX"
+        }
+    }
+}
+
+impl Violation for IndexBuild {
+    fn message(&self) -> String {
+        format!("`{}` without `CONCURRENTLY` holds {} for the whole build", self.what(), self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(format!("use `{} CONCURRENTLY`, alone in a migration that runs outside a transaction", self.what()))
+    }
+
+    fn objects(&self) -> Objects {
+        Objects { index: self.index.clone(), ..Objects::relation(&self.lock.relation) }
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::IndexStmt, table: &RelationName) -> Result<Fix, String> {

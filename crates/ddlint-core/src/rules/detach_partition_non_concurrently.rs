@@ -3,9 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::source::Span;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
 
 declare_rule! {
@@ -80,21 +80,32 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let mode = cx.lock_on(&parent).unwrap_or_else(|| alter_table_cmd_lock(cmd, cx.pg_version()));
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!("`DETACH PARTITION` without `CONCURRENTLY` takes {}", describe_lock(mode, &parent)),
-            )
-            .with_help("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction")
-            .with_fix(fix(
-                cx,
-                &parent,
-                p.name.as_ref().map(RelationName::from_range_var),
-                cmds.len(),
-                span,
-            )),
-        );
+        out.push(cx.report(&RULE, span, &Detach { lock: HeldLock::new(mode, &parent) }).with_fix(fix(
+            cx,
+            &parent,
+            p.name.as_ref().map(RelationName::from_range_var),
+            cmds.len(),
+            span,
+        )));
+    }
+}
+
+struct Detach {
+    /// The lock on the parent.
+    lock: HeldLock,
+}
+
+impl Violation for Detach {
+    fn message(&self) -> String {
+        format!("`DETACH PARTITION` without `CONCURRENTLY` takes {}", self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("use `DETACH PARTITION … CONCURRENTLY`, alone in a migration that runs outside a transaction".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
     }
 }
 

@@ -2,9 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::{alter_cmds, column_def_of};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::rules::shared::earlier_alter_tables;
+use crate::violation::{HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -62,19 +62,34 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let mode = cx.cmd_lock_on(&table, cmd);
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!(
-                    "dropping `{}` breaks any deployed code that still uses `{table}.{}`, and takes {}",
-                    cmd.name,
-                    cmd.name,
-                    describe_lock(mode, &table)
-                ),
-            )
-            .with_help("stop using the column in the application and deploy, then drop it in a later migration"),
-        );
+        out.push(cx.report(&RULE, span, &DropColumn { lock: HeldLock::new(mode, &table), column: cmd.name.clone() }));
+    }
+}
+
+struct DropColumn {
+    lock: HeldLock,
+    column: String,
+}
+
+impl Violation for DropColumn {
+    fn message(&self) -> String {
+        let Self { lock, column } = self;
+        format!(
+            "dropping `{column}` breaks any deployed code that still uses `{}.{column}`, and takes {lock}",
+            lock.relation
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("stop using the column in the application and deploy, then drop it in a later migration".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.lock.relation, &self.column)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::DropColumn)
     }
 }
 

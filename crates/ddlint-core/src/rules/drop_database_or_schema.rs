@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::locks::LockMode;
+use crate::violation::Violation;
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, Token};
 
 declare_rule! {
@@ -47,17 +48,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 return;
             }
             let span = cx.find_tokens(&[Token::Drop, Token::Database]).unwrap_or(cx.stmt.span);
-            out.push(
-                cx.diagnostic(
-                    &RULE,
-                    span,
-                    format!(
-                        "`DROP DATABASE` deletes `{}` and all its data, which no rollback brings back",
-                        stmt.dbname
-                    ),
-                )
-                .with_help("drop databases by hand, outside the migrations, after a backup"),
-            );
+            out.push(cx.report(&RULE, span, &DropDatabase { database: stmt.dbname.clone() }));
         }
         N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectSchema => {
             if stmt.behavior() != pg::DropBehavior::DropCascade {
@@ -76,21 +67,45 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     .iter()
                     .find(|s| &s.schema == name)
                     .map_or(LockMode::AccessExclusive, |s| s.mode);
-                out.push(
-                    cx.diagnostic(
-                        &RULE,
-                        span,
-                        format!(
-                            "`DROP SCHEMA … CASCADE` deletes every table in `{name}` and its data, each under an `{}` lock that {}",
-                            lock.sql_name(),
-                            lock.blocks_phrase()
-                        ),
-                    )
-                    .with_help("drop the schema's objects one by one once unused, then the empty schema without `CASCADE`"),
-                );
+                out.push(cx.report(&RULE, span, &DropSchema { schema: name.clone(), lock }));
             }
         }
         _ => {}
+    }
+}
+
+struct DropDatabase {
+    database: String,
+}
+
+impl Violation for DropDatabase {
+    fn message(&self) -> String {
+        format!("`DROP DATABASE` deletes `{}` and all its data, which no rollback brings back", self.database)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("drop databases by hand, outside the migrations, after a backup".into())
+    }
+}
+
+struct DropSchema {
+    schema: String,
+    /// The lock on each table in it.
+    lock: LockMode,
+}
+
+impl Violation for DropSchema {
+    fn message(&self) -> String {
+        format!(
+            "`DROP SCHEMA … CASCADE` deletes every table in `{}` and its data, each under an `{}` lock that {}",
+            self.schema,
+            self.lock.sql_name(),
+            self.lock.blocks_phrase()
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("drop the schema's objects one by one once unused, then the empty schema without `CASCADE`".into())
     }
 }
 

@@ -4,6 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Fix};
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, Token};
 
 declare_rule! {
@@ -64,15 +65,33 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let span = cx.find_tokens(&[Token::Drop, Token::Index]).unwrap_or(cx.stmt.span);
     // The lock model keys the lock by the index; the table behind it gets the same mode.
     let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
-    let lock = match cx.file.created_index(first, cx.index) {
-        Some(table) => describe_lock(mode, table),
-        None => describe_lock(mode, first).replacen(" lock on `", " lock on the table of `", 1),
-    };
-    out.push(
-        cx.diagnostic(&RULE, span, format!("`DROP INDEX` without `CONCURRENTLY` takes {lock}"))
-            .with_help("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction")
-            .with_fix(fix(cx, stmt, &names)),
-    );
+    let violation = IndexDrop { mode, index: (*first).clone(), table: cx.file.created_index(first, cx.index).cloned() };
+    out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &names)));
+}
+
+struct IndexDrop {
+    mode: LockMode,
+    index: RelationName,
+    /// The index's table, where the file created the index.
+    table: Option<RelationName>,
+}
+
+impl Violation for IndexDrop {
+    fn message(&self) -> String {
+        let lock = match &self.table {
+            Some(table) => describe_lock(self.mode, table),
+            None => describe_lock(self.mode, &self.index).replacen(" lock on `", " lock on the table of `", 1),
+        };
+        format!("`DROP INDEX` without `CONCURRENTLY` takes {lock}")
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects { relation: self.table.clone(), ..Objects::index(&self.index) }
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::DropStmt, names: &[RelationName]) -> Result<Fix, String> {

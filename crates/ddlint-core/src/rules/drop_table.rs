@@ -1,8 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, ObjectType, Token};
 
 declare_rule! {
@@ -56,15 +57,36 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         .collect();
     let span = cx.find_tokens(&[Token::Drop, Token::Table]).unwrap_or(cx.stmt.span);
     for table in &existing {
-        let lock = describe_lock(cx.lock_on(table).unwrap_or(LockMode::AccessExclusive), table);
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!("dropping `{table}` breaks any deployed code that still uses it, and takes {lock}"),
-            )
-            .with_help(format!("deploy code that no longer uses `{table}` first, then drop it in a later migration")),
-        );
+        let lock = HeldLock::new(cx.lock_on(table).unwrap_or(LockMode::AccessExclusive), table);
+        out.push(cx.report(&RULE, span, &DropTable { lock }));
+    }
+}
+
+struct DropTable {
+    lock: HeldLock,
+}
+
+impl Violation for DropTable {
+    fn message(&self) -> String {
+        format!(
+            "dropping `{}` breaks any deployed code that still uses it, and takes {}",
+            self.lock.relation, self.lock
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(format!(
+            "deploy code that no longer uses `{}` first, then drop it in a later migration",
+            self.lock.relation
+        ))
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::DropTable)
     }
 }
 

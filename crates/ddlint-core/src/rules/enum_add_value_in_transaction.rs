@@ -4,7 +4,9 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Needs};
 use crate::names::RelationName;
 use crate::parse::Statement;
+use crate::rules::shared;
 use crate::source::Span;
+use crate::violation::Violation;
 use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
@@ -67,22 +69,15 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if let N::AlterEnumStmt(stmt) = cx.node() {
         if cx.pg_version() < 12 && added_value(stmt).is_some() && !created_in(transaction, stmt) {
             let span = cx.find_tokens(&[Token::AddP, Token::ValueP]).unwrap_or(cx.stmt.span);
-            let wrapper =
-                if cx.state.explicit_transaction { "the file's transaction block" } else { "the runner's transaction" };
             out.push(
-                cx.diagnostic(
-                    &RULE,
-                    span,
-                    format!("`ALTER TYPE … ADD VALUE` cannot run inside a transaction block before PostgreSQL 12, and this one runs in {wrapper}"),
-                )
-                .with_help("move it to a migration of its own that runs outside a transaction")
-                .with_fix(recipes::moved(
-                    cx,
-                    Needs::NoTransaction,
-                    "add the value outside the transaction",
-                    &fix::slug(&["add_value", added_value(stmt).unwrap_or_default()]),
-                    &[added_value(stmt).unwrap_or_default()],
-                )),
+                cx.report(&RULE, span, &AddValueInTransaction { explicit_transaction: cx.state.explicit_transaction })
+                    .with_fix(recipes::moved(
+                        cx,
+                        Needs::NoTransaction,
+                        "add the value outside the transaction",
+                        &fix::slug(&["add_value", added_value(stmt).unwrap_or_default()]),
+                        &[added_value(stmt).unwrap_or_default()],
+                    )),
             );
         }
     }
@@ -119,25 +114,15 @@ fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             for (i, (literal, add)) in unused.iter().enumerate() {
                 let Some(span) = literal_in(&cx, stmt, literal) else { continue };
                 used.push(i);
-                let ty = type_name(add).map_or_else(String::new, |t| format!(" to `{t}`"));
                 let value = added_value(add).unwrap_or_default();
-                out.push(
-                    cx.diagnostic(
-                        &RULE,
-                        span,
-                        format!(
-                            "`{literal}` was added{ty} earlier in this transaction and cannot be used until it commits"
-                        ),
-                    )
-                    .with_help("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration")
-                    .with_fix(recipes::moved(
-                        &cx,
-                        Needs::LaterTransaction,
-                        "use the value in a later transaction",
-                        &fix::slug(&["use", value]),
-                        &[],
-                    )),
-                );
+                let violation = UseBeforeCommit { literal: literal.to_string(), ty: type_name(add) };
+                out.push(cx.report(&RULE, span, &violation).with_fix(recipes::moved(
+                    &cx,
+                    Needs::LaterTransaction,
+                    "use the value in a later transaction",
+                    &fix::slug(&["use", value]),
+                    &[],
+                )));
             }
             for i in used.into_iter().rev() {
                 unused.remove(i);
@@ -175,6 +160,40 @@ fn literal_in(cx: &StatementCx<'_, '_>, stmt: &Statement, literal: &str) -> Opti
         .filter(|t| t.token == Token::Sconst)
         .map(|t| Span::new(t.start, t.end))
         .find(|span| cx.text(*span) == literal)
+}
+
+/// `ALTER TYPE … ADD VALUE` in a transaction block, before PostgreSQL 12.
+struct AddValueInTransaction {
+    explicit_transaction: bool,
+}
+
+impl Violation for AddValueInTransaction {
+    fn message(&self) -> String {
+        let wrapper = shared::transaction_owner(self.explicit_transaction);
+        format!("`ALTER TYPE … ADD VALUE` cannot run inside a transaction block before PostgreSQL 12, and this one runs in {wrapper}")
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("move it to a migration of its own that runs outside a transaction".into())
+    }
+}
+
+/// A value used in the transaction that added it.
+struct UseBeforeCommit {
+    literal: String,
+    /// The enum type, where the statement names it.
+    ty: Option<RelationName>,
+}
+
+impl Violation for UseBeforeCommit {
+    fn message(&self) -> String {
+        let ty = self.ty.as_ref().map_or_else(String::new, |t| format!(" to `{t}`"));
+        format!("`{}` was added{ty} earlier in this transaction and cannot be used until it commits", self.literal)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("commit after `ALTER TYPE … ADD VALUE` and use the value in a later migration".into())
+    }
 }
 
 #[cfg(test)]

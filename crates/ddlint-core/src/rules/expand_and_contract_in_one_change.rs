@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
 use crate::names::RelationName;
+use crate::violation::{Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ObjectType, Token};
 
 declare_rule! {
@@ -70,21 +71,8 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 });
                 let Some(replacement) = replacement else { continue };
                 let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-                out.push(
-                    cx.diagnostic(
-                        &RULE,
-                        span,
-                        format!(
-                            "`{table}.{}` is dropped in the same change that adds `{replacement}` to replace it, \
-                             so the release still running loses the column it reads",
-                            cmd.name
-                        ),
-                    )
-                    .with_help(format!(
-                        "ship `{replacement}` and the code that uses it first; drop `{}` in a later change",
-                        cmd.name
-                    )),
-                );
+                let violation = Contracted::Column { table: table.clone(), column: cmd.name.clone(), replacement };
+                out.push(cx.report(&RULE, span, &violation));
             }
         }
         N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectTable => {
@@ -92,22 +80,58 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             for object in &stmt.objects {
                 let Some(N::List(list)) = &object.node else { continue };
                 let Some(old) = RelationName::from_name_list(&list.items) else { continue };
-                let copy = cx.with_catalog(|catalog| catalog.copies_of(&old).first().map(|new| new.to_string()));
+                let copy = cx.with_catalog(|catalog| catalog.copies_of(&old).first().map(|new| (*new).clone()));
                 let Some(new) = copy else { continue };
-                out.push(
-                    cx.diagnostic(
-                        &RULE,
-                        span,
-                        format!(
-                            "`{old}` is dropped in the same change that creates `{new}` from its rows, \
-                             so the release still running loses the table it reads"
-                        ),
-                    )
-                    .with_help(format!("ship `{new}` and the code that uses it first; drop `{old}` in a later change")),
-                );
+                out.push(cx.report(&RULE, span, &Contracted::Table { old, new }));
             }
         }
         _ => {}
+    }
+}
+
+/// The old shape dropped in the change that adds its replacement.
+enum Contracted {
+    Column { table: RelationName, column: String, replacement: String },
+    Table { old: RelationName, new: RelationName },
+}
+
+impl Violation for Contracted {
+    fn message(&self) -> String {
+        match self {
+            Contracted::Column { table, column, replacement } => format!(
+                "`{table}.{column}` is dropped in the same change that adds `{replacement}` to replace it, \
+                 so the release still running loses the column it reads"
+            ),
+            Contracted::Table { old, new } => format!(
+                "`{old}` is dropped in the same change that creates `{new}` from its rows, \
+                 so the release still running loses the table it reads"
+            ),
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Contracted::Column { column, replacement, .. } => {
+                format!("ship `{replacement}` and the code that uses it first; drop `{column}` in a later change")
+            }
+            Contracted::Table { old, new } => {
+                format!("ship `{new}` and the code that uses it first; drop `{old}` in a later change")
+            }
+        })
+    }
+
+    fn objects(&self) -> Objects {
+        match self {
+            Contracted::Column { table, column, .. } => Objects::column(table, column),
+            Contracted::Table { old, .. } => Objects::relation(old),
+        }
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(match self {
+            Contracted::Column { .. } => PhasedChange::DropColumn,
+            Contracted::Table { .. } => PhasedChange::DropTable,
+        })
     }
 }
 

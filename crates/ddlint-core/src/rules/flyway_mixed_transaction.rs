@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::framework::{flyway_runs_outside_transaction, Framework};
+use crate::violation::Violation;
 use pg_query::protobuf::Token;
 
 declare_rule! {
@@ -65,16 +66,25 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let what = refused.sql();
     let span =
         cx.find_tokens(&[Token::Concurrently]).or_else(|| cx.find_tokens(&[Token::Vacuum])).unwrap_or(cx.stmt.span);
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!(
-                "`{what}` makes Flyway run this script outside a transaction, which it refuses for a script with other statements unless `mixed` is set"
-            ),
+    out.push(cx.report(&RULE, span, &MixedScript { what }));
+}
+
+struct MixedScript {
+    /// The statement that runs outside a transaction, as its keywords.
+    what: &'static str,
+}
+
+impl Violation for MixedScript {
+    fn message(&self) -> String {
+        format!(
+            "`{}` makes Flyway run this script outside a transaction, which it refuses for a script with other statements unless `mixed` is set",
+            self.what
         )
-        .with_help(format!("move `{what}` to a migration of its own")),
-    );
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(format!("move `{}` to a migration of its own", self.what))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::locks::describe_lock;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -50,17 +50,26 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     };
     let span = cx.find_tokens(&[Token::LockP]).unwrap_or(cx.stmt.span);
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!(
-                "`LOCK TABLE` takes {} and holds it until the transaction ends",
-                describe_lock(lock.mode, &lock.relation)
-            ),
-        )
-        .with_help("drop the explicit lock and let each statement take the lock it needs"),
-    );
+    out.push(cx.report(&RULE, span, &ExplicitLock { lock: HeldLock::new(lock.mode, &lock.relation) }));
+}
+
+struct ExplicitLock {
+    /// The strongest lock the statement takes on a table that exists.
+    lock: HeldLock,
+}
+
+impl Violation for ExplicitLock {
+    fn message(&self) -> String {
+        format!("`LOCK TABLE` takes {} and holds it until the transaction ends", self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("drop the explicit lock and let each statement take the lock it needs".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Applicability, Edit, Fix};
-use crate::locks::describe_lock;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::node::Node as N;
 
 declare_rule! {
@@ -50,21 +50,34 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!(
-                "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
-                describe_lock(lock.mode, &lock.relation)
-            ),
-        )
-        .with_help("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)")
-        .with_fix(match crate::fix::generated_by(cx.file.framework) {
+    out.push(cx.report(&RULE, cx.stmt.span, &Unguarded { lock: HeldLock::new(lock.mode, &lock.relation) }).with_fix(
+        match crate::fix::generated_by(cx.file.framework) {
             Some(reason) => Err(reason.to_owned()),
             None => Ok(fix(cx)),
-        }),
-    );
+        },
+    ));
+}
+
+/// The first statement of the file that waits for a lock that blocks traffic, with no timeout.
+struct Unguarded {
+    lock: HeldLock,
+}
+
+impl Violation for Unguarded {
+    fn message(&self) -> String {
+        format!(
+            "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
+            self.lock
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("start the migration with `SET lock_timeout = '2s'` (or `SET LOCAL` inside its transaction)".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
 }
 
 /// `SET lock_timeout` before the statement, and before the first such statement of each

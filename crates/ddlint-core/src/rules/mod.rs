@@ -151,6 +151,16 @@ pub(crate) mod test_support {
             .collect()
     }
 
+    /// The help lines of `rule`'s findings on `sql`, with `settings`.
+    pub fn helps_with(sql: &str, rule: &str, settings: &Settings) -> Vec<String> {
+        crate::lint_file("test.sql", sql.as_bytes(), settings)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule == rule)
+            .filter_map(|d| d.help)
+            .collect()
+    }
+
     /// The messages raised by `rule` on `sql`.
     pub fn messages(sql: &str, rule: &str) -> Vec<String> {
         crate::lint_file("test.sql", sql.as_bytes(), &Settings::default())

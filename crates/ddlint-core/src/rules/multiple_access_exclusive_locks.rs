@@ -4,6 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::shared::dropped_by;
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, ObjectType, ReindexObjectType};
 
 declare_rule! {
@@ -62,22 +63,7 @@ fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
         if !cx.state.in_transaction {
             continue;
         }
-        let more = match finding.total {
-            2 => String::new(),
-            n => format!(" ({n} tables in all by its end)"),
-        };
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.stmt.span,
-                format!(
-                    "statement takes {} while this transaction already holds one on `{}`{more}",
-                    describe_lock(LockMode::AccessExclusive, &finding.next),
-                    finding.first
-                ),
-            )
-            .with_help("change one table per transaction, and commit before locking the next"),
-        );
+        out.push(cx.report(&RULE, cx.stmt.span, &finding));
     }
 }
 
@@ -191,6 +177,28 @@ fn is_index(cx: &StatementCx<'_, '_>, index: usize, relation: &RelationName) -> 
             s.relation.as_ref().is_some_and(|rv| RelationName::from_range_var(rv).same_as(relation))
         }
         _ => false,
+    }
+}
+
+impl Violation for Finding {
+    fn message(&self) -> String {
+        let more = match self.total {
+            2 => String::new(),
+            n => format!(" ({n} tables in all by its end)"),
+        };
+        format!(
+            "statement takes {} while this transaction already holds one on `{}`{more}",
+            describe_lock(LockMode::AccessExclusive, &self.next),
+            self.first
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("change one table per transaction, and commit before locking the next".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.next)
     }
 }
 

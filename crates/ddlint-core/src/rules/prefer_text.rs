@@ -1,7 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::rules::shared::{base_name, column_types};
+use crate::names::RelationName;
+use crate::rules::shared::{base_name, column_types, table_of};
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N};
 
 declare_rule! {
@@ -39,14 +41,32 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let Some(length) = ty.typmods.first().and_then(int_value) else { continue };
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.span_at(ty.location),
-                format!("`varchar({length})` puts the length limit of `{column}` in its type, where changing it locks the table"),
-            )
-            .with_help(format!("use `text` with `CHECK (char_length({column}) <= {length})`")),
-        );
+        let violation = LimitedVarchar { table: table_of(cx.node()), column: column.to_owned(), length };
+        out.push(cx.report(&RULE, cx.span_at(ty.location), &violation));
+    }
+}
+
+struct LimitedVarchar {
+    table: Option<RelationName>,
+    column: String,
+    length: i32,
+}
+
+impl Violation for LimitedVarchar {
+    fn message(&self) -> String {
+        let Self { column, length, .. } = self;
+        format!(
+            "`varchar({length})` puts the length limit of `{column}` in its type, where changing it locks the table"
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        let Self { column, length, .. } = self;
+        Some(format!("use `text` with `CHECK (char_length({column}) <= {length})`"))
+    }
+
+    fn objects(&self) -> Objects {
+        Objects { relation: self.table.clone(), column: Some(self.column.clone()), ..Objects::default() }
     }
 }
 

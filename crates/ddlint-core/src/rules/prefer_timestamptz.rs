@@ -1,7 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::rules::shared::{base_name, column_types};
+use crate::names::RelationName;
+use crate::rules::shared::{base_name, column_types, table_of};
+use crate::violation::{Objects, Violation};
 
 declare_rule! {
     /// ## What it does
@@ -38,14 +40,27 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if base_name(ty) != Some("timestamp") {
             continue;
         }
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                cx.span_at(ty.location),
-                format!("`timestamp` column `{column}` stores no time zone, so its values are ambiguous"),
-            )
-            .with_help("use `timestamptz`"),
-        );
+        let violation = TimestampWithoutZone { table: table_of(cx.node()), column: column.to_owned() };
+        out.push(cx.report(&RULE, cx.span_at(ty.location), &violation));
+    }
+}
+
+struct TimestampWithoutZone {
+    table: Option<RelationName>,
+    column: String,
+}
+
+impl Violation for TimestampWithoutZone {
+    fn message(&self) -> String {
+        format!("`timestamp` column `{}` stores no time zone, so its values are ambiguous", self.column)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("use `timestamptz`".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects { relation: self.table.clone(), column: Some(self.column.clone()), ..Objects::default() }
     }
 }
 

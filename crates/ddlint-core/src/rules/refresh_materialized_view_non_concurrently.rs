@@ -2,8 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Applicability, Fix, Needs, Proposal, Step};
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
@@ -58,23 +59,43 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = cx.find_tokens(&[Token::Refresh, Token::Materialized, Token::View]).unwrap_or(cx.stmt.span);
-    let lock = describe_lock(cx.lock_on(&view).unwrap_or(LockMode::AccessExclusive), &view);
-    let diagnostic = if stmt.skip_data {
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`REFRESH MATERIALIZED VIEW … WITH NO DATA` takes {lock} and leaves `{view}` unreadable"),
-        )
-        .with_help("refresh it `CONCURRENTLY` with data instead, so that it stays readable")
-    } else {
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` runs the view's query while holding {lock}"),
-        )
-        .with_help("give the view a unique index and use `REFRESH MATERIALIZED VIEW CONCURRENTLY`")
+    let violation = Refresh {
+        lock: HeldLock::new(cx.lock_on(&view).unwrap_or(LockMode::AccessExclusive), &view),
+        with_no_data: stmt.skip_data,
     };
-    out.push(diagnostic.with_fix(fix(cx, stmt, &view)));
+    out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &view)));
+}
+
+struct Refresh {
+    /// The lock on the view.
+    lock: HeldLock,
+    with_no_data: bool,
+}
+
+impl Violation for Refresh {
+    fn message(&self) -> String {
+        let Self { lock, .. } = self;
+        if self.with_no_data {
+            format!("`REFRESH MATERIALIZED VIEW … WITH NO DATA` takes {lock} and leaves `{}` unreadable", lock.relation)
+        } else {
+            format!("`REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` runs the view's query while holding {lock}")
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            if self.with_no_data {
+                "refresh it `CONCURRENTLY` with data instead, so that it stays readable"
+            } else {
+                "give the view a unique index and use `REFRESH MATERIALIZED VIEW CONCURRENTLY`"
+            }
+            .into(),
+        )
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::RefreshMatViewStmt, view: &RelationName) -> Result<Fix, String> {

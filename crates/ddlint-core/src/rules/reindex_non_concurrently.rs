@@ -3,8 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Fix};
 use crate::lock_model::reindex_concurrently;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, ReindexObjectType as Kind, Token};
 
 declare_rule! {
@@ -61,12 +62,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = cx.find_tokens(&[Token::Reindex]).unwrap_or(cx.stmt.span);
-    let help = if cx.pg_version() >= 12 {
-        "use `REINDEX … CONCURRENTLY`, alone in a migration that runs outside a transaction"
-    } else {
-        "build a replacement with `CREATE INDEX CONCURRENTLY`, then drop the old index concurrently"
-    };
-    let message = match stmt.kind() {
+    let target = match stmt.kind() {
         Kind::ReindexObjectIndex | Kind::ReindexObjectTable => {
             let Some(rv) = &stmt.relation else { return };
             let named = RelationName::from_range_var(rv);
@@ -81,32 +77,89 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             // waits for, then the table's, which blocks writes.
             let mut locks: Vec<_> = cx.effects().locks.iter().collect();
             locks.sort_by_key(|l| std::cmp::Reverse(l.mode));
-            let held: Vec<String> = locks.iter().take(2).map(|l| describe_lock(l.mode, &l.relation)).collect();
-            let what = if stmt.kind() == Kind::ReindexObjectTable { "every index of" } else { "" };
-            let target = format!("{what} `{named}`").trim().to_owned();
-            match held.as_slice() {
-                [] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} under locks that block traffic"),
-                [one] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}"),
-                [one, two, ..] => {
-                    format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}, and {two}")
-                }
+            let held = locks.iter().take(2).map(|l| HeldLock::new(l.mode, &l.relation)).collect();
+            let table = table.cloned();
+            if stmt.kind() == Kind::ReindexObjectTable {
+                Target::Table { table: named, held }
+            } else {
+                Target::Index { index: named, table, held }
             }
         }
-        Kind::ReindexObjectSchema | Kind::ReindexObjectDatabase => {
-            let kind = if stmt.kind() == Kind::ReindexObjectSchema { "SCHEMA" } else { "DATABASE" };
-            // The lock model does not list the tables of a schema; each one is locked as
-            // `REINDEX TABLE` locks it.
-            let lock = LockMode::Share;
-            format!(
-                "`REINDEX {kind}` without `CONCURRENTLY` rebuilds every index in `{}`, each table under a `{}` lock that {}",
-                stmt.name,
-                lock.sql_name(),
-                lock.blocks_phrase()
-            )
-        }
+        Kind::ReindexObjectSchema => Target::Schema(stmt.name.clone()),
+        Kind::ReindexObjectDatabase => Target::Database(stmt.name.clone()),
         _ => return,
     };
-    out.push(cx.diagnostic(&RULE, span, message).with_help(help).with_fix(fix(cx, stmt)));
+    let violation = Reindex { target, concurrently_available: cx.pg_version() >= 12 };
+    out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt)));
+}
+
+/// What a `REINDEX` rebuilds.
+enum Target {
+    /// An index, its table where the file created the index, and the two strongest locks.
+    Index {
+        index: RelationName,
+        table: Option<RelationName>,
+        held: Vec<HeldLock>,
+    },
+    /// Every index of a table, and the two strongest locks.
+    Table {
+        table: RelationName,
+        held: Vec<HeldLock>,
+    },
+    Schema(String),
+    Database(String),
+}
+
+struct Reindex {
+    target: Target,
+    /// `REINDEX … CONCURRENTLY` exists (PostgreSQL 12).
+    concurrently_available: bool,
+}
+
+impl Violation for Reindex {
+    fn message(&self) -> String {
+        let (target, held) = match &self.target {
+            Target::Index { index, held, .. } => (format!("`{index}`"), held),
+            Target::Table { table, held } => (format!("every index of `{table}`"), held),
+            Target::Schema(name) | Target::Database(name) => {
+                let kind = if matches!(self.target, Target::Schema(_)) { "SCHEMA" } else { "DATABASE" };
+                // The lock model does not list the tables of a schema; each one is locked as
+                // `REINDEX TABLE` locks it.
+                let lock = LockMode::Share;
+                return format!(
+                    "`REINDEX {kind}` without `CONCURRENTLY` rebuilds every index in `{name}`, each table under a `{}` lock that {}",
+                    lock.sql_name(),
+                    lock.blocks_phrase()
+                );
+            }
+        };
+        match held.as_slice() {
+            [] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} under locks that block traffic"),
+            [one] => format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}"),
+            [one, two, ..] => {
+                format!("`REINDEX` without `CONCURRENTLY` rebuilds {target} while holding {one}, and {two}")
+            }
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            if self.concurrently_available {
+                "use `REINDEX … CONCURRENTLY`, alone in a migration that runs outside a transaction"
+            } else {
+                "build a replacement with `CREATE INDEX CONCURRENTLY`, then drop the old index concurrently"
+            }
+            .into(),
+        )
+    }
+
+    fn objects(&self) -> Objects {
+        match &self.target {
+            Target::Index { index, table, .. } => Objects { relation: table.clone(), ..Objects::index(index) },
+            Target::Table { table, .. } => Objects::relation(table),
+            Target::Schema(_) | Target::Database(_) => Objects::default(),
+        }
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::ReindexStmt) -> Result<Fix, String> {

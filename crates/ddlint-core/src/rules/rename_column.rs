@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::names::RelationName;
+use crate::violation::{Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, ObjectType, Token};
 
 declare_rule! {
@@ -43,19 +44,41 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = cx.find_tokens(&[Token::Rename]).map_or(cx.stmt.span, |s| s.cover(Span::new(s.start, cx.stmt.span.end)));
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!(
-                "renaming `{table}.{}` to `{}` breaks the application version that still uses the old name",
-                stmt.subname, stmt.newname
-            ),
+    out.push(cx.report(
+        &RULE,
+        span,
+        &RenameColumn { table, column: stmt.subname.clone(), new_name: stmt.newname.clone() },
+    ));
+}
+
+struct RenameColumn {
+    table: RelationName,
+    column: String,
+    new_name: String,
+}
+
+impl Violation for RenameColumn {
+    fn message(&self) -> String {
+        let Self { table, column, new_name } = self;
+        format!(
+            "renaming `{table}.{column}` to `{new_name}` breaks the application version that still uses the old name"
         )
-        .with_help(
-            "add the new column, backfill and switch the code to it, then drop the old column in a later release",
-        ),
-    );
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            "add the new column, backfill and switch the code to it, then drop the old column in a later release"
+                .into(),
+        )
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::column(&self.table, &self.column)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        Some(PhasedChange::RenameColumn)
+    }
 }
 
 use crate::source::Span;

@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::names::RelationName;
 use crate::source::Span;
+use crate::violation::{Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, ObjectType, Token};
 
 declare_rule! {
@@ -46,17 +47,35 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = cx.find_tokens(&[Token::Rename]).map_or(cx.stmt.span, |s| Span::new(s.start, cx.stmt.span.end));
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!(
-                "renaming {kind} `{table}` to `{}` breaks the application version that still queries the old name",
-                stmt.newname
-            ),
+    out.push(cx.report(&RULE, span, &RenameTable { kind, table, new_name: stmt.newname.clone() }));
+}
+
+struct RenameTable {
+    /// `table`, `view` or `materialized view`.
+    kind: &'static str,
+    table: RelationName,
+    new_name: String,
+}
+
+impl Violation for RenameTable {
+    fn message(&self) -> String {
+        let Self { kind, table, new_name } = self;
+        format!(
+            "renaming {kind} `{table}` to `{new_name}` breaks the application version that still queries the old name"
         )
-        .with_help("keep the old name working through a view until no deployed code uses it, then drop it"),
-    );
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("keep the old name working through a view until no deployed code uses it, then drop it".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.table)
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        (self.kind == "table").then_some(PhasedChange::RenameTable)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::names::RelationName;
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -37,28 +38,55 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    let (kind, name, help) = match cx.node() {
+    let violation = match cx.node() {
         N::CreateStmt(stmt) if !stmt.if_not_exists => {
             let Some(rv) = &stmt.relation else { return };
-            ("TABLE", Some(RelationName::from_range_var(rv).to_string()), "write `CREATE TABLE IF NOT EXISTS`")
+            Unguarded::Table(RelationName::from_range_var(rv))
         }
-        N::IndexStmt(stmt) if !stmt.if_not_exists => match stmt.idxname.as_str() {
-            // `IF NOT EXISTS` needs a name to look for.
-            "" => ("INDEX", None, "name the index and write `CREATE INDEX IF NOT EXISTS`"),
-            name => ("INDEX", Some(name.to_owned()), "write `CREATE INDEX IF NOT EXISTS`"),
-        },
+        N::IndexStmt(stmt) if !stmt.if_not_exists => {
+            let schema = stmt.relation.as_ref().map(|rv| rv.schemaname.as_str());
+            Unguarded::Index((!stmt.idxname.is_empty()).then(|| RelationName::new(schema, &stmt.idxname)))
+        }
         _ => return,
     };
     let span = cx.find_tokens(&[Token::Create]).unwrap_or(cx.stmt.span);
-    let name = name.map_or_else(String::new, |n| format!(" `{n}`"));
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`CREATE {kind}`{name} without `IF NOT EXISTS` fails when the migration runs again"),
+    out.push(cx.report(&RULE, span, &violation));
+}
+
+/// A `CREATE` without `IF NOT EXISTS`.
+enum Unguarded {
+    Table(RelationName),
+    /// The index's name, where it has one: `IF NOT EXISTS` needs a name to look for.
+    Index(Option<RelationName>),
+}
+
+impl Violation for Unguarded {
+    fn message(&self) -> String {
+        let (kind, name) = match self {
+            Unguarded::Table(table) => ("TABLE", format!(" `{table}`")),
+            Unguarded::Index(Some(index)) => ("INDEX", format!(" `{}`", index.name)),
+            Unguarded::Index(None) => ("INDEX", String::new()),
+        };
+        format!("`CREATE {kind}`{name} without `IF NOT EXISTS` fails when the migration runs again")
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                Unguarded::Table(_) => "write `CREATE TABLE IF NOT EXISTS`",
+                Unguarded::Index(Some(_)) => "write `CREATE INDEX IF NOT EXISTS`",
+                Unguarded::Index(None) => "name the index and write `CREATE INDEX IF NOT EXISTS`",
+            }
+            .into(),
         )
-        .with_help(help),
-    );
+    }
+
+    fn objects(&self) -> Objects {
+        match self {
+            Unguarded::Table(table) => Objects::relation(table),
+            Unguarded::Index(index) => Objects { index: index.clone(), ..Objects::default() },
+        }
+    }
 }
 
 #[cfg(test)]

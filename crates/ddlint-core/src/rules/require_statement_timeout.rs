@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::locks::describe_lock;
+use crate::violation::{HeldLock, Objects, Violation};
 
 declare_rule! {
     /// ## What it does
@@ -42,17 +42,26 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            cx.stmt.span,
-            format!(
-                "statement takes {} with no `statement_timeout` set, so nothing bounds how long it holds it",
-                describe_lock(lock.mode, &lock.relation)
-            ),
-        )
-        .with_help("set `statement_timeout` at the start of the migration, as well as `lock_timeout`"),
-    );
+    out.push(cx.report(&RULE, cx.stmt.span, &Unbounded { lock: HeldLock::new(lock.mode, &lock.relation) }));
+}
+
+/// The first statement of the file that holds a lock that blocks traffic, with no statement timeout.
+struct Unbounded {
+    lock: HeldLock,
+}
+
+impl Violation for Unbounded {
+    fn message(&self) -> String {
+        format!("statement takes {} with no `statement_timeout` set, so nothing bounds how long it holds it", self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("set `statement_timeout` at the start of the migration, as well as `lock_timeout`".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
-use crate::locks::describe_lock;
 use crate::names::RelationName;
 use crate::names::{default_object_name, quote_ident};
+use crate::violation::{Certainty, HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
@@ -90,22 +90,13 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!(
-                    "`SET NOT NULL` on `{}` scans `{table}` while holding {}",
-                    cmd.name,
-                    describe_lock(alter_table_cmd_lock(cmd, cx.pg_version()), &table)
-                ),
-            )
-            .with_help(format!(
-                "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",
-                cmd.name
-            ))
-            .with_fix(fix(cx, &table, &cmd.name, cmds.len())),
-        );
+        let violation = NotNullScan {
+            lock: HeldLock::new(alter_table_cmd_lock(cmd, cx.pg_version()), &table),
+            column: cmd.name.clone(),
+            change: NotNullChange::SetNotNull { not_valid_not_null: cx.pg_version() >= 18 },
+            scan: Certainty::Certain,
+        };
+        out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, &table, &cmd.name, cmds.len())));
     }
 }
 
@@ -131,17 +122,72 @@ fn check_not_null_constraint(
         Some(N::String(s)) => Some(s.sval.as_str()),
         _ => None,
     });
-    let verb = if effects.scans.is_empty() { "may scan" } else { "scans" };
-    let message = format!(
-        "adding the `NOT NULL` constraint on `{}` {verb} `{table}` while holding {}",
-        column.unwrap_or("?"),
-        describe_lock(cx.cmd_lock_on(table, cmd), table)
-    );
-    out.push(
-        cx.diagnostic(&RULE, span, message)
-            .with_help("add it `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction")
-            .with_fix(recipes::not_valid_then_validate(cx, stmt, table, c)),
-    );
+    let violation = NotNullScan {
+        lock: HeldLock::new(cx.cmd_lock_on(table, cmd), table),
+        column: column.unwrap_or("?").to_owned(),
+        change: NotNullChange::AddConstraint(c.conname.clone()),
+        scan: if effects.scans.is_empty() { Certainty::Possible } else { Certainty::Certain },
+    };
+    out.push(cx.report(&RULE, span, &violation).with_fix(recipes::not_valid_then_validate(cx, stmt, table, c)));
+}
+
+/// How the statement makes the column `NOT NULL`.
+enum NotNullChange {
+    /// `SET NOT NULL`; on PostgreSQL 18 the safe form is a `NOT NULL … NOT VALID` constraint.
+    SetNotNull { not_valid_not_null: bool },
+    /// PostgreSQL 18's `ADD CONSTRAINT name NOT NULL column`, validated; the name may be empty.
+    AddConstraint(String),
+}
+
+struct NotNullScan {
+    lock: HeldLock,
+    column: String,
+    change: NotNullChange,
+    scan: Certainty,
+}
+
+impl Violation for NotNullScan {
+    fn message(&self) -> String {
+        let Self { lock, column, .. } = self;
+        let table = &lock.relation;
+        let scans = self.scan.verb("scans", "may scan");
+        match self.change {
+            NotNullChange::SetNotNull { .. } => {
+                format!("`SET NOT NULL` on `{column}` {scans} `{table}` while holding {lock}")
+            }
+            NotNullChange::AddConstraint(_) => {
+                format!("adding the `NOT NULL` constraint on `{column}` {scans} `{table}` while holding {lock}")
+            }
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self.change {
+            NotNullChange::SetNotNull { not_valid_not_null: true } => format!(
+                "add `CONSTRAINT … NOT NULL {} NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction",
+                self.column
+            ),
+            NotNullChange::SetNotNull { not_valid_not_null: false } => format!(
+                "add `CHECK ({} IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`",
+                self.column
+            ),
+            NotNullChange::AddConstraint(_) => {
+                "add it `NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction".to_owned()
+            }
+        })
+    }
+
+    fn objects(&self) -> Objects {
+        let objects = Objects::column(&self.lock.relation, &self.column);
+        match &self.change {
+            NotNullChange::AddConstraint(name) => objects.with_constraint(name),
+            NotNullChange::SetNotNull { .. } => objects,
+        }
+    }
+
+    fn phased(&self) -> Option<PhasedChange> {
+        matches!(self.change, NotNullChange::SetNotNull { .. }).then_some(PhasedChange::SetNotNull)
+    }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, subcommands: usize) -> Result<Fix, String> {
@@ -185,6 +231,22 @@ mod tests {
     use crate::settings::Settings;
 
     const ID: &str = "set-not-null";
+
+    #[test]
+    fn help_teaches_the_safe_form_of_the_target_version() {
+        use crate::rules::test_support::helps_with;
+        use crate::settings::Settings;
+        let sql = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+        let on = |pg_version| helps_with(sql, ID, &Settings { pg_version, ..Settings::default() });
+        assert_eq!(
+            on(18),
+            vec!["add `CONSTRAINT … NOT NULL email NOT VALID`, then `VALIDATE CONSTRAINT` in a later transaction"]
+        );
+        assert_eq!(
+            on(17),
+            vec!["add `CHECK (email IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`"]
+        );
+    }
 
     #[test]
     fn flags_set_not_null_on_existing_tables() {

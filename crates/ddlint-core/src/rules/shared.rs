@@ -7,6 +7,24 @@ use crate::lock_model::{alter_cmds, column_def_of, constraint_of};
 use crate::names::RelationName;
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ObjectType};
 
+/// Whose transaction a statement runs in, as messages say it.
+pub fn transaction_owner(explicit_transaction: bool) -> &'static str {
+    if explicit_transaction {
+        "the file's transaction block"
+    } else {
+        "the runner's transaction"
+    }
+}
+
+/// The table a `CREATE TABLE` or `ALTER TABLE` is about.
+pub fn table_of(node: &N) -> Option<RelationName> {
+    match node {
+        N::CreateStmt(stmt) => stmt.relation.as_ref().map(RelationName::from_range_var),
+        N::AlterTableStmt(stmt) => stmt.relation.as_ref().map(RelationName::from_range_var),
+        _ => None,
+    }
+}
+
 /// The columns a statement gives a type, with that type: the columns of `CREATE TABLE`, and
 /// `ADD COLUMN` and `ALTER COLUMN … TYPE` in `ALTER TABLE`.
 pub fn column_types(node: &N) -> Vec<(&str, &pg::TypeName)> {

@@ -5,6 +5,7 @@ use crate::lock_model::alter_cmds;
 use crate::locks::{describe_lock, LockMode};
 use crate::names::RelationName;
 use crate::rules::shared::{added_not_valid_earlier, dropped_by};
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -69,26 +70,56 @@ fn check_file(file: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
         if !cx.state.in_transaction {
             continue;
         }
-        let mut message = format!(
-            "statement {} while this transaction still holds {}",
-            first.reason,
-            describe_lock(LockMode::AccessExclusive, &first.locked)
-        );
-        if !later.is_empty() {
-            let lines = file.line_index();
-            let shown: Vec<usize> = later
+        let lines = file.line_index();
+        let violation = SlowUnderLock {
+            reason: first.reason.clone(),
+            locked: first.locked.clone(),
+            later_lines: later
                 .iter()
                 .take(SHOWN_LINES)
                 .map(|s| lines.line_of(file.statements[s.index].span.start) + 1)
-                .collect();
-            message.push_str(&later_statements(&shown, later.len()));
+                .collect(),
+            later_count: later.len(),
+        };
+        out.push(cx.report(&RULE, cx.stmt.span, &violation));
+    }
+}
+
+/// A slow statement while the transaction holds an `ACCESS EXCLUSIVE` lock, and the slow
+/// statements after it.
+struct SlowUnderLock {
+    /// What makes it slow: "scans `orders`".
+    reason: String,
+    locked: RelationName,
+    /// The lines of the first few later slow statements, 1-based.
+    later_lines: Vec<usize>,
+    later_count: usize,
+}
+
+impl Violation for SlowUnderLock {
+    fn message(&self) -> String {
+        let mut message = format!(
+            "statement {} while this transaction still holds {}",
+            self.reason,
+            describe_lock(LockMode::AccessExclusive, &self.locked)
+        );
+        if self.later_count > 0 {
+            message.push_str(&later_statements(&self.later_lines, self.later_count));
         }
-        let help = if later.is_empty() {
+        message
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(if self.later_count == 0 {
             "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and do this later"
         } else {
             "commit right after the statement that takes the `ACCESS EXCLUSIVE` lock, and move this and the slow statements after it to a later transaction"
-        };
-        out.push(cx.diagnostic(&RULE, cx.stmt.span, message).with_help(help));
+        }
+        .into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.locked)
     }
 }
 

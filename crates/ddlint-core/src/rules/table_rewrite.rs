@@ -2,8 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType as At};
 
 declare_rule! {
@@ -77,21 +78,37 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         };
         let certain = effects.rewrites.iter().any(|r| r.same_as(&table));
         let maybe = effects.may_rewrite.iter().any(|r| r.same_as(&table));
-        let verb = match (certain, maybe) {
-            (true, _) => "rewrites",
-            (false, true) => "may rewrite",
+        let rewrite = match (certain, maybe) {
+            (true, _) => Certainty::Certain,
+            (false, true) => Certainty::Possible,
             (false, false) => continue,
         };
-        let mode = cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive);
+        let lock = HeldLock::new(cx.lock_on(&table).unwrap_or(LockMode::AccessExclusive), &table);
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!("`{what}` {verb} `{table}` while holding {}", describe_lock(mode, &table)),
-            )
-            .with_help(help),
-        );
+        out.push(cx.report(&RULE, span, &Rewrite { what, help, lock, rewrite }));
+    }
+}
+
+struct Rewrite {
+    /// The subcommand, as its keywords: `SET LOGGED`.
+    what: &'static str,
+    help: &'static str,
+    lock: HeldLock,
+    rewrite: Certainty,
+}
+
+impl Violation for Rewrite {
+    fn message(&self) -> String {
+        let verb = self.rewrite.verb("rewrites", "may rewrite");
+        format!("`{}` {verb} `{}` while holding {}", self.what, self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(self.help.into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
     }
 }
 

@@ -1,8 +1,9 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 declare_rule! {
@@ -48,25 +49,46 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         .filter(|t| !cx.is_new(t))
         .collect();
     let Some(first) = existing.first() else { return };
-    let lock = describe_lock(cx.lock_on(first).unwrap_or(LockMode::AccessExclusive), first);
-    let others = match existing.len() {
-        1 => String::new(),
-        2 => " and 1 more table".to_owned(),
-        n => format!(" and {} more tables", n - 1),
-    };
-    let cascade = if stmt.behavior() == pg::DropBehavior::DropCascade {
-        match cascaded_tables(cx, stmt).as_slice() {
-            [] => ", and `CASCADE` also empties every table that references it".to_owned(),
-            tables => format!(", and `CASCADE` also empties {} through their foreign keys", quoted_list(tables)),
-        }
-    } else {
-        String::new()
+    let violation = Truncate {
+        lock: HeldLock::new(cx.lock_on(first).unwrap_or(LockMode::AccessExclusive), first),
+        others: existing.len() - 1,
+        cascaded: (stmt.behavior() == pg::DropBehavior::DropCascade).then(|| cascaded_tables(cx, stmt)),
     };
     let span = cx.find_tokens(&[Token::Truncate]).unwrap_or(cx.stmt.span);
-    out.push(
-        cx.diagnostic(&RULE, span, format!("`TRUNCATE` empties `{first}`{others} while holding {lock}{cascade}"))
-            .with_help("delete in batches while the table is in use, or confirm that emptying it is intended"),
-    );
+    out.push(cx.report(&RULE, span, &violation));
+}
+
+struct Truncate {
+    /// The lock on the first table named that exists.
+    lock: HeldLock,
+    /// How many more tables that exist it names.
+    others: usize,
+    /// With `CASCADE`, the tables it also empties, where the history knows them.
+    cascaded: Option<Vec<RelationName>>,
+}
+
+impl Violation for Truncate {
+    fn message(&self) -> String {
+        let others = match self.others {
+            0 => String::new(),
+            1 => " and 1 more table".to_owned(),
+            n => format!(" and {n} more tables"),
+        };
+        let cascade = match self.cascaded.as_deref() {
+            None => String::new(),
+            Some([]) => ", and `CASCADE` also empties every table that references it".to_owned(),
+            Some(tables) => format!(", and `CASCADE` also empties {} through their foreign keys", quoted_list(tables)),
+        };
+        format!("`TRUNCATE` empties `{}`{others} while holding {}{cascade}", self.lock.relation, self.lock)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("delete in batches while the table is in use, or confirm that emptying it is intended".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation)
+    }
 }
 
 /// The tables the lock model has `CASCADE` truncate beyond those named and their partitions

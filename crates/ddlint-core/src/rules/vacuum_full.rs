@@ -2,8 +2,9 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::vacuum_full;
-use crate::locks::{describe_lock, LockMode};
+use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, Token};
 
 declare_rule! {
@@ -46,7 +47,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let span = cx.find_tokens(&[Token::Vacuum]).unwrap_or(cx.stmt.span);
-    let help = "use plain `VACUUM`, or `pg_repack` outside the migration to give space back online";
     let tables: Vec<RelationName> = stmt
         .rels
         .iter()
@@ -56,37 +56,47 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     if stmt.rels.is_empty() {
-        let lock = LockMode::AccessExclusive;
-        out.push(
-            cx.diagnostic(
-                &RULE,
-                span,
-                format!(
-                    "`VACUUM FULL` with no table rewrites every table in the database, each under an `{}` lock that {}",
-                    lock.sql_name(),
-                    lock.blocks_phrase()
-                ),
-            )
-            .with_help(help),
-        );
+        out.push(cx.report(&RULE, span, &VacuumFull { lock: None, others: 0 }));
         return;
     }
     let existing: Vec<&RelationName> = tables.iter().filter(|t| !cx.is_new(t)).collect();
     let Some(first) = existing.first() else { return };
-    let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
-    let more = match existing.len() {
-        1 => String::new(),
-        2 => " (and 1 more table under the same lock)".to_owned(),
-        n => format!(" (and {} more tables under the same lock)", n - 1),
-    };
-    out.push(
-        cx.diagnostic(
-            &RULE,
-            span,
-            format!("`VACUUM FULL` rewrites `{first}` while holding {}{more}", describe_lock(mode, first)),
-        )
-        .with_help(help),
-    );
+    let lock = HeldLock::new(cx.lock_on(first).unwrap_or(LockMode::AccessExclusive), first);
+    out.push(cx.report(&RULE, span, &VacuumFull { lock: Some(lock), others: existing.len() - 1 }));
+}
+
+struct VacuumFull {
+    /// The lock on the first table named that exists; none for a `VACUUM FULL` of every table.
+    lock: Option<HeldLock>,
+    /// How many more tables that exist it names.
+    others: usize,
+}
+
+impl Violation for VacuumFull {
+    fn message(&self) -> String {
+        let Some(lock) = &self.lock else {
+            let mode = LockMode::AccessExclusive;
+            return format!(
+                "`VACUUM FULL` with no table rewrites every table in the database, each under an `{}` lock that {}",
+                mode.sql_name(),
+                mode.blocks_phrase()
+            );
+        };
+        let more = match self.others {
+            0 => String::new(),
+            1 => " (and 1 more table under the same lock)".to_owned(),
+            n => format!(" (and {n} more tables under the same lock)"),
+        };
+        format!("`VACUUM FULL` rewrites `{}` while holding {lock}{more}", lock.relation)
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("use plain `VACUUM`, or `pg_repack` outside the migration to give space back online".into())
+    }
+
+    fn objects(&self) -> Objects {
+        self.lock.as_ref().map_or_else(Objects::default, |lock| Objects::relation(&lock.relation))
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::fix::{self, recipes, Needs};
 use crate::lock_model::alter_cmds;
 use crate::names::RelationName;
 use crate::rules::shared::added_not_valid_earlier;
+use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
@@ -65,23 +66,43 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
         out.push(
-            cx.diagnostic(&RULE, span, format!(
-                "`VALIDATE CONSTRAINT {}` runs in the transaction that added it, so the lock from `ADD CONSTRAINT` on `{table}` is held through the scan",
-                cmd.name
-            ))
-            .with_help("commit after `ADD CONSTRAINT … NOT VALID` and validate in a later migration")
-            .with_fix(if cmds.len() == 1 {
-                recipes::moved(
-                    cx,
-                    Needs::LaterTransaction,
-                    "validate the constraint in a later transaction",
-                    &fix::slug(&["validate", &cmd.name]),
-                    &[],
-                )
-            } else {
-                Err("the `ALTER TABLE` has other subcommands; give `VALIDATE CONSTRAINT` a statement of its own".to_owned())
-            }),
+            cx.report(&RULE, span, &ValidateTooSoon { table: table.clone(), constraint: cmd.name.clone() }).with_fix(
+                if cmds.len() == 1 {
+                    recipes::moved(
+                        cx,
+                        Needs::LaterTransaction,
+                        "validate the constraint in a later transaction",
+                        &fix::slug(&["validate", &cmd.name]),
+                        &[],
+                    )
+                } else {
+                    Err("the `ALTER TABLE` has other subcommands; give `VALIDATE CONSTRAINT` a statement of its own"
+                        .to_owned())
+                },
+            ),
         );
+    }
+}
+
+struct ValidateTooSoon {
+    table: RelationName,
+    constraint: String,
+}
+
+impl Violation for ValidateTooSoon {
+    fn message(&self) -> String {
+        format!(
+            "`VALIDATE CONSTRAINT {}` runs in the transaction that added it, so the lock from `ADD CONSTRAINT` on `{}` is held through the scan",
+            self.constraint, self.table
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("commit after `ADD CONSTRAINT … NOT VALID` and validate in a later migration".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.table).with_constraint(&self.constraint)
     }
 }
 

@@ -64,6 +64,54 @@ struct Diagnostic<'a> {
     /// Why a rule that has fixes has none for this statement.
     #[serde(skip_serializing_if = "Option::is_none")]
     no_fix: Option<&'a str>,
+    /// The schema objects the finding is about.
+    #[serde(skip_serializing_if = "Objects::is_empty")]
+    objects: Objects,
+    /// The phased change (expand, backfill, contract) that makes the statement safe, where no
+    /// rewrite of it can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phased: Option<&'static str>,
+    /// What the lock model predicts for the statement, the facts the finding stands on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effects: Option<Effects>,
+}
+
+#[derive(Serialize, Default, PartialEq)]
+struct Objects {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<String>,
+}
+
+impl Objects {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+#[derive(Serialize)]
+struct Effects {
+    /// The strongest lock per relation, in the order the statement takes them.
+    locks: Vec<Lock>,
+    /// Tables whose storage the statement replaces.
+    rewrites: Vec<String>,
+    /// Tables it reads in full under its lock.
+    scans: Vec<String>,
+    /// Tables it may rewrite or scan, depending on what the history does not show.
+    may_rewrite: Vec<String>,
+    may_scan: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Lock {
+    relation: String,
+    /// The lock mode as SQL names it: `ACCESS EXCLUSIVE`.
+    mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -153,6 +201,27 @@ fn to_json<'a>(file: &'a FileReport, diagnostic: &'a ddlint_core::Diagnostic) ->
             new_migrations: &fix.new_migrations,
         }),
         no_fix: diagnostic.no_fix.as_deref(),
+        objects: Objects {
+            relation: diagnostic.objects.relation.as_ref().map(ToString::to_string),
+            column: diagnostic.objects.column.clone(),
+            constraint: diagnostic.objects.constraint.clone(),
+            index: diagnostic.objects.index.as_ref().map(ToString::to_string),
+        },
+        phased: diagnostic.phased.map(|p| p.as_str()),
+        effects: diagnostic.effects.as_deref().map(|effects| {
+            let names = |list: &[ddlint_core::names::RelationName]| list.iter().map(ToString::to_string).collect();
+            Effects {
+                locks: effects
+                    .locks
+                    .iter()
+                    .map(|l| Lock { relation: l.relation.to_string(), mode: l.mode.sql_name() })
+                    .collect(),
+                rewrites: names(&effects.rewrites),
+                scans: names(&effects.scans),
+                may_rewrite: names(&effects.may_rewrite),
+                may_scan: names(&effects.may_scan),
+            }
+        }),
     }
 }
 
@@ -205,6 +274,24 @@ mod tests {
                 "diagnostics": [],
             })
         );
+    }
+
+    #[test]
+    fn findings_carry_their_objects_lock_facts_and_phased_change() {
+        let sql = "SET lock_timeout = '2s';\nALTER TABLE app.users RENAME COLUMN name TO full_name;\n";
+        let doc = render_json(&[("a.sql", sql)]);
+        let rename = of_rule(&doc, "rename-column");
+        assert_eq!(rename.len(), 1, "{doc:#}");
+        assert_eq!(rename[0]["objects"], json!({"relation": "app.users", "column": "name"}));
+        assert_eq!(rename[0]["phased"], "rename-column");
+        assert_eq!(rename[0]["effects"]["locks"], json!([{"relation": "app.users", "mode": "ACCESS EXCLUSIVE"}]));
+        assert_eq!(rename[0]["effects"]["rewrites"], json!([]));
+
+        let doc = render_json(&[("b.sql", "SET lock_timeout = '2s';\nCREATE INDEX orders_at ON orders (at);\n")]);
+        let index = of_rule(&doc, "create-index-non-concurrently");
+        assert_eq!(index[0]["objects"], json!({"relation": "orders", "index": "orders_at"}), "{doc:#}");
+        assert_eq!(index[0].get("phased"), None);
+        assert_eq!(index[0]["effects"]["locks"][0]["mode"], "SHARE");
     }
 
     #[test]
