@@ -65,6 +65,14 @@ pub fn default_object_name(table: &str, columns: &[&str], label: &str) -> String
     name
 }
 
+/// The text of a `String` node, as name lists and key lists hold them.
+pub fn string_value(node: &pg::Node) -> Option<&str> {
+    match &node.node {
+        Some(pg::node::Node::String(s)) => Some(s.sval.as_str()),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RelationName {
     pub schema: Option<String>,
@@ -82,13 +90,7 @@ impl RelationName {
 
     /// Builds a name from a list of `String` nodes such as `DropStmt` objects carry.
     pub fn from_name_list(parts: &[pg::Node]) -> Option<Self> {
-        let strings: Vec<&str> = parts
-            .iter()
-            .filter_map(|n| match &n.node {
-                Some(pg::node::Node::String(s)) => Some(s.sval.as_str()),
-                _ => None,
-            })
-            .collect();
+        let strings: Vec<&str> = parts.iter().filter_map(string_value).collect();
         match strings.as_slice() {
             [name] => Some(Self::new(None, name)),
             [.., schema, name] => Some(Self::new(Some(schema), name)),

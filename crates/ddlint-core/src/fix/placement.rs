@@ -193,12 +193,12 @@ fn new_migration(cx: &StatementCx<'_, '_>, slug: &str, steps: &[Step], one_state
     let guard = transaction || !one_statement_per_file;
     // A step that runs outside a transaction is a concurrent form (or an enum's `ADD VALUE`),
     // whose locks let traffic go on, as the lock-model verification shows for each
-    // `CONCURRENTLY` case; only the others are put to the lock model.
-    let up_blocks =
-        guard && steps.iter().any(|s| s.needs != Needs::NoTransaction && blocks_traffic(&s.sql, cx.pg_version()));
+    // `CONCURRENTLY` case, and so is its undo; only the others are put to the lock model.
+    let in_transaction = || steps.iter().filter(|s| s.needs != Needs::NoTransaction);
+    let up_blocks = guard && in_transaction().any(|s| blocks_traffic(&s.sql, cx.pg_version()));
     let down: Vec<String> = steps.iter().rev().filter_map(|s| s.undo.clone()).collect();
     let down_blocks =
-        guard && down.iter().any(|sql| !sql.contains(" CONCURRENTLY ") && blocks_traffic(sql, cx.pg_version()));
+        guard && in_transaction().filter_map(|s| s.undo.as_deref()).any(|sql| blocks_traffic(sql, cx.pg_version()));
     NewMigration {
         slug: slug.to_owned(),
         up: with_lock_timeout(cx, steps.iter().map(|s| s.sql.clone()).collect(), transaction, up_blocks),

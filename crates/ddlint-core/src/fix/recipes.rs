@@ -3,7 +3,7 @@
 use super::{Applicability, Edit, Fix, Needs, Proposal, Step};
 use crate::context::StatementCx;
 use crate::lock_model::catalog::RelKind;
-use crate::names::{default_object_name, quote_ident, RelationName};
+use crate::names::{default_object_name, quote_ident, string_value, RelationName};
 use crate::source::Span;
 use pg_query::protobuf::{self as pg, node::Node as N, ConstrType, Token};
 
@@ -134,7 +134,7 @@ pub fn free_constraint_name(cx: &StatementCx<'_, '_>, table: &RelationName, base
 fn default_name(table: &RelationName, constraint: &pg::Constraint) -> Result<String, String> {
     match constraint.contype() {
         ConstrType::ConstrForeign => {
-            let columns: Vec<&str> = constraint.fk_attrs.iter().filter_map(string_of).collect();
+            let columns: Vec<&str> = constraint.fk_attrs.iter().filter_map(string_value).collect();
             Ok(default_object_name(&table.name, &columns, "fkey"))
         }
         ConstrType::ConstrCheck => {
@@ -145,17 +145,10 @@ fn default_name(table: &RelationName, constraint: &pg::Constraint) -> Result<Str
             Ok(default_object_name(&table.name, &column, "check"))
         }
         ConstrType::ConstrNotnull => {
-            let columns: Vec<&str> = constraint.keys.iter().filter_map(string_of).collect();
+            let columns: Vec<&str> = constraint.keys.iter().filter_map(string_value).collect();
             Ok(default_object_name(&table.name, &columns, "not_null"))
         }
         _ => Err("ddlint names only foreign keys, `CHECK` and `NOT NULL` constraints".to_owned()),
-    }
-}
-
-fn string_of(node: &pg::Node) -> Option<&str> {
-    match &node.node {
-        Some(N::String(s)) => Some(s.sval.as_str()),
-        _ => None,
     }
 }
 
@@ -168,7 +161,7 @@ fn columns_in(expr: &N) -> Vec<String> {
     };
     for node in root.into_iter().chain(expr.nodes().into_iter().map(|(node, ..)| node)) {
         if let pg_query::NodeRef::ColumnRef(c) = node {
-            if let Some(name) = c.fields.last().and_then(string_of) {
+            if let Some(name) = c.fields.last().and_then(string_value) {
                 if !columns.iter().any(|n| n == name) {
                     columns.push(name.to_owned());
                 }

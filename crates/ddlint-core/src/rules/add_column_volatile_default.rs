@@ -3,7 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::catalog::{Catalog, Volatility};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, exprs};
-use crate::names::RelationName;
+use crate::names::{string_value, RelationName};
 use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
@@ -163,10 +163,7 @@ fn first_call(expr: &pg::Node, catalog: &Catalog, wanted: Option<Volatility>) ->
                     node: Some(N::FuncCall(Box::new(pg::FuncCall { args: Vec::new(), ..(**call).clone() }))),
                 };
                 if exprs::volatility(&bare, catalog) == wanted {
-                    let name = call.funcname.iter().rev().find_map(|n| match &n.node {
-                        Some(N::String(s)) => Some(s.sval.as_str()),
-                        _ => None,
-                    })?;
+                    let name = call.funcname.iter().rev().find_map(string_value)?;
                     let args = if call.args.is_empty() { "" } else { "…" };
                     return Some(format!("{name}({args})"));
                 }

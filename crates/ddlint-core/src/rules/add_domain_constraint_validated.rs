@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lock_model::catalog::{column_type, Catalog};
 use crate::lock_model::{alter_cmds, column_def_of, statement_effects};
 use crate::locks::LockMode;
-use crate::names::RelationName;
+use crate::names::{string_value, RelationName};
 use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ConstrType};
 
@@ -58,14 +58,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         _ => return,
     };
-    let names: Vec<&str> = stmt
-        .type_name
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(N::String(s)) => Some(s.sval.as_str()),
-            _ => None,
-        })
-        .collect();
+    let names: Vec<&str> = stmt.type_name.iter().filter_map(string_value).collect();
     let Some(&domain) = names.last() else { return };
     let shown = names.join(".");
 

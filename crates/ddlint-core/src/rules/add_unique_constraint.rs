@@ -3,8 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
-use crate::names::RelationName;
-use crate::names::{default_object_name, quote_ident};
+use crate::names::{default_object_name, quote_ident, string_value, RelationName};
 use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
@@ -215,14 +214,7 @@ fn fix(
     if recipes::is_partitioned(cx, table) {
         return Err(format!("`{table}` is partitioned, where `ADD CONSTRAINT … USING INDEX` is refused"));
     }
-    let columns: Vec<&str> = c
-        .keys
-        .iter()
-        .filter_map(|k| match &k.node {
-            Some(N::String(s)) => Some(s.sval.as_str()),
-            _ => None,
-        })
-        .collect();
+    let columns: Vec<&str> = c.keys.iter().filter_map(string_value).collect();
     if columns.len() != c.keys.len()
         || columns.is_empty()
         || !c.including.is_empty()

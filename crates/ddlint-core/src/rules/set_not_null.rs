@@ -3,8 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, alter_table_cmd_lock, constraint_of};
-use crate::names::RelationName;
-use crate::names::{default_object_name, quote_ident};
+use crate::names::{default_object_name, quote_ident, string_value, RelationName};
 use crate::violation::{Certainty, HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
@@ -118,10 +117,7 @@ fn check_not_null_constraint(
     if effects.scans.is_empty() && effects.may_scan.is_empty() {
         return;
     }
-    let column = c.keys.iter().find_map(|k| match &k.node {
-        Some(N::String(s)) => Some(s.sval.as_str()),
-        _ => None,
-    });
+    let column = c.keys.iter().find_map(string_value);
     let violation = NotNullScan {
         lock: HeldLock::new(cx.cmd_lock_on(table, cmd), table),
         column: column.unwrap_or("?").to_owned(),

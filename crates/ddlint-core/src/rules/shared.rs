@@ -4,7 +4,7 @@
 
 use crate::context::StatementCx;
 use crate::lock_model::{alter_cmds, column_def_of, constraint_of};
-use crate::names::RelationName;
+use crate::names::{string_value, RelationName};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ObjectType};
 
 /// Whose transaction a statement runs in, as messages say it.
@@ -54,10 +54,7 @@ pub fn column_types(node: &N) -> Vec<(&str, &pg::TypeName)> {
 
 /// The type's own name, without a `pg_catalog.` qualifier: `int4` for `integer`.
 pub fn base_name(ty: &pg::TypeName) -> Option<&str> {
-    match &ty.names.last()?.node {
-        Some(N::String(s)) => Some(s.sval.as_str()),
-        _ => None,
-    }
+    string_value(ty.names.last()?)
 }
 
 /// The relations a `DROP` statement drops.

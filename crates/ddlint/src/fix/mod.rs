@@ -194,8 +194,13 @@ pub fn preview(file: &FileReport, diagnostic: &ddlint_core::Diagnostic) -> Optio
     let source = Path::new(&file.path);
     let framework = file.framework.unwrap_or(Framework::Plain);
     let mut changes = Vec::new();
-    let dir = if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
-    let listing = list_dir(dir.unwrap_or(Path::new(".")));
+    // Only new migrations need the directory's other names, to number themselves after the file.
+    let listing = if fix.new_migrations.is_empty() {
+        Vec::new()
+    } else {
+        let dir = if framework == Framework::Diesel { source.parent().and_then(Path::parent) } else { source.parent() };
+        list_dir(dir.unwrap_or(Path::new(".")))
+    };
     for (nth, migration) in fix.new_migrations.iter().enumerate() {
         match naming::new_files(source, framework, &listing, nth, migration) {
             Ok(files) => {
