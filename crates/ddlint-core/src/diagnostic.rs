@@ -62,6 +62,8 @@ pub struct Diagnostic {
     pub objects: crate::violation::Objects,
     /// The phased change that makes the statement safe, where no rewrite of it can.
     pub phased: Option<crate::violation::PhasedChange>,
+    /// The `ddlint plan` command that writes the phased change, where it can.
+    pub plan: Option<String>,
 }
 
 impl Diagnostic {
@@ -78,6 +80,7 @@ impl Diagnostic {
             effects: None,
             objects: crate::violation::Objects::default(),
             phased: None,
+            plan: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod names;
 pub mod parse;
 /// Raw access to libpg_query's parser and scanner, for benchmarks and tools built on the engine.
 pub mod pg_ffi;
+pub mod plan;
 mod plpgsql;
 pub mod preprocess;
 pub mod registry;
@@ -172,11 +173,27 @@ impl PreparedFile {
 
     /// Lints the file against `history`, the schema the migrations before it built.
     pub fn lint(self, settings: &Settings, history: &Catalog) -> FileReport {
-        with_deep_stack(move || lint(self, settings, history))
+        with_deep_stack(move || lint(self, settings, history, None).0)
+    }
+
+    /// Lints the file against `history`, and plans the phased form of each finding that
+    /// needs one (see [`plan`]).
+    pub fn plan(
+        self,
+        settings: &Settings,
+        history: &Catalog,
+        options: &plan::Options,
+    ) -> (FileReport, Vec<plan::Planned>) {
+        with_deep_stack(move || lint(self, settings, history, Some(options)))
     }
 }
 
-fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileReport {
+fn lint(
+    prepared: PreparedFile,
+    settings: &Settings,
+    history: &Catalog,
+    plan_options: Option<&plan::Options>,
+) -> (FileReport, Vec<plan::Planned>) {
     let PreparedFile { path, text, unreadable, parsed, sections, framework, hints } = prepared;
     if let Some((message, help)) = unreadable {
         let mut diagnostics = Vec::new();
@@ -186,7 +203,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
                     .with_help(help),
             );
         }
-        return FileReport {
+        let report = FileReport {
             path,
             text: String::new(),
             line_index: LineIndex::default(),
@@ -196,6 +213,7 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
             framework: None,
             sections: Vec::new(),
         };
+        return (report, Vec::new());
     }
     let line_index = LineIndex::new(&text);
     let mut diagnostics = Vec::new();
@@ -234,6 +252,21 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
     for check_file in running.iter().filter_map(|r| r.check_file) {
         check_file(&file, &mut diagnostics);
     }
+    // A finding that only phases make safe says so when `ddlint plan` can write them.
+    let mut planned = Vec::new();
+    if diagnostics.iter().any(|d| d.phased.is_some()) {
+        let defaults = plan::Options::new(&settings.fix_lock_timeout);
+        planned = plan::plan_findings(&file, &diagnostics, plan_options.unwrap_or(&defaults));
+        for diagnostic in &mut diagnostics {
+            let Some(planned) = planned.iter().find(|p| p.rule == diagnostic.rule && p.span == diagnostic.span) else {
+                continue;
+            };
+            let fills: String = planned.fills_needed.iter().map(|c| format!(" --fill {c}=VALUE")).collect();
+            if planned.plan.is_ok() || !fills.is_empty() {
+                diagnostic.plan = Some(format!("`ddlint plan {}{fills}` writes the phased version", shell_word(&path)));
+            }
+        }
+    }
     let statement_count = file.statements.len();
     drop(file);
 
@@ -257,7 +290,23 @@ fn lint(prepared: PreparedFile, settings: &Settings, history: &Catalog) -> FileR
         }
     }
     diagnostics.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
-    FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count, framework, sections }
+    if plan_options.is_some() {
+        planned.retain(|p| diagnostics.iter().any(|d| d.rule == p.rule && d.span == p.span));
+    } else {
+        planned.clear();
+    }
+    let report =
+        FileReport { path, text, line_index, diagnostics, unreadable: false, statement_count, framework, sections };
+    (report, planned)
+}
+
+/// `path` as a shell word: quoted when it holds anything but plain path characters.
+fn shell_word(path: &str) -> String {
+    if !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether the statement creates, fills, changes or empties the table `name` (unqualified, or

@@ -37,6 +37,71 @@ pub enum Command {
     /// rewrites or scans the table. Files are explained in path order, each against the
     /// schema the earlier ones built.
     Explain(ExplainArgs),
+    /// Write the phased version of a migration's changes that no single migration makes safe
+    /// (renames, rewriting type changes, `NOT NULL` on a table with rows, whole-table
+    /// backfills, drops): expand, backfill and contract migrations with their downs, in the
+    /// framework's conventions, with `PLAN.md` and `plan.json`. The migration is read in its
+    /// history, as `check` reads it.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 when every change that needs phases was planned (or none does), 1 when one \
+could not be, 2 for usage, configuration or I/O errors.")]
+pub struct PlanArgs {
+    /// The migration file to plan.
+    #[arg(value_name = "MIGRATION")]
+    pub migration: PathBuf,
+
+    /// Write the phase migrations, `PLAN.md` and `plan.json` into this directory, and leave
+    /// the migration as it is. Without it, the phases go next to the migration, numbered to
+    /// run right after it, the planned statements leave the migration, and the plan is
+    /// written beside it as `<name>.plan.md` and `<name>.plan.json`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Rows per backfill batch; each batch commits on its own.
+    #[arg(long, value_name = "ROWS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub batch_size: u32,
+
+    /// The value existing rows get in a column, as SQL: `--fill currency="'EUR'"`
+    /// (repeatable). Adding a `NOT NULL` column needs one.
+    #[arg(long, value_name = "COLUMN=SQL")]
+    pub fill: Vec<String>,
+
+    /// `lock_timeout` of every phase [default: `[fix] lock-timeout` in the config file, or 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// Print `PLAN.md` and the files it would write, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// PostgreSQL major version the migrations run on [default: 15, or the config file's].
+    #[arg(
+        long,
+        value_name = "MAJOR",
+        value_parser = clap::value_parser!(u32).range(i64::from(MIN_PG_VERSION)..=i64::from(MAX_PG_VERSION))
+    )]
+    pub pg_version: Option<u32>,
+
+    /// The migration framework [default: recognised from the file].
+    #[arg(long, value_name = "NAME", value_parser = framework_parser())]
+    pub framework: Option<Framework>,
+
+    /// A schema snapshot the history starts from, as for `check` (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Vec<PathBuf>,
+
+    /// Read settings from this file instead of the nearest `ddlint.toml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore every `ddlint.toml`.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Args)]

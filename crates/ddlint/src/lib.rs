@@ -9,6 +9,7 @@ pub mod discover;
 pub mod fix;
 pub mod history;
 pub mod pipeline;
+pub mod plan;
 pub mod report;
 pub mod suggest;
 

@@ -7,7 +7,7 @@
 //! `error: <what>: <reason>`.
 
 use clap::{Parser, ValueEnum};
-use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat};
+use ddlint::cli::{CheckArgs, Cli, ColorWhen, Command, ExplainArgs, ExplainFormat, PlanArgs};
 use ddlint::discover;
 use ddlint::report::{self, Format, Run};
 use ddlint::{changes, config, describe_io, history, pipeline, print_error};
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
         Command::Explain(args) => explain(&args),
+        Command::Plan(args) => plan(&args),
     };
     ExitCode::from(status)
 }
@@ -398,6 +399,129 @@ fn explain(args: &ExplainArgs) -> u8 {
         (SUCCESS, false) => SUCCESS,
         _ => FAILURE,
     }
+}
+
+/// `ddlint plan`: the phased version of the migration's changes that need phases.
+fn plan(args: &PlanArgs) -> u8 {
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            print_error(&format!("cannot read the working directory: {}", describe_io(&e)));
+            return FAILURE;
+        }
+    };
+    // A plan reads the migration as `check` does: the same configuration, flags and history.
+    let Some(mut check) = default_check_args() else {
+        print_error("internal error: cannot build the check arguments");
+        return FAILURE;
+    };
+    check.paths = vec![args.migration.clone()];
+    check.pg_version = args.pg_version;
+    check.framework = args.framework;
+    check.schema.clone_from(&args.schema);
+    check.config.clone_from(&args.config);
+    check.no_config = args.no_config;
+    let config_path = if check.no_config { None } else { check.config.clone().or_else(|| config::find(&cwd)) };
+    let resolved = match config_path
+        .map(|path| config::load(&path, &cwd))
+        .transpose()
+        .and_then(|loaded| config::resolve(&check, loaded.as_ref(), &cwd))
+    {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
+    let settings = &resolved.settings;
+    let mut options =
+        ddlint_core::plan::Options::new(args.lock_timeout.as_deref().unwrap_or(&settings.fix_lock_timeout));
+    options.batch_size = args.batch_size;
+    for fill in &args.fill {
+        let Some((column, value)) = fill.split_once('=').filter(|(c, v)| !c.trim().is_empty() && !v.trim().is_empty())
+        else {
+            print_error(&format!("`--fill {fill}`: write it as COLUMN=SQL, such as `--fill currency=\"'EUR'\"`"));
+            return FAILURE;
+        };
+        options.fills.push((column.trim().to_owned(), value.trim().to_owned()));
+    }
+    if !args.migration.is_file() {
+        print_error(&format!("{}: not a migration file", args.migration.display()));
+        return FAILURE;
+    }
+    let discovery = discover::discover(&check.paths, None, &resolved.filter, &cwd);
+    for message in discovery.errors.iter().chain(&discovery.empty) {
+        print_error(message);
+    }
+    if !discovery.errors.is_empty() || discovery.inputs.is_empty() {
+        return FAILURE;
+    }
+    let scope = history::Scope { history: resolved.history, change_set: None };
+    let jobs = history::plan(discovery.inputs, &scope, settings.framework, &resolved.filter, &cwd);
+    let schema = match schema_snapshot(&resolved.schema, settings) {
+        Ok(schema) => schema,
+        Err(message) => {
+            print_error(&message);
+            return FAILURE;
+        }
+    };
+    let mut status = SUCCESS;
+    for outcome in pipeline::plan(jobs, settings, &schema, &options) {
+        let (report, planned) = match outcome {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                print_error(&message);
+                return FAILURE;
+            }
+        };
+        if planned.is_empty() {
+            print_note(&format!("{}: no change in it needs phases; nothing to plan", report.path));
+            continue;
+        }
+        let written = match ddlint::plan::files(&report, planned, args.out.as_deref(), &ddlint::fix::list_dir) {
+            Ok(written) => written,
+            Err(message) => {
+                print_error(&format!("{}: {message}", report.path));
+                return FAILURE;
+            }
+        };
+        for line in &written.refused {
+            print_error(&format!("not planned: {line}"));
+            status = FINDINGS;
+        }
+        if args.dry_run {
+            let result = write_stdout(false, |out| {
+                out.write_all(written.markdown.as_bytes())?;
+                for change in &written.changes {
+                    let verb = if change.before.is_some() { "change" } else { "write" };
+                    writeln!(out, "would {verb} {}", change.path.display())?;
+                }
+                Ok(())
+            });
+            if finish(result) != SUCCESS {
+                return FAILURE;
+            }
+            continue;
+        }
+        let errors = ddlint::fix::write(&ddlint::fix::Plan { changes: written.changes, ..Default::default() });
+        for message in &errors {
+            print_error(message);
+        }
+        if !errors.is_empty() {
+            return FAILURE;
+        }
+        for plan in &written.plans {
+            print_note(&format!("planned: {} ({} phases)", plan.title, plan.phases.len()));
+        }
+    }
+    status
+}
+
+/// `check`'s arguments with every default, for commands that read migrations as it does.
+fn default_check_args() -> Option<CheckArgs> {
+    use clap::{Args as _, FromArgMatches as _};
+    let matches = CheckArgs::augment_args(clap::Command::new("check")).try_get_matches_from(["check"]).ok()?;
+    CheckArgs::from_arg_matches(&matches).ok()
 }
 
 /// `ddlint rules`: one line per rule, aligned in columns.

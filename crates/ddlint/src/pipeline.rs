@@ -52,6 +52,17 @@ pub fn explain(jobs: Vec<Job>, settings: &Settings, schema: &Catalog) -> Vec<Res
     })
 }
 
+/// `ddlint plan`: each reported file linted against the history before it, with the plans of
+/// its findings that need phases.
+pub fn plan(
+    jobs: Vec<Job>,
+    settings: &Settings,
+    schema: &Catalog,
+    options: &ddlint_core::plan::Options,
+) -> Vec<Result<(FileReport, Vec<ddlint_core::plan::Planned>), String>> {
+    in_order(jobs, settings, false, schema, |prepared, history| prepared.plan(settings, history, options))
+}
+
 /// Runs the jobs one after another on this thread, handing each reported file and the
 /// history before it to `f`.
 fn in_order<R>(

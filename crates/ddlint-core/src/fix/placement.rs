@@ -119,7 +119,7 @@ fn remove_or_replace(cx: &StatementCx<'_, '_>, staying: &[Step]) -> Edit {
 }
 
 /// Statement `index` removed with its `;`, and with its line when it is alone on it.
-fn remove_statement(cx: &StatementCx<'_, '_>, index: usize) -> Edit {
+pub(crate) fn remove_statement(cx: &StatementCx<'_, '_>, index: usize) -> Edit {
     let span = super::whole_lines(cx.file.text, cx.file.statements[index].span.start, end_of_statement(cx, index));
     Edit { span, replacement: String::new() }
 }

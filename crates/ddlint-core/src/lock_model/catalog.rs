@@ -51,6 +51,29 @@ pub struct Column {
     pub name: String,
     pub ty: Option<ColumnType>,
     pub not_null: bool,
+    /// The default expression's tree, shared so that cloning the catalog stays cheap; see
+    /// [`Column::default_sql`].
+    pub default: Option<std::sync::Arc<pg::Node>>,
+}
+
+impl Column {
+    /// The default as SQL, printed by PostgreSQL's own deparser.
+    pub fn default_sql(&self) -> Option<String> {
+        let expr = self.default.as_deref()?;
+        let select = N::SelectStmt(Box::new(pg::SelectStmt {
+            target_list: vec![pg::Node {
+                node: Some(N::ResTarget(Box::new(pg::ResTarget {
+                    val: Some(Box::new(expr.clone())),
+                    ..Default::default()
+                }))),
+            }],
+            op: pg::SetOperation::SetopNone.into(),
+            limit_option: pg::LimitOption::Default.into(),
+            ..Default::default()
+        }));
+        let sql = select.deparse(pg_query::DeparseOptions::default()).ok()?;
+        sql.strip_prefix("SELECT ").map(str::to_owned)
+    }
 }
 
 /// A `CHECK (column IS NOT NULL)` on a table the catalog does not know.
@@ -71,6 +94,8 @@ pub struct ConstraintInfo {
     /// the columns it proves not null.
     pub proves_not_null: Vec<String>,
     pub valid: bool,
+    /// The columns of a primary key, unique or foreign key constraint (its own side).
+    pub columns: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +264,15 @@ impl Catalog {
 
     pub fn column(&self, table: &RelationName, column: &str) -> Option<&Column> {
         self.relation(table)?.columns.iter().find(|c| c.name == column)
+    }
+
+    /// The columns of a known table's primary key.
+    pub fn primary_key(&self, table: &RelationName) -> Option<&[String]> {
+        self.relation(table)?
+            .constraints
+            .iter()
+            .find(|c| c.kind == ConstrType::ConstrPrimary)
+            .map(|c| c.columns.as_slice())
     }
 
     /// The table an index belongs to.
@@ -709,6 +743,11 @@ impl Catalog {
                         c.ty = col.type_name.as_ref().map(column_type);
                     }
                 }
+                (At::AtColumnDefault, _) => {
+                    if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
+                        c.default = cmd.def.as_deref().map(|d| std::sync::Arc::new(d.clone()));
+                    }
+                }
                 _ => {}
             }
         }
@@ -838,12 +877,18 @@ fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> R
 
 fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
     let mut not_null = col.is_not_null;
+    let mut default = col.raw_default.as_deref();
+    let mut primary_key = None;
     for c in super::column_constraints(col) {
         match c.contype() {
             ConstrType::ConstrNotnull => not_null = true,
+            ConstrType::ConstrDefault => default = c.raw_expr.as_deref().or(default),
             ConstrType::ConstrPrimary => {
                 not_null = true;
                 info.has_constraint_index = true;
+                let mut c = c.clone();
+                c.keys = vec![pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) }];
+                primary_key = Some(c);
             }
             ConstrType::ConstrUnique => info.has_constraint_index = true,
             ConstrType::ConstrForeign | ConstrType::ConstrCheck => {
@@ -856,7 +901,15 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
             _ => {}
         }
     }
-    info.columns.push(Column { name: col.colname.clone(), ty: col.type_name.as_ref().map(column_type), not_null });
+    info.columns.push(Column {
+        name: col.colname.clone(),
+        ty: col.type_name.as_ref().map(column_type),
+        not_null,
+        default: default.map(|d| std::sync::Arc::new(d.clone())),
+    });
+    if let Some(c) = primary_key {
+        add_constraint(info, &c, &info.name.clone());
+    }
 }
 
 /// The columns a `CHECK` proves not null: `column IS NOT NULL`, alone or as a conjunct of an
@@ -922,6 +975,7 @@ fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationN
         references: super::foreign_table(c),
         proves_not_null,
         valid: !c.skip_validation,
+        columns: c.fk_attrs.iter().chain(&c.keys).filter_map(crate::names::string_value).map(str::to_owned).collect(),
     });
 }
 

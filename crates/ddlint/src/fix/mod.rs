@@ -218,7 +218,7 @@ pub fn preview(file: &FileReport, diagnostic: &ddlint_core::Diagnostic) -> Optio
 
 /// `text` with `edits` applied, their line breaks written as the file writes its own: a
 /// file with Windows line endings keeps them.
-fn apply_in_file_style(text: &str, edits: &[&Edit]) -> String {
+pub fn apply_in_file_style(text: &str, edits: &[&Edit]) -> String {
     if !text.contains("\r\n") {
         return ddlint_core::fix::apply_edits(text, edits);
     }
@@ -263,7 +263,7 @@ pub fn write(plan: &Plan) -> Vec<String> {
                 .and_then(|mut f| std::io::Write::write_all(&mut f, change.after.as_bytes())),
         };
         if let Err(e) = result {
-            errors.push(format!("{}: cannot write the fix: {}", change.path.display(), crate::describe_io(&e)));
+            errors.push(format!("{}: cannot write it: {}", change.path.display(), crate::describe_io(&e)));
         }
     }
     errors

@@ -35,7 +35,17 @@ pub fn new_files(
                 return Err(no_room(file));
             }
             let name = new.iter().map(u64::to_string).collect::<Vec<_>>().join("_");
-            Ok(vec![NewFile { path: dir.join(format!("V{name}__{slug}.sql")), text: statements(&migration.up) }])
+            let script = dir.join(format!("V{name}__{slug}.sql"));
+            let mut files = vec![NewFile { path: script.clone(), text: statements(&migration.up) }];
+            // Flyway runs a script outside a transaction when it recognises a statement that
+            // needs it, or when the script's own configuration says so; a `DO` block that
+            // commits is not one it recognises.
+            if !migration.transaction {
+                let mut conf = script.into_os_string();
+                conf.push(".conf");
+                files.push(NewFile { path: conf.into(), text: "executeInTransaction=false\n".to_owned() });
+            }
+            Ok(files)
         }
         Framework::Diesel => {
             let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -154,9 +164,24 @@ fn statements(sql: &[String]) -> String {
     sql.iter().map(|s| format!("{s};\n")).collect()
 }
 
+/// The statements, each that holds a `;` of its own (a function body, a `DO` block) between
+/// the runner's markers for a statement it must not split: `-- +goose StatementBegin`.
+fn marked_statements(sql: &[String], tool: &str) -> String {
+    sql.iter()
+        .map(|s| {
+            if s.contains(';') {
+                format!("-- +{tool} StatementBegin\n{s};\n-- +{tool} StatementEnd\n")
+            } else {
+                format!("{s};\n")
+            }
+        })
+        .collect()
+}
+
 fn goose(m: &NewMigration) -> String {
     let marker = if m.transaction { "" } else { "-- +goose NO TRANSACTION\n" };
-    format!("{marker}-- +goose Up\n{}\n-- +goose Down\n{}", statements(&m.up), statements(&m.down))
+    let (up, down) = (marked_statements(&m.up, "goose"), marked_statements(&m.down, "goose"));
+    format!("{marker}-- +goose Up\n{up}\n-- +goose Down\n{down}")
 }
 
 fn dbmate(m: &NewMigration) -> String {
@@ -166,7 +191,8 @@ fn dbmate(m: &NewMigration) -> String {
 
 fn sql_migrate(m: &NewMigration) -> String {
     let option = if m.transaction { "" } else { " notransaction" };
-    format!("-- +migrate Up{option}\n{}\n-- +migrate Down{option}\n{}", statements(&m.up), statements(&m.down))
+    let (up, down) = (marked_statements(&m.up, "migrate"), marked_statements(&m.down, "migrate"));
+    format!("-- +migrate Up{option}\n{up}\n-- +migrate Down{option}\n{down}")
 }
 
 #[cfg(test)]
@@ -190,6 +216,25 @@ mod tests {
     }
 
     #[test]
+    fn statements_with_semicolons_of_their_own_are_kept_whole() {
+        let m = NewMigration {
+            slug: "backfill".to_owned(),
+            up: vec!["DO $x$ BEGIN PERFORM 1; END $x$".to_owned()],
+            down: vec!["SELECT 1".to_owned()],
+            transaction: false,
+        };
+        let goose = &new_files(Path::new("a/1_x.sql"), Framework::Goose, &[], 0, &m).unwrap()[0].text;
+        assert_eq!(
+            goose,
+            "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nDO $x$ BEGIN PERFORM 1; END $x$;\n-- +goose StatementEnd\n\n-- +goose Down\nSELECT 1;\n"
+        );
+        let sql_migrate = &new_files(Path::new("a/1_x.sql"), Framework::SqlMigrate, &[], 0, &m).unwrap()[0].text;
+        assert!(sql_migrate.contains("-- +migrate StatementBegin\nDO $x$"), "{sql_migrate}");
+        let flyway = new_files(Path::new("sql/V1__x.sql"), Framework::Flyway, &[], 0, &m).unwrap();
+        assert_eq!(flyway[1].text, "executeInTransaction=false\n");
+    }
+
+    #[test]
     fn versions_count_on_from_the_source() {
         assert_eq!(
             names("db/00042_add.sql", Framework::Goose, &["00042_add.sql"], 0).unwrap(),
@@ -201,7 +246,7 @@ mod tests {
         );
         assert_eq!(
             names("sql/V2__add.sql", Framework::Flyway, &["V3__next.sql"], 0).unwrap(),
-            ["sql/V2_1__concurrently_i.sql"]
+            ["sql/V2_1__concurrently_i.sql", "sql/V2_1__concurrently_i.sql.conf"]
         );
         assert_eq!(
             names("migrations/2024-01-01-120000_add/up.sql", Framework::Diesel, &[], 0).unwrap(),

@@ -287,8 +287,8 @@ fn write_diagnostic(
     writeln!(out)
 }
 
-/// The line that says how to fix a finding, or why ddlint cannot: `("fix", "build the index
-/// `CONCURRENTLY` … (unsafe: `--fix --unsafe-fixes`)")`.
+/// The line that says how to fix a finding, or which `ddlint plan` writes its phases, or why
+/// ddlint cannot: `("fix", "build the index `CONCURRENTLY` … (unsafe: `--fix --unsafe-fixes`)")`.
 fn fix_line(diagnostic: &ddlint_core::Diagnostic) -> Option<(&'static str, String)> {
     if let Some(fix) = &diagnostic.fix {
         let how = match fix.applicability {
@@ -296,6 +296,9 @@ fn fix_line(diagnostic: &ddlint_core::Diagnostic) -> Option<(&'static str, Strin
             ddlint_core::fix::Applicability::Unsafe => "unsafe: `ddlint check --fix --unsafe-fixes`",
         };
         return Some(("fix", format!("{} ({how})", normalize_untrusted_str(&fix.title))));
+    }
+    if let Some(plan) = &diagnostic.plan {
+        return Some(("plan", normalize_untrusted_str(plan)));
     }
     diagnostic.no_fix.as_deref().map(|reason| ("no fix", normalize_untrusted_str(reason)))
 }

@@ -71,6 +71,9 @@ struct Diagnostic<'a> {
     /// rewrite of it can.
     #[serde(skip_serializing_if = "Option::is_none")]
     phased: Option<&'static str>,
+    /// The `ddlint plan` command that writes those phases, where it can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a str>,
     /// What the lock model predicts for the statement, the facts the finding stands on.
     #[serde(skip_serializing_if = "Option::is_none")]
     effects: Option<Effects>,
@@ -208,6 +211,7 @@ fn to_json<'a>(file: &'a FileReport, diagnostic: &'a ddlint_core::Diagnostic) ->
             index: diagnostic.objects.index.as_ref().map(ToString::to_string),
         },
         phased: diagnostic.phased.map(|p| p.as_str()),
+        plan: diagnostic.plan.as_deref(),
         effects: diagnostic.effects.as_deref().map(|effects| {
             let names = |list: &[ddlint_core::names::RelationName]| list.iter().map(ToString::to_string).collect();
             Effects {

@@ -107,6 +107,8 @@ fn write_finding(file: &FileReport, diagnostic: &Diagnostic, out: &mut dyn Write
             ddlint_core::fix::Applicability::Unsafe => "unsafe: `ddlint check --fix --unsafe-fixes`",
         };
         items.push(format!("**Fix:** {} ({how})", inline(&fix.title)));
+    } else if let Some(plan) = &diagnostic.plan {
+        items.push(format!("**Plan:** {}", inline(plan)));
     } else if let Some(reason) = &diagnostic.no_fix {
         items.push(format!("**No fix:** {}", inline(reason)));
     }
