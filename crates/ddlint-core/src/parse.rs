@@ -7,7 +7,7 @@
 use crate::pg_ffi::{self, PgError, RawToken};
 use crate::preprocess::{self, MetaCommand, Placeholder};
 use crate::source::Span;
-use pg_query::protobuf::{self as pg, Token};
+use pg_query::protobuf::{self as pg, node::Node as N, Token};
 
 /// A statement's parse tree as linting reads it. Of data statements (`INSERT`, `UPDATE`,
 /// `DELETE`) and of the queries of views and `CREATE TABLE AS`, the tree encoder keeps only
@@ -503,6 +503,41 @@ fn syntax_error(tokens: &[RawToken], statement: Span, err: &PgError) -> SyntaxEr
         err.message.clone()
     };
     SyntaxError { span, statement, message }
+}
+
+/// An expression as SQL, printed by PostgreSQL's own deparser. The expression must come from
+/// a full parse (`pg_ffi::parse`), or from a part of a [`LintTree`] that keeps it whole.
+pub fn expression_sql(expr: &pg::Node) -> Option<String> {
+    let sql = select_of(expr.clone())?;
+    sql.strip_prefix("SELECT ").map(str::to_owned)
+}
+
+/// A type name as SQL (schema and modifiers kept), printed by PostgreSQL's deparser.
+pub fn type_sql(ty: &pg::TypeName) -> Option<String> {
+    let null = pg::Node { node: Some(N::AConst(pg::AConst { isnull: true, ..Default::default() })) };
+    let cast = pg::Node {
+        node: Some(N::TypeCast(Box::new(pg::TypeCast {
+            arg: Some(Box::new(null)),
+            type_name: Some(ty.clone()),
+            location: -1,
+        }))),
+    };
+    let sql = select_of(cast)?;
+    let ty = sql.strip_prefix("SELECT NULL::")?;
+    Some(ty.strip_prefix("pg_catalog.").unwrap_or(ty).to_owned())
+}
+
+/// `SELECT <expr>`, deparsed.
+fn select_of(expr: pg::Node) -> Option<String> {
+    let target = pg::ResTarget { val: Some(Box::new(expr)), ..Default::default() };
+    let select = N::SelectStmt(Box::new(pg::SelectStmt {
+        target_list: vec![pg::Node { node: Some(N::ResTarget(Box::new(target))) }],
+        // The deparser asserts on the protobuf's zero values of these enums.
+        op: pg::SetOperation::SetopNone.into(),
+        limit_option: pg::LimitOption::Default.into(),
+        ..Default::default()
+    }));
+    select.deparse(pg_query::DeparseOptions::default()).ok()
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::servers::{self, describe, pg_bin, Cluster};
+
 use ddlint_core::framework::{Direction, FileHints, Framework, Transaction};
 use ddlint_core::parse::Item;
 use ddlint_core::Settings;
@@ -246,12 +248,7 @@ ALTER TABLE measurements DETACH PARTITION measurements_2023;
 
 #[test]
 fn fixed_streams_end_in_the_same_schema_on_real_servers() {
-    let Some(spec) = std::env::var("DDLINT_PG_CLUSTERS").ok().filter(|s| !s.trim().is_empty()) else {
-        support::skip("DDLINT_PG_CLUSTERS is not set (run verify/start-clusters.sh)");
-        return;
-    };
-    let clusters = parse_clusters(&spec);
-    assert!(!clusters.is_empty(), "DDLINT_PG_CLUSTERS names no cluster: {spec}");
+    let Some(clusters) = servers::clusters() else { return };
     let started = Instant::now();
     // One thread per server: the servers are independent, and each case spends most of its
     // time waiting on its server or on pg_dump.
@@ -288,24 +285,6 @@ fn fixed_streams_end_in_the_same_schema_on_real_servers() {
     // Straight to the stream: the harness captures `eprintln!`.
     let _ = std::io::stderr().write_all(summary.as_bytes());
     assert!(failures.is_empty(), "fixed streams that differ from the originals:\n\n{}", failures.join("\n\n"));
-}
-
-struct Cluster {
-    major: u32,
-    conninfo: String,
-}
-
-/// `DDLINT_PG_CLUSTERS`: `14=host=/tmp/x port=54314 …,15=…`.
-fn parse_clusters(spec: &str) -> Vec<Cluster> {
-    spec.split(',')
-        .filter(|part| !part.trim().is_empty())
-        .map(|part| {
-            let (major, conninfo) =
-                part.split_once('=').unwrap_or_else(|| panic!("cluster `{part}` is not MAJOR=CONNINFO"));
-            let major = major.trim().parse().unwrap_or_else(|_| panic!("cluster `{part}` has no numeric major"));
-            Cluster { major, conninfo: conninfo.trim().to_owned() }
-        })
-        .collect()
 }
 
 #[derive(Default)]
@@ -415,25 +394,6 @@ impl<'c> Server<'c> {
     }
 }
 
-/// The bin directory of PostgreSQL `major`, as `verify/pg-bin.sh` says.
-fn pg_bin(major: u32) -> Result<PathBuf, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output = Command::new("bash")
-        .arg("verify/pg-bin.sh")
-        .arg(major.to_string())
-        .current_dir(&root)
-        .output()
-        .map_err(|e| format!("cannot run verify/pg-bin.sh: {e}"))?;
-    let bin = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    if !output.status.success() || !bin.join("pg_dump").is_file() {
-        return Err(format!(
-            "no pg_dump for PostgreSQL {major} in `{}` (run verify/install-postgres.sh)",
-            bin.display()
-        ));
-    }
-    Ok(bin)
-}
-
 fn connect(
     conninfo: &str,
     database: Option<&str>,
@@ -459,18 +419,6 @@ fn connect(
 }
 
 /// The server's error with its SQLSTATE, detail and hint.
-fn describe(e: &postgres::Error) -> String {
-    let Some(db) = e.as_db_error() else { return e.to_string() };
-    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-    if let Some(detail) = db.detail() {
-        let _ = write!(text, " (detail: {detail})");
-    }
-    if let Some(hint) = db.hint() {
-        let _ = write!(text, " (hint: {hint})");
-    }
-    text
-}
-
 /// What happened to a case: every problem found, empty when both streams matched.
 fn check_case(server: &mut Server<'_>, case: &Case) -> Result<Vec<String>, String> {
     let major = server.cluster.major;

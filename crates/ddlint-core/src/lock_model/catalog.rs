@@ -59,20 +59,7 @@ pub struct Column {
 impl Column {
     /// The default as SQL, printed by PostgreSQL's own deparser.
     pub fn default_sql(&self) -> Option<String> {
-        let expr = self.default.as_deref()?;
-        let select = N::SelectStmt(Box::new(pg::SelectStmt {
-            target_list: vec![pg::Node {
-                node: Some(N::ResTarget(Box::new(pg::ResTarget {
-                    val: Some(Box::new(expr.clone())),
-                    ..Default::default()
-                }))),
-            }],
-            op: pg::SetOperation::SetopNone.into(),
-            limit_option: pg::LimitOption::Default.into(),
-            ..Default::default()
-        }));
-        let sql = select.deparse(pg_query::DeparseOptions::default()).ok()?;
-        sql.strip_prefix("SELECT ").map(str::to_owned)
+        crate::parse::expression_sql(self.default.as_deref()?)
     }
 }
 

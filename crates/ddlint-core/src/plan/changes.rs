@@ -174,7 +174,7 @@ pub(super) fn change_column_type(input: &Input<'_, '_, '_>) -> Result<Draft, Str
     if def.raw_default.is_some() {
         return Err("a `USING` expression is not planned; keep the sync trigger's cast by hand".to_owned());
     }
-    let ty = def.type_name.as_ref().and_then(sql::type_name).ok_or_else(|| input.unknown_type(&table, name))?;
+    let ty = def.type_name.as_ref().and_then(crate::parse::type_sql).ok_or_else(|| input.unknown_type(&table, name))?;
     let column = input.column(&table, name)?;
     input.refuse_keys_and_indexes(&table, name)?;
     let old_ty = column.ty.as_ref().map(sql::column_type).ok_or_else(|| input.unknown_type(&table, name))?;
@@ -245,7 +245,7 @@ pub(super) fn change_column_type(input: &Input<'_, '_, '_>) -> Result<Draft, Str
         ),
         backfill_phase(input, &table, &key, &format!("{s} = {c}"), &format!("{s} IS DISTINCT FROM {c}"), &staged)
             .released(format!(
-                "deploy the release that works with `{name}` as `{ty}` (and still as `{old_ty}` until contract)"
+                "deploy the release that works with `{name}` as `{ty}` and reads it cast to `{ty}` (`{name}::{ty}`), so that its prepared statements keep their result types through the swap"
             )),
     ];
     let mut contract = DraftPhase::transactional(
@@ -279,7 +279,7 @@ pub(super) fn add_not_null_column(input: &Input<'_, '_, '_>) -> Result<Draft, St
     if column_constraints(def).any(|c| !matches!(c.contype(), ConstrType::ConstrNotnull)) {
         return Err("the column has constraints beyond `NOT NULL`; add them after the plan".to_owned());
     }
-    let ty = def.type_name.as_ref().and_then(sql::type_name).ok_or_else(|| input.unknown_type(&table, name))?;
+    let ty = def.type_name.as_ref().and_then(crate::parse::type_sql).ok_or_else(|| input.unknown_type(&table, name))?;
     let fill = input.fill(name)?;
     let key = input.key(&table)?;
     let (t, c) = (table.to_sql(), quote_ident(name));
@@ -375,7 +375,14 @@ pub(super) fn backfill(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
     let table = input.table()?;
     let key = input.key(&table)?;
     let t = table.to_sql();
-    let (work, title, pending) = match input.node() {
+    // The lint tree keeps no literal values of a data statement: the statement is read again
+    // in full.
+    let text = input.cx.file.text.get(input.cx.stmt.span.start..input.cx.stmt.span.end).unwrap_or_default();
+    let parsed = crate::pg_ffi::parse(text).map_err(|e| e.message)?;
+    let Some(node) = parsed.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref()) else {
+        return Err(not_planned());
+    };
+    let (work, title, pending) = match node {
         N::UpdateStmt(update) => {
             if !update.from_clause.is_empty()
                 || update.returning_clause.as_ref().is_some_and(|r| !r.exprs.is_empty())
@@ -388,13 +395,11 @@ pub(super) fn backfill(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
             for target in &update.target_list {
                 let Some(N::ResTarget(target)) = &target.node else { return Err(not_planned()) };
                 if !target.indirection.is_empty() {
-                    return Err("a `SET` of part of a column is not planned".to_owned());
+                    return Err("a `SET` of part of a column, or of several from one row, is not planned".to_owned());
                 }
-                let item = input.cx.item_span_at(target.location);
-                let text = input.cx.file.text.get(item.start..item.end).unwrap_or_default();
-                let Some((_, value)) = text.split_once('=') else { return Err(not_planned()) };
+                let value = target.val.as_deref().and_then(crate::parse::expression_sql).ok_or_else(not_planned)?;
                 columns.push(quote_ident(&target.name).into_owned());
-                values.push(value.trim().to_owned());
+                values.push(value);
             }
             let set: Vec<String> = columns.iter().zip(&values).map(|(c, v)| format!("{c} = {v}")).collect();
             let pending = format!("({}) IS DISTINCT FROM ({})", row(&columns), row(&values));

@@ -3,7 +3,6 @@
 
 use crate::lock_model::catalog::ColumnType;
 use crate::names::{quote_ident, RelationName};
-use pg_query::protobuf::{self as pg, node::Node as N};
 
 /// The dollar quote of every function body and `DO` block the plan writes.
 const QUOTE: &str = "$ddlint$";
@@ -133,32 +132,10 @@ pub fn column_type(ty: &ColumnType) -> String {
     format!("{}{mods}{array}", quote_ident(&ty.name))
 }
 
-/// A type as written in a statement, printed by PostgreSQL's deparser (schema and modifiers
-/// kept).
-pub fn type_name(ty: &pg::TypeName) -> Option<String> {
-    let cast = pg::Node {
-        node: Some(N::TypeCast(Box::new(pg::TypeCast {
-            arg: Some(Box::new(pg::Node { node: Some(N::AConst(pg::AConst { isnull: true, ..Default::default() })) })),
-            type_name: Some(ty.clone()),
-            location: -1,
-        }))),
-    };
-    let select = N::SelectStmt(Box::new(pg::SelectStmt {
-        target_list: vec![pg::Node {
-            node: Some(N::ResTarget(Box::new(pg::ResTarget { val: Some(Box::new(cast)), ..Default::default() }))),
-        }],
-        op: pg::SetOperation::SetopNone.into(),
-        limit_option: pg::LimitOption::Default.into(),
-        ..Default::default()
-    }));
-    let sql = select.deparse(pg_query::DeparseOptions::default()).ok()?;
-    let ty = sql.strip_prefix("SELECT NULL::")?;
-    Some(ty.strip_prefix("pg_catalog.").unwrap_or(ty).to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pg_query::protobuf::node::Node as N;
 
     #[test]
     fn types_print_as_sql() {
@@ -168,7 +145,9 @@ mod tests {
             panic!("not an ALTER TABLE")
         };
         let types: Vec<String> = crate::lock_model::alter_cmds(alter)
-            .filter_map(|cmd| crate::lock_model::column_def_of(cmd)?.type_name.as_ref().and_then(type_name))
+            .filter_map(|cmd| {
+                crate::lock_model::column_def_of(cmd)?.type_name.as_ref().and_then(crate::parse::type_sql)
+            })
             .collect();
         assert_eq!(types, vec!["varchar(20)[]", "app.money"]);
         let ty = ColumnType { name: "Weird".into(), typmods: vec![10, 2], array: false };

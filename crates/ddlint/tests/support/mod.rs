@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod project;
+pub mod servers;
 
 /// Says that a test cannot run here, and why. Under CI (`CI` or `DDLINT_REQUIRE_TOOLS` set)
 /// it fails instead, so that a missing tool, server or corpus never reads as a pass.
