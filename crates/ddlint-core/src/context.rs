@@ -362,6 +362,11 @@ impl<'a> FileContext<'a> {
     }
 
     /// Whether statement `at` comes before `before` in the same section.
+    /// The first statement of statement `index`'s section.
+    pub fn section_start_of(&self, index: usize) -> usize {
+        self.section_start.get(index).copied().unwrap_or(0)
+    }
+
     fn same_section(&self, at: usize, before: usize) -> bool {
         let start =
             self.section_start.get(before.min(self.section_start.len().saturating_sub(1))).copied().unwrap_or(0);

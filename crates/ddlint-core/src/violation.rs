@@ -94,6 +94,9 @@ pub enum PhasedChange {
     Backfill,
     DropColumn,
     DropTable,
+    /// Columns copied into a new table and dropped from the old one: a plan names it, from
+    /// the drop and the copy before it.
+    MoveColumns,
 }
 
 impl PhasedChange {
@@ -108,6 +111,7 @@ impl PhasedChange {
             PhasedChange::Backfill => "backfill",
             PhasedChange::DropColumn => "drop-column",
             PhasedChange::DropTable => "drop-table",
+            PhasedChange::MoveColumns => "move-columns",
         }
     }
 }

@@ -9,7 +9,7 @@ use support::project::Project;
 
 /// The history every project starts from.
 const BASE: &str =
-    "CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL DEFAULT 'anonymous', email text, plan text);
+    "CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL DEFAULT 'anonymous', email text, plan text, display_name text);
 CREATE TABLE orders (id bigserial PRIMARY KEY, total int NOT NULL DEFAULT 0, note text);
 CREATE TABLE legacy (id bigserial PRIMARY KEY, payload text);
 ";
@@ -23,12 +23,15 @@ ALTER TABLE users ALTER COLUMN email SET NOT NULL;
 UPDATE users SET plan = 'free';
 ALTER TABLE orders DROP COLUMN note;
 DROP TABLE legacy;
+CREATE TABLE user_profiles (user_id bigint PRIMARY KEY REFERENCES users (id), display_name text);
+INSERT INTO user_profiles (user_id, display_name) SELECT id, display_name FROM users;
+ALTER TABLE users DROP COLUMN display_name;
 ALTER TABLE accounts RENAME TO customers;
 ";
 
 /// The kinds of change `CHANGES` holds, in order; the last renames a table the history
 /// creates under another name, so that the plans do not depend on one another.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "rename-column",
     "add-not-null-column",
     "change-column-type",
@@ -36,6 +39,7 @@ const KINDS: [&str; 7] = [
     "backfill",
     "drop-column",
     "drop-table",
+    "move-columns",
 ];
 
 const FILLS: [&str; 2] = ["--fill=currency='EUR'", "--fill=email='unknown@example.com'"];
@@ -106,6 +110,7 @@ fn every_file_a_plan_writes_lints_clean_in_every_framework() {
             "set `users.email`",
             "write every row",
             "drop `orders.note`",
+            "move `display_name` from `users` into `user_profiles`",
             "drop `legacy`",
         ] {
             assert!(
@@ -117,6 +122,7 @@ fn every_file_a_plan_writes_lints_clean_in_every_framework() {
         // The planned statements left the migration; what stays is safe.
         let left = fs::read_to_string(project.path().join(change)).unwrap();
         assert!(!left.contains("RENAME COLUMN") && !left.contains("DROP TABLE"), "{framework}:\n{left}");
+        assert!(!left.contains("user_profiles"), "{framework}: the copy into the new table moved to the plan:\n{left}");
         // Every file, old and new, lints clean with the history before it.
         let dir = std::path::Path::new(change).parent().unwrap().to_str().unwrap();
         let dir = if framework == "diesel" { "migrations" } else { dir };

@@ -41,12 +41,16 @@ const WINDOW: Duration = Duration::from_millis(150);
 
 /// The tables every case starts from; `{rows}` is [`ROWS`].
 const SCHEMA: &str = "
-CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL DEFAULT 'anonymous', email text, plan text);
+CREATE TABLE users (
+    id bigserial PRIMARY KEY, name text NOT NULL DEFAULT 'anonymous', email text, plan text, display_name text, bio text
+);
 CREATE TABLE orders (id bigserial PRIMARY KEY, total int NOT NULL DEFAULT 0, note text);
 CREATE TABLE legacy (id bigserial PRIMARY KEY, payload text);
 ";
 const ROWS_SQL: &str = "
-INSERT INTO users (name, email) SELECT 'user ' || g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'u' || g || '@example.com' END
+INSERT INTO users (name, email, display_name, bio)
+    SELECT 'user ' || g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'u' || g || '@example.com' END,
+           CASE WHEN g % 3 = 0 THEN NULL ELSE 'User ' || g END, CASE WHEN g % 4 = 0 THEN NULL ELSE 'bio ' || g END
     FROM generate_series(1, {rows}) g;
 INSERT INTO orders (total, note) SELECT g % 1000, 'note ' || g FROM generate_series(1, {rows}) g;
 INSERT INTO legacy (payload) SELECT 'payload ' || g FROM generate_series(1, 100) g;
@@ -259,6 +263,31 @@ const CASES: &[Case] = &[
             "SELECT total::text FROM orders WHERE id = $1",
             "55",
         )],
+    },
+    Case {
+        name: "move-columns",
+        migration: "CREATE TABLE user_profiles (
+    user_id bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, display_name text, about text
+);
+INSERT INTO user_profiles (user_id, display_name, about) SELECT id, display_name, bio FROM users;
+ALTER TABLE users DROP COLUMN display_name, DROP COLUMN bio;",
+        fills: &[],
+        old: &[
+            "INSERT INTO users (name, display_name, bio) VALUES ('old ' || $1::bigint, 'Old ' || $1::bigint, 'bio')",
+            "UPDATE users SET display_name = 'old ' || $1::bigint WHERE id = 1 + $1::bigint * 7919 % 20000",
+            "SELECT display_name, bio FROM users WHERE id = 1 + $1::bigint * 104729 % 20000 AND $1::bigint IS NOT NULL",
+        ],
+        new: &[
+            "INSERT INTO user_profiles (user_id, display_name, about) VALUES (1 + $1::bigint * 7907 % 20000, 'new ' || $1::bigint, 'about')
+             ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name, about = EXCLUDED.about",
+            "SELECT p.display_name FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id
+             WHERE u.id = 1 + $1::bigint * 104723 % 20000 AND $1::bigint IS NOT NULL",
+            "UPDATE user_profiles SET about = 'n' || $1::bigint WHERE user_id = 1 + $1::bigint * 104723 % 20000",
+        ],
+        visible: &[
+            (true, "UPDATE users SET display_name = 'seen by new' WHERE id = 7 RETURNING id", "SELECT display_name FROM user_profiles WHERE user_id = $1", "seen by new"),
+            (false, "INSERT INTO user_profiles (user_id, display_name) VALUES (8, 'seen by old') ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name RETURNING user_id", "SELECT display_name FROM users WHERE id = $1", "seen by old"),
+        ],
     },
     Case {
         name: "drop-table",

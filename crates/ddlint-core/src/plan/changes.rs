@@ -108,7 +108,8 @@ pub(super) fn rename_column(input: &Input<'_, '_, '_>) -> Result<Draft, String> 
             format!("the release that reads and writes `{new}` serves all traffic"),
             format!("no deployed code, report or job reads or writes `{old}`"),
         ]),
-        inverse: input.inverse_renames(old, new),
+        removed: input.inverse_renames(old, new),
+        change: None,
     })
 }
 
@@ -163,7 +164,8 @@ pub(super) fn rename_table(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
             format!("the release that uses `{}` serves all traffic", new.name),
             format!("no deployed code, report or job uses `{table}`"),
         ]),
-        inverse: input.inverse_table_renames(&table, &new),
+        removed: input.inverse_table_renames(&table, &new),
+        change: None,
     })
 }
 
@@ -268,7 +270,8 @@ pub(super) fn change_column_type(input: &Input<'_, '_, '_>) -> Result<Draft, Str
             "the backfill is complete: the verification query returns 0".to_owned(),
             format!("every deployed release works with `{name}` as `{ty}`; prepared statements are re-planned after the swap"),
         ]),
-        inverse: Vec::new(),
+        removed: Vec::new(),
+        change: None,
     })
 }
 
@@ -322,7 +325,8 @@ pub(super) fn add_not_null_column(input: &Input<'_, '_, '_>) -> Result<Draft, St
             "the backfill is complete: the verification query returns 0".to_owned(),
             format!("every deployed release writes `{name}`"),
         ]),
-        inverse: input.inverse_drops(name),
+        removed: input.inverse_drops(name),
+        change: None,
     })
 }
 
@@ -367,7 +371,8 @@ pub(super) fn set_not_null(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
             "no row holds `NULL`: the verification query returns 0".to_owned(),
             format!("every deployed release writes `{name}`"),
         ]),
-        inverse: Vec::new(),
+        removed: Vec::new(),
+        change: None,
     })
 }
 
@@ -434,7 +439,8 @@ pub(super) fn backfill(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
         phases: vec![phase],
         verification: pending.map(|p| format!("SELECT count(*) FROM {t} WHERE {p}")),
         checklist: Vec::new(),
-        inverse: Vec::new(),
+        removed: Vec::new(),
+        change: None,
     })
 }
 
@@ -470,7 +476,8 @@ pub(super) fn drop_column(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
         phases: vec![phase],
         verification: None,
         checklist: checklist(&[format!("no deployed code, report or job reads or writes `{name}`")]),
-        inverse: Vec::new(),
+        removed: Vec::new(),
+        change: None,
     })
 }
 
@@ -517,7 +524,272 @@ pub(super) fn drop_table(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
         phases: vec![phase],
         verification: None,
         checklist: checklist(&[format!("no deployed code, report or job uses `{table}`")]),
-        inverse: Vec::new(),
+        removed: Vec::new(),
+        change: None,
+    })
+}
+
+/// Columns moved into a new table: `CREATE TABLE new (key …, …)`, then `INSERT INTO new (key,
+/// …) SELECT id, … FROM old`, then `ALTER TABLE old DROP COLUMN …` in one section of the file.
+/// `None` when the drop is no such move.
+pub(super) fn move_columns(input: &Input<'_, '_, '_>) -> Option<Result<Draft, String>> {
+    let N::AlterTableStmt(alter) = input.node() else { return None };
+    let cmds = subcommands(alter);
+    if cmds.is_empty() || cmds.iter().any(|c| c.subtype() != At::AtDropColumn) {
+        return None;
+    }
+    let table = input.table().ok()?;
+    let dropped: Vec<&str> = cmds.iter().map(|c| c.name.as_str()).collect();
+    let file = input.cx.file;
+    let start = file.section_start_of(input.cx.index);
+    for copy_at in (start..input.cx.index).rev() {
+        let stmt = file.statements[copy_at];
+        if stmt.nested_in.is_some() || !matches!(&*stmt.node, N::InsertStmt(_)) {
+            continue;
+        }
+        // The lint tree keeps no column lists of an `INSERT`: it is read again in full.
+        let text = file.text.get(stmt.span.start..stmt.span.end).unwrap_or_default();
+        let Ok(parsed) = crate::pg_ffi::parse(text) else { continue };
+        let Some(N::InsertStmt(insert)) = parsed.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref()) else {
+            continue;
+        };
+        let Some(copy) = Copy::read(insert, &table) else { continue };
+        if !dropped.iter().all(|d| copy.pairs.iter().any(|(_, source)| source == d)) {
+            continue;
+        }
+        let Some(created_at) = (start..copy_at).find(|&i| {
+            matches!(&*file.statements[i].node, N::CreateStmt(c)
+                if c.relation.as_ref().is_some_and(|rv| copy.into.is_named_by(rv)))
+        }) else {
+            continue;
+        };
+        return Some(build_move(input, &table, &copy, &dropped, created_at, copy_at));
+    }
+    None
+}
+
+/// An `INSERT INTO new (…) SELECT … FROM old` that copies columns one for one.
+struct Copy {
+    into: RelationName,
+    /// `(column of the new table, column of the old)`, in the statement's order.
+    pairs: Vec<(String, String)>,
+}
+
+impl Copy {
+    fn read(insert: &pg::InsertStmt, from: &RelationName) -> Option<Self> {
+        let into = RelationName::from_range_var(insert.relation.as_ref()?);
+        let N::SelectStmt(select) = insert.select_stmt.as_deref()?.node.as_ref()? else { return None };
+        let [source] = select.from_clause.as_slice() else { return None };
+        let Some(N::RangeVar(rv)) = &source.node else { return None };
+        if !from.is_named_by(rv) || select.where_clause.is_some() || insert.cols.len() != select.target_list.len() {
+            return None;
+        }
+        let mut pairs = Vec::new();
+        for (column, target) in insert.cols.iter().zip(&select.target_list) {
+            let (Some(N::ResTarget(column)), Some(N::ResTarget(target))) = (&column.node, &target.node) else {
+                return None;
+            };
+            let Some(N::ColumnRef(source)) = target.val.as_deref().and_then(|v| v.node.as_ref()) else { return None };
+            let source = source.fields.last().and_then(crate::names::string_value)?;
+            pairs.push((column.name.clone(), source.to_owned()));
+        }
+        Some(Self { into, pairs })
+    }
+}
+
+fn build_move(
+    input: &Input<'_, '_, '_>,
+    table: &RelationName,
+    copy: &Copy,
+    dropped: &[&str],
+    created_at: usize,
+    copy_at: usize,
+) -> Result<Draft, String> {
+    let key = input.key(table)?;
+    let into = &copy.into;
+    let Some((new_key, _)) = copy.pairs.iter().find(|(_, source)| *source == key) else {
+        return Err(format!("the copy into `{into}` does not carry `{table}`'s key `{key}`"));
+    };
+    if input.catalog.primary_key(into) != Some(std::slice::from_ref(new_key)) {
+        return Err(format!("`{into}` needs `{new_key}` as its primary key, for the sync trigger's upsert"));
+    }
+    let moved: Vec<(&str, &str)> = dropped
+        .iter()
+        .map(|d| copy.pairs.iter().find(|(_, s)| s == d).map(|(n, s)| (s.as_str(), n.as_str())))
+        .collect::<Option<_>>()
+        .ok_or_else(not_planned)?;
+    let mut types = Vec::new();
+    for (old, _) in &moved {
+        let column = input.column(table, old)?;
+        let ty = column.ty.as_ref().map(sql::column_type).ok_or_else(|| input.unknown_type(table, old))?;
+        types.push((ty, column.default_sql(), column.not_null));
+    }
+    let (t, n, k, nk) = (table.to_sql(), into.to_sql(), quote_ident(&key), quote_ident(new_key));
+    let olds: Vec<String> = moved.iter().map(|(o, _)| quote_ident(o).into_owned()).collect();
+    let news: Vec<String> = moved.iter().map(|(_, n)| quote_ident(n).into_owned()).collect();
+    let prefixed =
+        |prefix: &str, names: &[String]| names.iter().map(|c| format!("{prefix}.{c}")).collect::<Vec<_>>().join(", ");
+
+    let forward = sql::beside(table, &format!("{}_to_{}_sync", table.name, into.name));
+    let backward = sql::beside(into, &format!("{}_to_{}_sync", into.name, table.name));
+    let (forward_trigger, backward_trigger) =
+        (format!("{}_to_{}_sync", table.name, into.name), format!("{}_to_{}_sync", into.name, table.name));
+    let guard = "    IF pg_trigger_depth() > 1 THEN\n        RETURN NEW;\n    END IF;\n";
+    let updates: Vec<String> = news.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect();
+    let forward_body = format!(
+        "{guard}    IF TG_OP = 'INSERT' AND ROW({}) IS NULL THEN\n        RETURN NEW;\n    END IF;\n    INSERT INTO {n} ({nk}, {}) VALUES (NEW.{k}, {})\n        ON CONFLICT ({nk}) DO UPDATE SET {};\n",
+        prefixed("NEW", &olds),
+        news.join(", "),
+        prefixed("NEW", &olds),
+        updates.join(", ")
+    );
+    let sets: Vec<String> = olds.iter().zip(&news).map(|(o, c)| format!("{o} = NEW.{c}")).collect();
+    let backward_body = format!(
+        "{guard}    UPDATE {t} SET {}\n        WHERE {k} = NEW.{nk} AND ({}) IS DISTINCT FROM ({});\n",
+        sets.join(", "),
+        olds.join(", "),
+        prefixed("NEW", &news)
+    );
+    let pg = input.pg_version();
+    // Each trigger is created and dropped in a transaction of its own: one that locked both
+    // tables could deadlock with the releases, which write one table and then the other.
+    let (forward_create, forward_drop) = (
+        vec![
+            sql::trigger_function(&forward, &forward_body),
+            sql::row_trigger(
+                &forward_trigger,
+                &format!("AFTER INSERT OR UPDATE OF {}", olds.join(", ")),
+                table,
+                &forward,
+                pg,
+            ),
+        ],
+        vec![sql::drop_trigger(&forward_trigger, table), sql::drop_function(&forward)],
+    );
+    let (backward_create, backward_drop) = (
+        vec![
+            sql::trigger_function(&backward, &backward_body),
+            sql::row_trigger(&backward_trigger, "AFTER INSERT OR UPDATE", into, &backward, pg),
+        ],
+        vec![sql::drop_trigger(&backward_trigger, into), sql::drop_function(&backward)],
+    );
+    let file = input.cx.file;
+    let created = file.statements[created_at].span;
+    let create = file.text.get(created.start..created.end).unwrap_or_default().to_owned();
+
+    // Dropping the table drops its trigger; the function goes after it.
+    let expand_down = vec![
+        ignored("drop-table", "the table this phase created, unused by any release yet", &format!("DROP TABLE {n}")),
+        sql::drop_function(&backward),
+    ];
+    let columns = format!("{nk}, {}", news.join(", "));
+    let select = format!("{k}, {}", olds.join(", "));
+    let filter = format!("NOT (ROW({}) IS NULL)", olds.join(", "));
+    let work = BatchWork::Copy { into, columns: &columns, select: &select, filter: &filter, key: new_key };
+    let backfill = DraftPhase::outside_transaction(
+        PhaseKind::Backfill,
+        format!("copy_into_{}", into.name),
+        format!(
+            "copy the columns into `{into}`, {} rows of `{table}` at a time in key order, each batch committed on its own",
+            input.options.batch_size
+        ),
+        sql::batched(table, &key, &work, input.options.batch_size, &input.options.lock_timeout),
+    )
+    .released(format!(
+        "deploy the release that reads and writes {} in `{into}` (with `INSERT … ON CONFLICT ({new_key}) DO UPDATE`, since the release still running may have written the row first)",
+        moved.iter().map(|(_, c)| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    ));
+
+    let drops: Vec<String> = olds.iter().map(|c| format!("DROP COLUMN {c}")).collect();
+    let mut contract_up = forward_drop.clone();
+    contract_up.push(ignored(
+        "drop-column",
+        &format!("contract: the columns live in `{into}`, and no deployed release reads them here"),
+        &format!("ALTER TABLE {t} {}", drops.join(", ")),
+    ));
+    let mut contract_down = Vec::new();
+    for (old, (ty, default, _)) in olds.iter().zip(&types) {
+        contract_down.push(format!("ALTER TABLE {t} ADD COLUMN {old} {ty}"));
+        if let Some(default) = default {
+            contract_down.push(format!("ALTER TABLE {t} ALTER COLUMN {old} SET DEFAULT {default}"));
+        }
+    }
+    let copied_back: Vec<String> = olds.iter().zip(&news).map(|(o, c)| format!("{o} = copied.{c}")).collect();
+    contract_down.push(ignored(
+        "statements-after-access-exclusive",
+        "a rollback copies the values back into the columns it re-creates",
+        &format!("UPDATE {t} SET {} FROM {n} AS copied WHERE copied.{nk} = {t}.{k}", copied_back.join(", ")),
+    ));
+    contract_down.extend(forward_create.iter().cloned());
+    for (old, (_, _, not_null)) in olds.iter().zip(&types) {
+        if *not_null {
+            contract_down.push(ignored(
+                "set-not-null",
+                "a rollback restores the old column's `NOT NULL`, with one scan",
+                &format!("ALTER TABLE {t} ALTER COLUMN {old} SET NOT NULL"),
+            ));
+        }
+    }
+    let mut contract = DraftPhase::transactional(
+        PhaseKind::Contract,
+        format!("drop_moved_from_{}", table.name),
+        format!("drop the trigger on `{table}`, and the columns"),
+        contract_up,
+        contract_down,
+        input,
+    );
+    contract.irreversible = Some(format!(
+        "the down re-creates the columns of `{table}` and copies the values back from `{into}`, in one statement"
+    ));
+    let phases = vec![
+        DraftPhase::transactional(
+            PhaseKind::Expand,
+            format!("create_{}", into.name),
+            format!("create `{into}`, with a trigger that writes what is written to it back to `{table}`"),
+            [vec![create], backward_create.clone()].concat(),
+            expand_down,
+            input,
+        ),
+        DraftPhase::transactional(
+            PhaseKind::Expand,
+            format!("sync_{}_to_{}", table.name, into.name),
+            format!("a trigger on `{table}` that writes the columns to `{into}` (inserts and updates; neither trigger fires the other again)"),
+            forward_create,
+            forward_drop,
+            input,
+        ),
+        backfill,
+        DraftPhase::transactional(
+            PhaseKind::Contract,
+            format!("drop_sync_{}_to_{}", into.name, table.name),
+            format!("drop the trigger on `{into}`"),
+            backward_drop,
+            backward_create,
+            input,
+        ),
+        contract,
+    ];
+    let mut removed = vec![created_at, copy_at];
+    removed.extend(input.inverse_of_move(table, into, &moved.iter().map(|(o, _)| *o).collect::<Vec<_>>()));
+    Ok(Draft {
+        title: format!(
+            "move {} from `{table}` into `{into}`",
+            moved.iter().map(|(o, _)| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+        ),
+        table: table.clone(),
+        phases,
+        verification: Some(format!(
+            "SELECT count(*) FROM {t} AS old_row LEFT JOIN {n} AS new_row ON new_row.{nk} = old_row.{k} WHERE ({}) IS DISTINCT FROM ({})",
+            prefixed("old_row", &olds),
+            prefixed("new_row", &news)
+        )),
+        checklist: checklist(&[
+            "the copy is complete: the verification query returns 0".to_owned(),
+            format!("the release that reads and writes the columns in `{into}` serves all traffic"),
+            format!("no deployed code, report or job reads or writes them in `{table}`"),
+        ]),
+        removed,
+        change: Some(crate::violation::PhasedChange::MoveColumns),
     })
 }
 

@@ -172,8 +172,10 @@ fn build(input: &Input<'_, '_, '_>, change: PhasedChange) -> Result<Plan, String
         PhasedChange::AddNotNullColumn => changes::add_not_null_column(input),
         PhasedChange::SetNotNull => changes::set_not_null(input),
         PhasedChange::Backfill => changes::backfill(input),
-        PhasedChange::DropColumn => changes::drop_column(input),
+        PhasedChange::DropColumn => changes::move_columns(input).unwrap_or_else(|| changes::drop_column(input)),
         PhasedChange::DropTable => changes::drop_table(input),
+        // Named by a plan from a drop, never by a finding.
+        PhasedChange::MoveColumns => Err("ddlint does not plan this form of the statement".to_owned()),
     }?;
     if framework == Framework::Plain
         && cx.settings().assume_in_transaction
@@ -182,7 +184,7 @@ fn build(input: &Input<'_, '_, '_>, change: PhasedChange) -> Result<Plan, String
         return Err("the runner wraps every file in a transaction (assume-in-transaction), and a backfill commits batch by batch".to_owned());
     }
     let mut edits = vec![crate::fix::placement::remove_statement(cx, cx.index)];
-    edits.extend(draft.inverse.iter().map(|&i| crate::fix::placement::remove_statement(cx, i)));
+    edits.extend(draft.removed.iter().map(|&i| crate::fix::placement::remove_statement(cx, i)));
     edits.sort_by_key(|e| e.span.start);
     let mut catalog = input.catalog.clone();
     let phases = draft
@@ -204,7 +206,7 @@ fn build(input: &Input<'_, '_, '_>, change: PhasedChange) -> Result<Plan, String
         })
         .collect();
     Ok(Plan {
-        change: change.as_str(),
+        change: draft.change.unwrap_or(change).as_str(),
         title: draft.title,
         table: draft.table.to_string(),
         phases,
@@ -389,6 +391,29 @@ impl Input<'_, '_, '_> {
             .collect()
     }
 
+    /// Down statements that undo a move of `columns` from `table` into `into`: dropping
+    /// `into`, adding the columns back, copying them back.
+    fn inverse_of_move(&self, table: &RelationName, into: &RelationName, columns: &[&str]) -> Vec<usize> {
+        self.down_statements()
+            .into_iter()
+            .filter(|(_, node)| match node {
+                N::DropStmt(d) => d.objects.iter().any(|o| {
+                    matches!(&o.node, Some(N::List(l)) if RelationName::from_name_list(&l.items).is_some_and(|r| r.same_as(into)))
+                }),
+                N::AlterTableStmt(a) => {
+                    a.relation.as_ref().is_some_and(|rv| table.is_named_by(rv))
+                        && changes::subcommands(a).iter().all(|cmd| {
+                            cmd.subtype() == At::AtAddColumn
+                                && crate::lock_model::column_def_of(cmd).is_some_and(|c| columns.contains(&c.colname.as_str()))
+                        })
+                }
+                N::UpdateStmt(u) => u.relation.as_ref().is_some_and(|rv| table.is_named_by(rv)),
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Down statements that drop the column `name` the statement adds, and nothing else.
     fn inverse_drops(&self, name: &str) -> Vec<usize> {
         let Ok(table) = self.table() else { return Vec::new() };
@@ -481,6 +506,9 @@ pub(crate) struct Draft {
     phases: Vec<DraftPhase>,
     verification: Option<String>,
     checklist: Vec<String>,
-    /// Statements of the file's down sections that undo the planned statement.
-    inverse: Vec<usize>,
+    /// Other statements of the file the plan takes out: those of its down sections that undid
+    /// the planned one, and those the plan folds into its phases.
+    removed: Vec<usize>,
+    /// The change the plan makes, where it is not the finding's (a drop that moves columns).
+    change: Option<PhasedChange>,
 }

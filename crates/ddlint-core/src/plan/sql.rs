@@ -33,10 +33,15 @@ pub fn trigger_function(function: &RelationName, body: &str) -> String {
 
 /// A row trigger that runs `function` before every insert and update of `table`.
 pub fn trigger(name: &str, table: &RelationName, function: &RelationName, pg_version: u32) -> String {
+    row_trigger(name, "BEFORE INSERT OR UPDATE", table, function, pg_version)
+}
+
+/// A row trigger that runs `function` at `when` (`AFTER INSERT OR UPDATE OF a, b`) on `table`.
+pub fn row_trigger(name: &str, when: &str, table: &RelationName, function: &RelationName, pg_version: u32) -> String {
     // `EXECUTE FUNCTION` from PostgreSQL 11; `PROCEDURE` still works everywhere.
     let keyword = if pg_version >= 11 { "FUNCTION" } else { "PROCEDURE" };
     format!(
-        "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE {keyword} {}()",
+        "CREATE TRIGGER {} {when} ON {} FOR EACH ROW EXECUTE {keyword} {}()",
         quote_ident(name),
         table.to_sql(),
         function.to_sql()
@@ -60,6 +65,15 @@ pub enum BatchWork<'a> {
         pending: &'a str,
     },
     Delete,
+    /// `INSERT INTO <into> (<columns>) SELECT <select> FROM` the table, skipping the rows that
+    /// are there already (`ON CONFLICT (<key>) DO NOTHING`).
+    Copy {
+        into: &'a RelationName,
+        columns: &'a str,
+        select: &'a str,
+        filter: &'a str,
+        key: &'a str,
+    },
 }
 
 /// A `DO` block that walks `table` in key order, `batch` rows at a time, and commits after
@@ -73,6 +87,11 @@ pub fn batched(table: &RelationName, key: &str, work: &BatchWork<'_>, batch: u32
             format!("UPDATE {t} SET {set}\n            WHERE {k} BETWEEN lower_key AND upper_key AND ({pending});")
         }
         BatchWork::Delete => format!("DELETE FROM {t} WHERE {k} BETWEEN lower_key AND upper_key;"),
+        BatchWork::Copy { into, columns, select, filter, key } => format!(
+            "INSERT INTO {} ({columns})\n            SELECT {select} FROM {t} WHERE {k} BETWEEN lower_key AND upper_key AND ({filter})\n            ON CONFLICT ({}) DO NOTHING;",
+            into.to_sql(),
+            quote_ident(key)
+        ),
     };
     format!(
         "DO {QUOTE}
