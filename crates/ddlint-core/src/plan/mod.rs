@@ -512,3 +512,6 @@ pub(crate) struct Draft {
     /// The change the plan makes, where it is not the finding's (a drop that moves columns).
     change: Option<PhasedChange>,
 }
+
+#[cfg(test)]
+mod tests;
