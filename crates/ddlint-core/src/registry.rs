@@ -21,6 +21,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::drop_column::RULE,
     &rules::drop_database_or_schema::RULE,
     &rules::drop_index_non_concurrently::RULE,
+    &rules::drop_not_null_default::RULE,
     &rules::drop_table::RULE,
     &rules::enum_add_value_in_transaction::RULE,
     &rules::expand_and_contract_in_one_change::RULE,

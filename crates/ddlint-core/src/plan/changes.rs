@@ -283,8 +283,9 @@ pub(super) fn add_not_null_column(input: &Input<'_, '_, '_>) -> Result<Draft, St
         return Err("the column has constraints beyond `NOT NULL`; add them after the plan".to_owned());
     }
     let ty = def.type_name.as_ref().and_then(crate::parse::type_sql).ok_or_else(|| input.unknown_type(&table, name))?;
-    let fill = input.fill(name)?;
+    // The table must be known before the user is asked for a value.
     let key = input.key(&table)?;
+    let fill = input.fill(name)?;
     let (t, c) = (table.to_sql(), quote_ident(name));
     let (create_fill, drop_fill) = fill_trigger(input, &table, name, fill);
     let mut phases = vec![

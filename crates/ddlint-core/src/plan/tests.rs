@@ -32,7 +32,8 @@ fn refusal(migration: &str) -> String {
 
 #[test]
 fn a_rename_is_expand_backfill_contract_with_the_facts_of_each_phase() {
-    let planned = plans("SET lock_timeout = '2s';\nALTER TABLE users RENAME COLUMN name TO full_name;\n", &Options::new("3s"));
+    let planned =
+        plans("SET lock_timeout = '2s';\nALTER TABLE users RENAME COLUMN name TO full_name;\n", &Options::new("3s"));
     let plan = planned[0].plan.as_ref().expect("planned");
     let kinds: Vec<PhaseKind> = plan.phases.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, [PhaseKind::Expand, PhaseKind::Backfill, PhaseKind::Contract, PhaseKind::Contract]);
@@ -45,7 +46,10 @@ fn a_rename_is_expand_backfill_contract_with_the_facts_of_each_phase() {
     assert!(backfill.release_after.is_some(), "the new release goes between backfill and contract");
     assert!(plan.phases[2].irreversible.is_some());
     let validate = &plan.phases[3];
-    assert!(validate.locks.iter().any(|l| l.mode == Some("SHARE UPDATE EXCLUSIVE") && l.holds.starts_with("while it scans")));
+    assert!(validate
+        .locks
+        .iter()
+        .any(|l| l.mode == Some("SHARE UPDATE EXCLUSIVE") && l.holds.starts_with("while it scans")));
     // The plan takes the statement out of the file, and nothing else.
     assert_eq!(plan.edits.len(), 1);
     for sql in plan.phases.iter().flat_map(|p| p.migration.up.iter().chain(&p.migration.down)) {
@@ -59,7 +63,8 @@ fn what_a_plan_cannot_do_it_says() {
     assert!(refusal("ALTER TABLE users RENAME COLUMN email TO mail;").contains("index `users_email_idx`"));
     assert!(refusal("ALTER TABLE users ALTER COLUMN name TYPE varchar(10) USING left(name, 10);").contains("USING"));
     assert!(refusal("ALTER TABLE users ADD COLUMN age int NOT NULL CHECK (age > 0);").contains("constraints beyond"));
-    assert!(refusal("ALTER TABLE users ALTER COLUMN email SET NOT NULL, ALTER COLUMN name SET DEFAULT 'y';").contains("does more"));
+    assert!(refusal("ALTER TABLE users ALTER COLUMN email SET NOT NULL, ALTER COLUMN name SET DEFAULT 'y';")
+        .contains("does more"));
     assert!(refusal("ALTER TABLE ghosts RENAME COLUMN a TO b;").contains("do not create `ghosts`"));
 }
 
@@ -71,7 +76,11 @@ fn a_new_not_null_column_needs_its_value_for_existing_rows() {
     options.fills.push(("plan".to_owned(), "'free'".to_owned()));
     let planned = plans("ALTER TABLE users ADD COLUMN plan text NOT NULL;", &options);
     let plan = planned[0].plan.as_ref().expect("planned");
-    assert!(plan.phases[1].migration.up[0].contains("UPDATE users SET \"plan\" = 'free'"), "{}", plan.phases[1].migration.up[0]);
+    assert!(
+        plan.phases[1].migration.up[0].contains("UPDATE users SET \"plan\" = 'free'"),
+        "{}",
+        plan.phases[1].migration.up[0]
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod detach_partition_non_concurrently;
 pub mod drop_column;
 pub mod drop_database_or_schema;
 pub mod drop_index_non_concurrently;
+pub mod drop_not_null_default;
 pub mod drop_table;
 pub mod engine;
 pub mod enum_add_value_in_transaction;
