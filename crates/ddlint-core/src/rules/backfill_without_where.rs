@@ -46,9 +46,15 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    let (verb, rv, span) = match cx.node() {
-        N::UpdateStmt(s) if s.where_clause.is_none() => ("UPDATE", &s.relation, cx.find_tokens(&[Token::Update])),
-        N::DeleteStmt(s) if s.where_clause.is_none() => ("DELETE", &s.relation, cx.find_tokens(&[Token::DeleteP])),
+    // A `WHERE` that holds for every row (`WHERE true`, `WHERE 1 = 1`) filters nothing.
+    let whole = |where_clause: &Option<Box<pg_query::protobuf::Node>>| where_clause.is_none() || always_true_where(cx);
+    let (verb, rv, span, filter) = match cx.node() {
+        N::UpdateStmt(s) if whole(&s.where_clause) => {
+            ("UPDATE", &s.relation, cx.find_tokens(&[Token::Update]), s.where_clause.is_some())
+        }
+        N::DeleteStmt(s) if whole(&s.where_clause) => {
+            ("DELETE", &s.relation, cx.find_tokens(&[Token::DeleteP]), s.where_clause.is_some())
+        }
         _ => return,
     };
     let Some(rv) = rv else { return };
@@ -64,16 +70,55 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         None
     };
     let Some(held) = held else {
-        out.push(cx.report(&RULE, span, &WholeTable { verb, table, held: None }));
+        out.push(cx.report(&RULE, span, &WholeTable { verb, table, held: None, filter }));
         return;
     };
     let held = Some(HeldLock::new(held.mode, &held.relation));
-    let mut diagnostic = cx.report(&RULE, span, &WholeTable { verb, table, held });
+    let mut diagnostic = cx.report(&RULE, span, &WholeTable { verb, table, held, filter });
     let configured = cx.settings().severities.keys().any(|k| registry::canonical_id(k) == Some(RULE.id));
     if !configured {
         diagnostic.severity = Severity::Error;
     }
     out.push(diagnostic);
+}
+
+/// Whether the statement's own `WHERE` (not one of a subquery) is a conjunction of terms that
+/// hold for every row: `true`, or a literal equal to itself (`1 = 1`, `'a' = 'a'`). The lint
+/// tree keeps no condition of a data statement, so the tokens are read.
+fn always_true_where(cx: &StatementCx<'_, '_>) -> bool {
+    let tokens: Vec<_> = cx.tokens().iter().filter(|t| !crate::parse::is_comment(t.token)).collect();
+    let mut depth = 0usize;
+    let mut condition = None;
+    for (i, token) in tokens.iter().enumerate() {
+        match token.token {
+            Token::Ascii40 => depth += 1,
+            Token::Ascii41 => depth = depth.saturating_sub(1),
+            Token::Where if depth == 0 => {
+                let rest = &tokens[i + 1..];
+                let end = rest.iter().position(|t| t.token == Token::Returning).unwrap_or(rest.len());
+                condition = Some(&rest[..end]);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(condition) = condition.filter(|c| !c.is_empty()) else { return false };
+    let text = |t: &&crate::pg_ffi::RawToken| cx.text(crate::source::Span::new(t.start, t.end));
+    condition.split(|t| t.token == Token::And).all(|mut term| {
+        while let [first, inner @ .., last] = term {
+            if first.token == Token::Ascii40 && last.token == Token::Ascii41 {
+                term = inner;
+            } else {
+                break;
+            }
+        }
+        let literal = |t: &&crate::pg_ffi::RawToken| matches!(t.token, Token::Iconst | Token::Sconst | Token::Fconst);
+        match term {
+            [only] => only.token == Token::TrueP,
+            [a, eq, b] => eq.token == Token::Ascii61 && literal(a) && literal(b) && text(a) == text(b),
+            _ => false,
+        }
+    })
 }
 
 /// An `UPDATE` or `DELETE` of every row.
@@ -83,15 +128,22 @@ struct WholeTable {
     table: RelationName,
     /// The strongest lock an earlier statement of the transaction holds on a table that exists.
     held: Option<HeldLock>,
+    /// It has a `WHERE`, one that holds for every row.
+    filter: bool,
 }
 
 impl Violation for WholeTable {
     fn message(&self) -> String {
-        let Self { verb, table, held } = self;
+        let Self { verb, table, held, filter } = self;
         let does = if *verb == "UPDATE" { "writes every row of" } else { "deletes every row of" };
+        let what = if *filter {
+            format!("`{verb}` with a `WHERE` that holds for every row")
+        } else {
+            format!("`{verb}` without `WHERE`")
+        };
         match held {
-            None => format!("`{verb}` without `WHERE` {does} `{table}` in one transaction"),
-            Some(lock) => format!("`{verb}` without `WHERE` {does} `{table}` while this transaction holds {lock}"),
+            None => format!("{what} {does} `{table}` in one transaction"),
+            Some(lock) => format!("{what} {does} `{table}` while this transaction holds {lock}"),
         }
     }
 
@@ -128,6 +180,14 @@ mod tests {
     }
 
     #[test]
+    fn a_where_that_always_holds_is_no_where() {
+        let sql = "UPDATE users SET plan = 'free' WHERE true;\nDELETE FROM events WHERE 1 = 1;\nUPDATE users SET a = 1 WHERE (1=1) AND TRUE AND 'x' = 'x' RETURNING id;";
+        assert_eq!(lines(sql, ID), vec![1, 2, 3]);
+        let filtered = "UPDATE users SET plan = 'free' WHERE 1 = 1 AND id < 100;\nDELETE FROM events WHERE 1 = 2;\nUPDATE users SET a = (SELECT 1 FROM t WHERE true) WHERE id = 1;\nUPDATE users SET a = 1 WHERE id BETWEEN 1 AND 2;";
+        assert!(lines(filtered, ID).is_empty(), "{:?}", lines(filtered, ID));
+    }
+
+    #[test]
     fn flags_whole_table_writes() {
         assert_eq!(lines("SELECT 1;\nUPDATE users SET plan = 'free';\nDELETE FROM sessions;", ID), vec![2, 3]);
         assert_eq!(
@@ -155,7 +215,7 @@ mod tests {
 
     #[test]
     fn where_clauses_and_new_tables_pass() {
-        assert!(lines("UPDATE users SET plan = 'free' WHERE id < 1000;\nDELETE FROM s WHERE true;", ID).is_empty());
+        assert!(lines("UPDATE users SET plan = 'free' WHERE id < 1000;\nDELETE FROM s WHERE done;", ID).is_empty());
         assert!(lines("CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\nUPDATE t SET a = 2;", ID).is_empty());
     }
 }

@@ -39,7 +39,8 @@ declare_rule! {
     ///
     /// ## PostgreSQL versions
     /// `REINDEX … CONCURRENTLY` exists from PostgreSQL 12; the help names the older recipe before
-    /// that. `REINDEX SYSTEM` cannot run concurrently and is not flagged.
+    /// that. `REINDEX SYSTEM` has no concurrent form: it is flagged with the advice to run it by
+    /// hand in a quiet period.
     ///
     /// ## Fix
     /// On PostgreSQL 12 and later, adds `CONCURRENTLY` and runs it outside any transaction: in place when the statement already runs in autocommit,
@@ -87,6 +88,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         Kind::ReindexObjectSchema => Target::Schema(stmt.name.clone()),
         Kind::ReindexObjectDatabase => Target::Database(stmt.name.clone()),
+        Kind::ReindexObjectSystem => Target::System,
         _ => return,
     };
     let violation = Reindex { target, concurrently_available: cx.pg_version() >= 12 };
@@ -107,7 +109,10 @@ enum Target {
         held: Vec<HeldLock>,
     },
     Schema(String),
+    /// The database named, or the current one (PostgreSQL 15 lets the name go).
     Database(String),
+    /// The system catalogs, which have no concurrent rebuild.
+    System,
 }
 
 struct Reindex {
@@ -121,13 +126,17 @@ impl Violation for Reindex {
         let (target, held) = match &self.target {
             Target::Index { index, held, .. } => (format!("`{index}`"), held),
             Target::Table { table, held } => (format!("every index of `{table}`"), held),
+            Target::System => {
+                return "`REINDEX SYSTEM` rebuilds every index of the system catalogs, locking each catalog so that every query that reads it waits".to_owned();
+            }
             Target::Schema(name) | Target::Database(name) => {
                 let kind = if matches!(self.target, Target::Schema(_)) { "SCHEMA" } else { "DATABASE" };
+                let name = if name.is_empty() { "the current database".to_owned() } else { format!("`{name}`") };
                 // The lock model does not list the tables of a schema; each one is locked as
                 // `REINDEX TABLE` locks it.
                 let lock = LockMode::Share;
                 return format!(
-                    "`REINDEX {kind}` without `CONCURRENTLY` rebuilds every index in `{name}`, each table under a `{}` lock that {}",
+                    "`REINDEX {kind}` without `CONCURRENTLY` rebuilds every index in {name}, each table under a `{}` lock that {}",
                     lock.sql_name(),
                     lock.blocks_phrase()
                 );
@@ -143,6 +152,9 @@ impl Violation for Reindex {
     }
 
     fn help(&self) -> Option<String> {
+        if matches!(self.target, Target::System) {
+            return Some("run it by hand in a quiet period, outside the migrations: it has no concurrent form".into());
+        }
         Some(
             if self.concurrently_available {
                 "use `REINDEX … CONCURRENTLY`, alone in a migration that runs outside a transaction"
@@ -157,12 +169,15 @@ impl Violation for Reindex {
         match &self.target {
             Target::Index { index, table, .. } => Objects { relation: table.clone(), ..Objects::index(index) },
             Target::Table { table, .. } => Objects::relation(table),
-            Target::Schema(_) | Target::Database(_) => Objects::default(),
+            Target::Schema(_) | Target::Database(_) | Target::System => Objects::default(),
         }
     }
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::ReindexStmt) -> Result<Fix, String> {
+    if stmt.kind() == Kind::ReindexObjectSystem {
+        return Err("`REINDEX SYSTEM` has no concurrent form".to_owned());
+    }
     if cx.pg_version() < 12 {
         return Err("`REINDEX CONCURRENTLY` needs PostgreSQL 12".to_owned());
     }
@@ -193,9 +208,16 @@ mod tests {
     }
 
     #[test]
-    fn concurrently_system_and_new_tables_pass() {
+    fn system_and_unnamed_databases_are_flagged() {
+        assert_eq!(lines("REINDEX SYSTEM app;\nREINDEX SYSTEM;\nREINDEX DATABASE;", ID), vec![1, 2, 3]);
+        let system = messages("REINDEX SYSTEM;", ID);
+        assert!(system[0].starts_with("`REINDEX SYSTEM` rebuilds every index of the system catalogs"), "{system:?}");
+        assert!(messages("REINDEX DATABASE;", ID)[0].contains("every index in the current database"));
+    }
+
+    #[test]
+    fn concurrently_and_new_tables_pass() {
         assert!(lines("REINDEX INDEX CONCURRENTLY i;\nREINDEX (CONCURRENTLY) TABLE t;", ID).is_empty());
-        assert!(lines("REINDEX SYSTEM app;", ID).is_empty());
         assert_eq!(lines("REINDEX (CONCURRENTLY false) INDEX i;\nREINDEX (CONCURRENTLY off) TABLE t;", ID), vec![1, 2]);
         assert_eq!(lines("REINDEX (CONCURRENTLY 0) INDEX i;\nREINDEX (CONCURRENTLY 1) INDEX i;", ID), vec![1]);
         assert_eq!(
