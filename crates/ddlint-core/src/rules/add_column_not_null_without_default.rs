@@ -40,9 +40,16 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new(&table) {
-        return;
-    }
+    // A table created in this deploy is empty, until rows go in: then the statement fails
+    // there too.
+    let filled_at = if cx.is_new(&table) {
+        match filled_earlier(cx, &table) {
+            Some(at) => Some(at),
+            None => return,
+        }
+    } else {
+        None
+    };
     for cmd in alter_cmds(stmt) {
         if cmd.subtype() != AlterTableType::AtAddColumn {
             continue;
@@ -51,24 +58,54 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !requires_value(col) || has_value_source(col) {
             continue;
         }
-        let violation = NotNullWithoutDefault { table: table.clone(), column: col.colname.clone() };
+        let violation = NotNullWithoutDefault {
+            table: table.clone(),
+            column: col.colname.clone(),
+            filled_at: filled_at.map(|i| cx.file.line_of(cx.file.statements[i].span.start)),
+        };
         out.push(cx.report(&RULE, cx.item_span_at(col.location), &violation));
     }
 }
 
+/// The statement, earlier in the section, that puts rows into a table the section created.
+fn filled_earlier(cx: &StatementCx<'_, '_>, table: &RelationName) -> Option<usize> {
+    (cx.file.section_start_of(cx.index)..cx.index).find(|&i| match &*cx.file.statements[i].node {
+        N::InsertStmt(s) => s.relation.as_ref().is_some_and(|rv| table.is_named_by(rv)),
+        N::CopyStmt(s) => s.is_from && s.relation.as_ref().is_some_and(|rv| table.is_named_by(rv)),
+        _ => false,
+    })
+}
+
 struct NotNullWithoutDefault {
+    /// The 1-based line of the statement that put rows into a table this deploy created.
+    filled_at: Option<usize>,
     table: RelationName,
     column: String,
 }
 
 impl Violation for NotNullWithoutDefault {
     fn message(&self) -> String {
-        format!("adding `{}` as `NOT NULL` without a default fails on any non-empty `{}`", self.column, self.table)
+        match self.filled_at {
+            Some(line) => format!(
+                "adding `{}` as `NOT NULL` without a default fails: `{}` holds the rows line {line} put in",
+                self.column, self.table
+            ),
+            None => format!(
+                "adding `{}` as `NOT NULL` without a default fails on any non-empty `{}`",
+                self.column, self.table
+            ),
+        }
     }
 
     fn help(&self) -> Option<String> {
         Some(
-            "give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`".into(),
+            match self.filled_at {
+                Some(_) => "add the column with the table, before the rows go in, or give it a constant `DEFAULT`",
+                None => {
+                    "give the column a constant `DEFAULT`, or add it nullable, backfill in batches, then set `NOT NULL`"
+                }
+            }
+            .into(),
         )
     }
 
@@ -77,7 +114,8 @@ impl Violation for NotNullWithoutDefault {
     }
 
     fn phased(&self) -> Option<PhasedChange> {
-        Some(PhasedChange::AddNotNullColumn)
+        // A table of this deploy needs no phases, only the column before its rows.
+        self.filled_at.is_none().then_some(PhasedChange::AddNotNullColumn)
     }
 }
 
@@ -114,6 +152,17 @@ mod tests {
     use crate::rules::test_support::{lines, messages};
 
     const ID: &str = "add-column-not-null-without-default";
+
+    #[test]
+    fn a_new_table_with_rows_is_no_longer_empty() {
+        let sql = "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nALTER TABLE t ADD COLUMN a int NOT NULL;";
+        assert_eq!(lines(sql, ID), vec![3]);
+        let copy = "CREATE TABLE t (id int);\nCOPY t FROM '/data/t.csv';\nALTER TABLE t ADD COLUMN a int NOT NULL;";
+        assert_eq!(lines(copy, ID), vec![3]);
+        assert!(messages(sql, ID)[0].contains("holds the rows line 2 put in"));
+        let empty = "CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN a int NOT NULL;\nINSERT INTO t VALUES (1, 2);";
+        assert!(lines(empty, ID).is_empty());
+    }
 
     #[test]
     fn flags_not_null_without_default() {
