@@ -24,8 +24,10 @@ pub struct StatementState {
     pub explicit_transaction: bool,
     /// Index of the first statement of the current transaction.
     pub transaction_start: usize,
-    /// A non-zero `lock_timeout` is in force.
+    /// A non-zero `lock_timeout` no longer than the configured maximum is in force.
     pub lock_timeout: bool,
+    /// The `lock_timeout` in force, in milliseconds, where it is longer than the maximum.
+    pub lock_timeout_over_max: Option<u64>,
     /// A non-zero `statement_timeout` is in force.
     pub statement_timeout: bool,
     /// The runner opened the section's transaction (not a `BEGIN` in the file).
@@ -107,7 +109,8 @@ impl<'a> FileContext<'a> {
         let mut states: Vec<StatementState> = Vec::with_capacity(statements.len());
         let mut created_tables = HashMap::new();
         let mut created_indexes = HashMap::new();
-        let mut tracker = SessionTracker::new(false);
+        let max_lock_timeout = settings.max_lock_timeout_ms;
+        let mut tracker = SessionTracker::new(false, max_lock_timeout);
         for (index, stmt) in statements.iter().enumerate() {
             let section = section_of[index];
             let continues = index > 0 && sections.get(section).is_some_and(|s| s.continues_session);
@@ -124,7 +127,7 @@ impl<'a> FileContext<'a> {
                         Transaction::None => false,
                         Transaction::AsConfigured => settings.assume_in_transaction,
                     };
-                tracker = SessionTracker::new(wrapped);
+                tracker = SessionTracker::new(wrapped, max_lock_timeout);
                 tracker.state.transaction_start = index;
             }
             let mut state = tracker.state;
@@ -410,25 +413,66 @@ static EMPTY_HISTORY: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Ca
 /// The timeouts followed through the file, in the order of `SessionTracker`'s arrays.
 const TIMEOUTS: [&str; 2] = ["lock_timeout", "statement_timeout"];
 
+/// A timeout as a `SET` leaves it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Timeout {
+    #[default]
+    Off,
+    On,
+    /// Set, but longer than the maximum (for `lock_timeout`): in milliseconds.
+    OverMax(u64),
+}
+
 /// Follows transaction control, `lock_timeout` and `statement_timeout` through the file.
 struct SessionTracker {
     state: StatementState,
     /// Each timeout as set for the session (survives a commit).
-    session: [bool; 2],
+    session: [Timeout; 2],
     /// The session's values when the current transaction began, which a rollback restores.
-    at_transaction_start: [bool; 2],
+    at_transaction_start: [Timeout; 2],
+    /// Each timeout as in force now.
+    in_force: [Timeout; 2],
+    /// The longest `lock_timeout` that counts, in milliseconds.
+    max_lock_timeout: u64,
 }
 
 impl SessionTracker {
-    fn new(in_transaction: bool) -> Self {
+    fn new(in_transaction: bool, max_lock_timeout: u64) -> Self {
         let state = StatementState { in_transaction, runner_transaction: in_transaction, ..StatementState::default() };
-        Self { state, session: [false; 2], at_transaction_start: [false; 2] }
+        Self {
+            state,
+            session: [Timeout::Off; 2],
+            at_transaction_start: [Timeout::Off; 2],
+            in_force: [Timeout::Off; 2],
+            max_lock_timeout,
+        }
     }
 
-    fn in_force(&mut self, timeout: usize) -> &mut bool {
+    /// Puts `value` in force for `timeout`, and the state that statements see with it.
+    fn force(&mut self, timeout: usize, value: Timeout) {
+        self.in_force[timeout] = value;
+        let on = value == Timeout::On;
         match timeout {
-            0 => &mut self.state.lock_timeout,
-            _ => &mut self.state.statement_timeout,
+            0 => {
+                self.state.lock_timeout = on;
+                self.state.lock_timeout_over_max = match value {
+                    Timeout::OverMax(ms) => Some(ms),
+                    _ => None,
+                };
+            }
+            _ => self.state.statement_timeout = value != Timeout::Off,
+        }
+    }
+
+    /// What setting `timeout` to `value` (as written) leaves.
+    fn timeout_of(&self, timeout: usize, value: Option<&str>) -> Timeout {
+        let Some(value) = value else { return Timeout::Off };
+        if is_zero_text(value) {
+            return Timeout::Off;
+        }
+        match crate::settings::timeout_ms(value) {
+            Some(ms) if timeout == 0 && ms > self.max_lock_timeout => Timeout::OverMax(ms),
+            _ => Timeout::On,
         }
     }
 
@@ -454,23 +498,28 @@ impl SessionTracker {
                     self.state.explicit_transaction = tx.chain && self.state.explicit_transaction;
                     self.state.transaction_start = index + 1;
                     for timeout in 0..TIMEOUTS.len() {
-                        *self.in_force(timeout) = self.session[timeout];
+                        self.force(timeout, self.session[timeout]);
                     }
                 }
                 _ => {}
             },
             N::VariableSetStmt(set) => {
-                let on = set.kind() == VariableSetKind::VarSetValue && set.args.iter().all(|a| !is_zero(a));
+                let value = match set.kind() {
+                    VariableSetKind::VarSetValue => set_value(&set.args),
+                    _ => None,
+                };
                 for (timeout, name) in TIMEOUTS.iter().enumerate() {
                     if set.name == *name || set.kind() == VariableSetKind::VarResetAll {
-                        self.set(timeout, on, set.is_local);
+                        let value = self.timeout_of(timeout, value.as_deref());
+                        self.set(timeout, value, set.is_local);
                     }
                 }
             }
             N::SelectStmt(select) => {
                 for (name, value, is_local) in set_config_calls(select) {
                     if let Some(timeout) = TIMEOUTS.iter().position(|t| *t == name) {
-                        self.set(timeout, !is_zero_text(&value), is_local);
+                        let value = self.timeout_of(timeout, Some(&value));
+                        self.set(timeout, value, is_local);
                     }
                 }
             }
@@ -482,28 +531,30 @@ impl SessionTracker {
         }
     }
 
-    fn set(&mut self, timeout: usize, on: bool, is_local: bool) {
+    fn set(&mut self, timeout: usize, value: Timeout, is_local: bool) {
         if is_local {
             // `SET LOCAL` outside a transaction block has no effect.
             if self.state.in_transaction {
-                *self.in_force(timeout) = on;
+                self.force(timeout, value);
             }
         } else {
-            self.session[timeout] = on;
-            *self.in_force(timeout) = on;
+            self.session[timeout] = value;
+            self.force(timeout, value);
         }
     }
 }
 
-fn is_zero(node: &pg::Node) -> bool {
-    match &node.node {
+/// The value of `SET name = value` as text (`5000`, `'2s'`), when it is one constant.
+fn set_value(args: &[pg::Node]) -> Option<String> {
+    let [arg] = args else { return None };
+    match &arg.node {
         Some(N::AConst(c)) => match &c.val {
-            Some(pg::a_const::Val::Ival(i)) => i.ival == 0,
-            Some(pg::a_const::Val::Sval(s)) => is_zero_text(&s.sval),
-            Some(pg::a_const::Val::Fval(f)) => is_zero_text(&f.fval),
-            _ => false,
+            Some(pg::a_const::Val::Ival(i)) => Some(i.ival.to_string()),
+            Some(pg::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+            Some(pg::a_const::Val::Fval(f)) => Some(f.fval.clone()),
+            _ => None,
         },
-        _ => false,
+        _ => None,
     }
 }
 

@@ -13,6 +13,9 @@ pub const MAX_PG_VERSION: u32 = 18;
 pub const DEFAULT_PG_VERSION: u32 = 15;
 /// The `lock_timeout` fixes write unless the configuration names another.
 pub const DEFAULT_FIX_LOCK_TIMEOUT: &str = "2s";
+/// The longest `lock_timeout` that still counts as one, unless the configuration names
+/// another: traffic queues behind a waiting statement for as long as its timeout.
+pub const DEFAULT_MAX_LOCK_TIMEOUT: &str = "10s";
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -35,6 +38,8 @@ pub struct Settings {
     pub placeholders: Vec<Placeholder>,
     /// The `lock_timeout` that fixes set, such as `2s`.
     pub fix_lock_timeout: String,
+    /// A longer `lock_timeout` than this, in milliseconds, counts as none.
+    pub max_lock_timeout_ms: u64,
     /// The runner wraps a whole upgrade in one transaction (`transaction = "per-upgrade"`),
     /// so every section runs inside it, whatever its framework would do alone.
     pub upgrade_in_one_transaction: bool,
@@ -52,6 +57,7 @@ impl Default for Settings {
             down_severity_cap: Severity::Warning,
             placeholders: Vec::new(),
             fix_lock_timeout: DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
+            max_lock_timeout_ms: timeout_ms(DEFAULT_MAX_LOCK_TIMEOUT).unwrap_or(10_000),
             upgrade_in_one_transaction: false,
         }
     }
@@ -99,5 +105,53 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+/// A timeout as PostgreSQL reads a setting in milliseconds (`lock_timeout`): a number with an
+/// optional unit (`us`, `ms`, `s`, `min`, `h`, `d`; none is milliseconds), rounded down.
+pub fn timeout_ms(value: &str) -> Option<u64> {
+    let value = value.trim();
+    let number = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let factor = match value[number.len()..].trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let number: f64 = number.trim().parse().ok()?;
+    let ms = number * factor;
+    // Whole milliseconds fit in a u64 far beyond any timeout PostgreSQL accepts.
+    (ms.is_finite() && ms >= 0.0).then(|| ms.floor() as u64)
+}
+
+/// Milliseconds as a setting reads best: `5min`, `30s`, `1500ms`.
+pub fn show_ms(ms: u64) -> String {
+    match ms {
+        0 => "0".to_owned(),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}min", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_as_postgresql_reads_them() {
+        assert_eq!(timeout_ms("2s"), Some(2_000));
+        assert_eq!(timeout_ms("5min"), Some(300_000));
+        assert_eq!(timeout_ms("1500"), Some(1_500));
+        assert_eq!(timeout_ms(" 1.5 s "), Some(1_500));
+        assert_eq!(timeout_ms("250us"), Some(0));
+        assert_eq!(timeout_ms("1 fortnight"), None);
+        assert_eq!(show_ms(300_000), "5min");
+        assert_eq!(show_ms(1_500), "1500ms");
+        assert_eq!(show_ms(7_200_000), "2h");
     }
 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub down_severity: Option<SeverityLevel>,
     /// A directory or glob named on the command line may hold no file to lint.
     pub allow_no_files: Option<bool>,
+    /// The longest `lock_timeout` that counts as one: `10s`.
+    pub max_lock_timeout: Option<String>,
     #[serde(default)]
     pub enable: Vec<String>,
     #[serde(default)]
@@ -80,6 +82,7 @@ const KEYS: &[&str] = &[
     "history",
     "down-severity",
     "allow-no-files",
+    "max-lock-timeout",
     "enable",
     "disable",
     "include",
@@ -275,8 +278,14 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
         placeholders: config.placeholders.clone(),
         upgrade_in_one_transaction: false,
         fix_lock_timeout: match &config.fix.lock_timeout {
-            Some(value) => checked_timeout(value)?,
+            Some(value) => checked_timeout("[fix] lock-timeout", value)?,
             None => ddlint_core::settings::DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
+        },
+        max_lock_timeout_ms: match &config.max_lock_timeout {
+            Some(value) => {
+                ddlint_core::settings::timeout_ms(&checked_timeout("max-lock-timeout", value)?).unwrap_or_default()
+            }
+            None => Settings::default().max_lock_timeout_ms,
         },
     };
     // The upgrade's transaction wraps every file, unless the command line says files run
@@ -312,14 +321,15 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
     })
 }
 
-/// A `lock_timeout` value as PostgreSQL reads it: a whole number with an optional unit.
-fn checked_timeout(value: &str) -> Result<String, String> {
+/// A `lock_timeout` value as PostgreSQL reads it: a whole number with an optional unit; `key`
+/// names it in the error.
+fn checked_timeout(key: &str, value: &str) -> Result<String, String> {
     let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &value[digits.len()..];
     let known = ["", "us", "ms", "s", "min", "h", "d"].contains(&unit);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !known || digits.bytes().all(|b| b == b'0') {
         return Err(format!(
-            "[fix] lock-timeout = \"{value}\" is not a timeout PostgreSQL reads: write a whole number above 0 with a unit, such as \"2s\" or \"500ms\""
+            "{key} = \"{value}\" is not a timeout PostgreSQL reads: write a whole number above 0 with a unit, such as \"2s\" or \"500ms\""
         ));
     }
     Ok(value.to_owned())
@@ -350,6 +360,7 @@ exclude = ["legacy"]
 history = false
 down-severity = "note"
 allow-no-files = true
+max-lock-timeout = "30s"
 placeholders = ["$%*%$", "{{*}}"]
 
 [rules]
@@ -369,6 +380,7 @@ lock-timeout = "500ms"
         assert_eq!(config.history, Some(false));
         assert_eq!(config.down_severity, Some(SeverityLevel::Note));
         assert_eq!(config.allow_no_files, Some(true));
+        assert_eq!(config.max_lock_timeout.as_deref(), Some("30s"));
         assert_eq!(config.rules.get("missing-lock-timeout"), Some(&RuleLevel::Off));
         let patterns: Vec<String> = config.placeholders.iter().map(ToString::to_string).collect();
         assert_eq!(patterns, ["$%*%$", "{{*}}"]);
@@ -378,10 +390,10 @@ lock-timeout = "500ms"
     #[test]
     fn fix_timeouts_must_be_ones_postgres_reads() {
         for good in ["2s", "500ms", "1min", "1500"] {
-            assert_eq!(checked_timeout(good).as_deref(), Ok(good));
+            assert_eq!(checked_timeout("[fix] lock-timeout", good).as_deref(), Ok(good));
         }
         for bad in ["", "0", "0s", "2 s", "2sec", "-1s", "1.5s", "2s'; DROP TABLE t; --"] {
-            assert!(checked_timeout(bad).is_err(), "{bad}");
+            assert!(checked_timeout("max-lock-timeout", bad).is_err(), "{bad}");
         }
     }
 

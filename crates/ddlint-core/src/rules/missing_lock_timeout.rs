@@ -2,6 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Applicability, Edit, Fix};
+use crate::settings::show_ms;
 use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::node::Node as N;
 
@@ -29,6 +30,8 @@ declare_rule! {
     ///
     /// `SET LOCAL lock_timeout` lasts until the end of the current transaction; a plain `SET`
     /// lasts for the session. `RESET lock_timeout` and a timeout of `0` turn it off again.
+    /// A timeout longer than `max-lock-timeout` in `ddlint.toml` (10 seconds unless set) is
+    /// no timeout: traffic queues behind the wait for all that time.
     ///
     /// ## Fix
     /// Inserts `SET lock_timeout = '2s'` before the statement, and before the first statement
@@ -50,25 +53,37 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let Some(lock) = cx.file.strongest_lock_on_existing(cx.index) else { return };
-    out.push(cx.report(&RULE, cx.stmt.span, &Unguarded { lock: HeldLock::new(lock.mode, &lock.relation) }).with_fix(
-        match crate::fix::generated_by(cx.file.framework) {
-            Some(reason) => Err(reason.to_owned()),
-            None => Ok(fix(cx)),
-        },
-    ));
+    let violation = Unguarded {
+        lock: HeldLock::new(lock.mode, &lock.relation),
+        over_max: cx.state.lock_timeout_over_max.map(|ms| (ms, cx.settings().max_lock_timeout_ms)),
+    };
+    out.push(cx.report(&RULE, cx.stmt.span, &violation).with_fix(match crate::fix::generated_by(cx.file.framework) {
+        Some(reason) => Err(reason.to_owned()),
+        None => Ok(fix(cx)),
+    }));
 }
 
 /// The first statement of the file that waits for a lock that blocks traffic, with no timeout.
 struct Unguarded {
     lock: HeldLock,
+    /// The `lock_timeout` in force and the maximum it is longer than, in milliseconds.
+    over_max: Option<(u64, u64)>,
 }
 
 impl Violation for Unguarded {
     fn message(&self) -> String {
-        format!(
-            "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
-            self.lock
-        )
+        match self.over_max {
+            None => format!(
+                "statement takes {} with no `lock_timeout` set, so a wait for it queues all traffic behind it",
+                self.lock
+            ),
+            Some((ms, max)) => format!(
+                "statement takes {} with `lock_timeout` at {}, longer than the maximum of {}, so traffic can queue behind a wait for it that long",
+                self.lock,
+                show_ms(ms),
+                show_ms(max)
+            ),
+        }
     }
 
     fn help(&self) -> Option<String> {
@@ -132,9 +147,23 @@ fn set_before(cx: &StatementCx<'_, '_>) -> Edit {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::test_support::lines;
+    use crate::rules::test_support::{lines, lines_with, messages};
+    use crate::settings::Settings;
 
     const ID: &str = "missing-lock-timeout";
+
+    #[test]
+    fn a_timeout_longer_than_the_maximum_is_none() {
+        assert_eq!(lines("SET lock_timeout = '5min';\nALTER TABLE t ADD COLUMN a int;", ID), vec![2]);
+        assert_eq!(lines("SET lock_timeout = 60000;\nALTER TABLE t ADD COLUMN a int;", ID), vec![2]);
+        let message = &messages("SET lock_timeout = '5min';\nALTER TABLE t ADD COLUMN a int;", ID)[0];
+        assert!(message.contains("with `lock_timeout` at 5min, longer than the maximum of 10s"), "{message}");
+        assert!(lines("SET lock_timeout = '10s';\nALTER TABLE t ADD COLUMN a int;", ID).is_empty());
+        assert!(lines("SET lock_timeout = '5min';\nSET lock_timeout = '1s';\nALTER TABLE t ADD COLUMN a int;", ID)
+            .is_empty());
+        let settings = Settings { max_lock_timeout_ms: 60_000, ..Settings::default() };
+        assert!(lines_with("SET lock_timeout = '1min';\nALTER TABLE t ADD COLUMN a int;", ID, &settings).is_empty());
+    }
 
     #[test]
     fn flags_only_the_first_unguarded_lock() {
