@@ -434,6 +434,13 @@ fn plan(args: &PlanArgs) -> u8 {
         }
     };
     let settings = &resolved.settings;
+    let bad_timeout = |t: &&str| ddlint_core::settings::timeout_ms(t).is_none_or(|ms| ms == 0);
+    if let Some(timeout) = args.lock_timeout.as_deref().filter(bad_timeout) {
+        print_error(&format!(
+            "`--lock-timeout {timeout}` is not a timeout PostgreSQL reads: write a number above 0 with a unit, such as `2s`"
+        ));
+        return FAILURE;
+    }
     let mut options =
         ddlint_core::plan::Options::new(args.lock_timeout.as_deref().unwrap_or(&settings.fix_lock_timeout));
     options.batch_size = args.batch_size;
