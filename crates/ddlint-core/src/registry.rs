@@ -18,6 +18,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::concurrently_in_transaction::RULE,
     &rules::create_index_non_concurrently::RULE,
     &rules::detach_partition_non_concurrently::RULE,
+    &rules::disable_triggers::RULE,
     &rules::drop_column::RULE,
     &rules::drop_database_or_schema::RULE,
     &rules::drop_index_non_concurrently::RULE,

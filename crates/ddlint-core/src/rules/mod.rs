@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod concurrently_in_transaction;
 pub mod create_index_non_concurrently;
 pub mod detach_partition_non_concurrently;
+pub mod disable_triggers;
 pub mod drop_column;
 pub mod drop_database_or_schema;
 pub mod drop_index_non_concurrently;
