@@ -36,6 +36,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::refresh_materialized_view_non_concurrently::RULE,
     &rules::reindex_non_concurrently::RULE,
     &rules::rename_column::RULE,
+    &rules::rename_object::RULE,
     &rules::rename_table::RULE,
     &rules::require_if_not_exists::RULE,
     &rules::require_statement_timeout::RULE,

@@ -38,6 +38,7 @@ pub mod prefer_timestamptz;
 pub mod refresh_materialized_view_non_concurrently;
 pub mod reindex_non_concurrently;
 pub mod rename_column;
+pub mod rename_object;
 pub mod rename_table;
 pub mod require_if_not_exists;
 pub mod require_statement_timeout;
