@@ -171,7 +171,7 @@ fn subcommand(e: &mut Effects, table: &RelationName, cmd: &pg::AlterTableCmd, v:
         At::AtAlterColumnType => {
             let Some(N::ColumnDef(col)) = def else { return };
             let new = col.type_name.as_ref().map(column_type);
-            let old = cat.column(table, &cmd.name).and_then(|c| c.ty.clone());
+            let old = cat.column_type_of(table, &cmd.name);
             // `USING` with anything but the column itself (or the column cast to the new
             // type, which is what no `USING` means) computes new values: a rewrite.
             let using = col.raw_default.as_deref().and_then(|d| d.node.as_ref());

@@ -143,6 +143,9 @@ struct CatalogData {
     /// to such a table is otherwise unknown, but whether `SET NOT NULL` can use a validated
     /// proof only needs these.
     not_null_checks_elsewhere: HashMap<(String, String), Vec<NotNullCheck>>,
+    /// The types the migrations gave columns of tables the catalog does not know (added, or
+    /// changed): what a later type change of the column starts from.
+    column_types_elsewhere: HashMap<(String, String), Vec<(String, ColumnType)>>,
 }
 
 /// What the statements of the current change set (the files deployed together) created
@@ -340,6 +343,16 @@ impl Catalog {
             !r.name.same_as(table)
                 && r.constraints.iter().any(|c| c.references.as_ref().is_some_and(|t| t.same_as(table)))
         }))
+    }
+
+    /// The type of a column: from the table, or for a table the catalog does not know, from
+    /// the statements that added or changed the column.
+    pub fn column_type_of(&self, table: &RelationName, column: &str) -> Option<ColumnType> {
+        if self.relation(table).is_some() {
+            return self.column(table, column).and_then(|c| c.ty.clone());
+        }
+        let seen = self.data.column_types_elsewhere.get(&table.key())?;
+        seen.iter().rev().find(|(name, _)| name == column).map(|(_, ty)| ty.clone())
     }
 
     /// A named constraint of a known table; `Some(None)` when the table has no such constraint.
@@ -763,6 +776,17 @@ impl Catalog {
             (At::AtDropConstraint, _) => {
                 if let Some(checks) = self.data_mut().not_null_checks_elsewhere.get_mut(&key) {
                     checks.retain(|c| c.name != cmd.name);
+                }
+            }
+            (At::AtAddColumn | At::AtAlterColumnType, Some(N::ColumnDef(col))) => {
+                let name = if cmd.subtype() == At::AtAddColumn { &col.colname } else { &cmd.name };
+                if let Some(ty) = col.type_name.as_ref().map(column_type) {
+                    self.data_mut().column_types_elsewhere.entry(key).or_default().push((name.clone(), ty));
+                }
+            }
+            (At::AtDropColumn, _) => {
+                if let Some(seen) = self.data_mut().column_types_elsewhere.get_mut(&key) {
+                    seen.retain(|(name, _)| *name != cmd.name);
                 }
             }
             _ => {}

@@ -239,12 +239,19 @@ pub fn type_change_rewrites(old: &ColumnType, new: &ColumnType, pg_version: u32)
                 ([p0], [p1, 0]) => Certainty::from_bool(p1 < p0),
                 _ => Certainty::Yes,
             },
-            "timestamp" | "timestamptz" | "time" | "timetz" | "interval" => {
-                match (old.typmods.first(), new.typmods.first()) {
-                    (Some(a), Some(b)) => Certainty::from_bool(b < a),
-                    _ => Certainty::Yes,
+            "timestamp" | "timestamptz" | "time" | "timetz" => match (old.typmods.first(), new.typmods.first()) {
+                (Some(a), Some(b)) => Certainty::from_bool(b < a),
+                _ => Certainty::Yes,
+            },
+            // `interval(3)` is written with its fields first (`DAY TO SECOND(3)`, or all of
+            // them): the precision is last, and the fields must stay.
+            "interval" => match (old.typmods.as_slice(), new.typmods.as_slice()) {
+                ([.., a], [.., b]) if old.typmods.len() == new.typmods.len() => {
+                    let same_fields = old.typmods[..old.typmods.len() - 1] == new.typmods[..new.typmods.len() - 1];
+                    Certainty::from_bool(!same_fields || b < a)
                 }
-            }
+                _ => Certainty::Yes,
+            },
             _ => Certainty::Maybe,
         };
     }

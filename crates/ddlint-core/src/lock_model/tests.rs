@@ -102,6 +102,30 @@ fn column_type_changes() {
 }
 
 #[test]
+fn precision_increases_are_free_when_the_file_says_the_type() {
+    // The table is unknown; the file added the column earlier.
+    let after = |sql: &str| {
+        let e = effects_after(sql, 15);
+        (names(&e.rewrites), names(&e.may_rewrite))
+    };
+    let none = (Vec::<String>::new(), Vec::<String>::new());
+    for (old, new) in [
+        ("timestamp(0)", "timestamp(3)"),
+        ("timestamptz(0)", "timestamptz(6)"),
+        ("time(1)", "time(3)"),
+        ("interval(0)", "interval(3)"),
+        ("interval DAY TO SECOND(0)", "interval DAY TO SECOND(3)"),
+    ] {
+        let sql = format!("ALTER TABLE t ADD COLUMN c {old}; ALTER TABLE t ALTER COLUMN c TYPE {new}");
+        assert_eq!(after(&sql), none, "{old} -> {new}");
+    }
+    let down = after("ALTER TABLE t ADD COLUMN c timestamp(3); ALTER TABLE t ALTER COLUMN c TYPE timestamp(0)");
+    assert_eq!(down.0, ["t"]);
+    let fields = after("ALTER TABLE t ADD COLUMN c interval DAY TO SECOND(3); ALTER TABLE t ALTER COLUMN c TYPE interval(3)");
+    assert_eq!(fields.0, ["t"]);
+}
+
+#[test]
 fn set_not_null_proven_by_check() {
     let setup = "CREATE TABLE t (a int, CONSTRAINT a_nn CHECK (a IS NOT NULL));";
     let e = effects_after(&format!("{setup} ALTER TABLE t ALTER COLUMN a SET NOT NULL"), 12);

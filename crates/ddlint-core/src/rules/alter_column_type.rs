@@ -69,7 +69,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Some(N::ColumnDef(col)) => col.type_name.as_ref().map(column_type),
             _ => None,
         };
-        let old = cx.with_catalog(|catalog| catalog.column(&table, &cmd.name).and_then(|c| c.ty.clone()));
+        let old = cx.with_catalog(|catalog| catalog.column_type_of(&table, &cmd.name));
         let violation = TypeChange {
             lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
             column: cmd.name.clone(),
