@@ -342,11 +342,11 @@ fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certain
     };
     let not_null = col.is_not_null || constraints.iter().any(|c| c.contype() == ConstrType::ConstrNotnull);
     let validates = constraints.iter().any(|c| match c.contype() {
-        ConstrType::ConstrCheck => !c.skip_validation,
+        ConstrType::ConstrCheck => super::column_constraint_checks_rows(col, c),
         ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion => true,
         // A foreign key on a new column is not validated: the column is all NULL (the
         // parser marks it `skip_validation`), unless a default fills it.
-        ConstrType::ConstrForeign => default.is_some() && !c.skip_validation,
+        ConstrType::ConstrForeign => default.is_some() && super::column_constraint_checks_rows(col, c),
         _ => false,
     });
     let scan = if validates || (not_null && default.is_none()) { Certainty::Yes } else { rewrite };
@@ -369,7 +369,7 @@ fn add_constraint(e: &mut Effects, table: &RelationName, c: &pg::Constraint, sto
             };
             e.scan_if(table, scan);
         }
-        ConstrType::ConstrCheck if storage && !c.skip_validation => e.scan_if(table, Certainty::Yes),
+        ConstrType::ConstrCheck if storage && super::checks_existing_rows(c) => e.scan_if(table, Certainty::Yes),
         ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion if storage => {
             if c.indexname.is_empty() {
                 e.scan_if(table, Certainty::Yes);
@@ -393,7 +393,7 @@ fn add_constraint(e: &mut Effects, table: &RelationName, c: &pg::Constraint, sto
             if !parent.same_as(table) {
                 e.lock(&parent, LockMode::ShareRowExclusive);
             }
-            if !c.skip_validation {
+            if super::checks_existing_rows(c) {
                 if storage {
                     e.scan_if(table, Certainty::Yes);
                 }

@@ -764,7 +764,7 @@ impl Catalog {
                 let Some(first) = columns.first() else { return };
                 let name =
                     if c.conname.is_empty() { format!("{}_{first}_check", table.name) } else { c.conname.clone() };
-                let valid = !c.skip_validation;
+                let valid = super::checks_existing_rows(c);
                 let checks = self.data_mut().not_null_checks_elsewhere.entry(key).or_default();
                 checks.extend(columns.into_iter().map(|column| NotNullCheck { name: name.clone(), column, valid }));
             }
@@ -924,7 +924,8 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
 }
 
 /// The columns a `CHECK` proves not null: `column IS NOT NULL`, alone or as a conjunct of an
-/// `AND`, which PostgreSQL's `SET NOT NULL` accepts as proof (from 12) in place of a scan.
+/// `AND`, which PostgreSQL's `SET NOT NULL` accepts as proof (from 12) in place of a scan; and
+/// the column of a `NOT NULL` constraint (PostgreSQL 18).
 /// This is the one place that decides it.
 pub fn proves_not_null(c: &pg::Constraint) -> Vec<String> {
     fn walk(expr: &pg::Node, out: &mut Vec<String>) {
@@ -941,10 +942,17 @@ pub fn proves_not_null(c: &pg::Constraint) -> Vec<String> {
         }
     }
     let mut columns = Vec::new();
-    if c.contype() == ConstrType::ConstrCheck {
-        if let Some(expr) = c.raw_expr.as_deref() {
-            walk(expr, &mut columns);
+    match c.contype() {
+        ConstrType::ConstrCheck => {
+            if let Some(expr) = c.raw_expr.as_deref() {
+                walk(expr, &mut columns);
+            }
         }
+        // PostgreSQL 18's `CONSTRAINT … NOT NULL column`, valid once validated.
+        ConstrType::ConstrNotnull => {
+            columns.extend(c.keys.iter().filter_map(crate::names::string_value).map(str::to_owned))
+        }
+        _ => {}
     }
     columns
 }
@@ -985,7 +993,7 @@ fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationN
         kind,
         references: super::foreign_table(c),
         proves_not_null,
-        valid: !c.skip_validation,
+        valid: super::checks_existing_rows(c),
         columns: c.fk_attrs.iter().chain(&c.keys).filter_map(crate::names::string_value).map(str::to_owned).collect(),
     });
 }

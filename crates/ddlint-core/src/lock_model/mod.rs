@@ -946,6 +946,39 @@ pub fn column_constraints(col: &pg::ColumnDef) -> impl Iterator<Item = &pg::Cons
     })
 }
 
+/// Whether a constraint of a column definition checks the rows already there: as
+/// [`checks_existing_rows`], with the attributes written after it (`… REFERENCES t NOT
+/// ENFORCED`), which the parser gives as constraints of their own.
+pub fn column_constraint_checks_rows(col: &pg::ColumnDef, c: &pg::Constraint) -> bool {
+    let following = col
+        .constraints
+        .iter()
+        .skip_while(|n| !matches!(&n.node, Some(N::Constraint(x)) if std::ptr::eq(&**x, c)))
+        .skip(1)
+        .map_while(|n| match &n.node {
+            Some(N::Constraint(x))
+                if (ConstrType::ConstrAttrDeferrable as i32..=ConstrType::ConstrAttrNotEnforced as i32)
+                    .contains(&x.contype) =>
+            {
+                Some(x.contype())
+            }
+            _ => None,
+        });
+    let mut not_enforced = false;
+    for attribute in following {
+        not_enforced = attribute == ConstrType::ConstrAttrNotEnforced;
+    }
+    checks_existing_rows(c) && !not_enforced
+}
+
+/// Whether adding the constraint checks the rows already there: not `NOT VALID`, and, for a
+/// `CHECK` or foreign key, not `NOT ENFORCED` (PostgreSQL 18), which checks nothing at all.
+/// (The parser leaves `is_enforced` unset on the kinds it does not apply to.)
+pub fn checks_existing_rows(c: &pg::Constraint) -> bool {
+    let enforced = c.is_enforced || !matches!(c.contype(), ConstrType::ConstrCheck | ConstrType::ConstrForeign);
+    !c.skip_validation && enforced
+}
+
 /// The table a FOREIGN KEY constraint points at.
 pub fn foreign_table(c: &pg::Constraint) -> Option<RelationName> {
     if c.contype() != ConstrType::ConstrForeign {

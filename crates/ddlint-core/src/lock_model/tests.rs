@@ -121,7 +121,8 @@ fn precision_increases_are_free_when_the_file_says_the_type() {
     }
     let down = after("ALTER TABLE t ADD COLUMN c timestamp(3); ALTER TABLE t ALTER COLUMN c TYPE timestamp(0)");
     assert_eq!(down.0, ["t"]);
-    let fields = after("ALTER TABLE t ADD COLUMN c interval DAY TO SECOND(3); ALTER TABLE t ALTER COLUMN c TYPE interval(3)");
+    let fields =
+        after("ALTER TABLE t ADD COLUMN c interval DAY TO SECOND(3); ALTER TABLE t ALTER COLUMN c TYPE interval(3)");
     assert_eq!(fields.0, ["t"]);
 }
 
@@ -424,4 +425,22 @@ fn catalog_snapshots_are_isolated_both_ways() {
     let mut settled = before.clone();
     settled.settle();
     assert!(!settled.is_new(&users) && before.is_new(&users));
+}
+
+#[test]
+fn not_enforced_constraints_check_nothing() {
+    let scans = |sql: &str| names(&effects_after(sql, 18).scans);
+    assert!(scans("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT ENFORCED").is_empty());
+    assert!(scans("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT ENFORCED").is_empty());
+    assert!(scans("ALTER TABLE t ADD COLUMN b int DEFAULT 1 REFERENCES u (id) NOT ENFORCED").is_empty());
+    assert_eq!(scans("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"), ["t"]);
+}
+
+#[test]
+fn a_validated_not_null_constraint_proves_the_column() {
+    let sql = "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID; ALTER TABLE t VALIDATE CONSTRAINT t_a_nn; ALTER TABLE t ALTER COLUMN a SET NOT NULL";
+    assert!(effects_after(sql, 18).scans.is_empty());
+    let unvalidated =
+        "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID; ALTER TABLE t ALTER COLUMN a SET NOT NULL";
+    assert!(!effects_after(unvalidated, 18).scans.is_empty() || !effects_after(unvalidated, 18).may_scan.is_empty());
 }
