@@ -98,6 +98,8 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 primary_key: c.contype() == ConstrType::ConstrPrimary,
                 constraint: c.conname.clone(),
                 on_new_column,
+                partitioned: recipes::is_partitioned(cx, &table),
+                without_overlaps: c.without_overlaps,
             };
             out.push(cx.report(&RULE, cx.item_span_at(c.location), &violation).with_fix(if on_new_column {
                 Err("the constraint comes with a new column; add the column first".to_owned())
@@ -138,6 +140,10 @@ struct UniqueIndexBuild {
     /// Empty when unnamed.
     constraint: String,
     on_new_column: bool,
+    /// On a partitioned table, neither a concurrent build nor `USING INDEX` is allowed.
+    partitioned: bool,
+    /// `WITHOUT OVERLAPS` (PostgreSQL 18) is a GiST index no `CREATE UNIQUE INDEX` builds.
+    without_overlaps: bool,
 }
 
 impl UniqueIndexBuild {
@@ -163,6 +169,16 @@ impl Violation for UniqueIndexBuild {
 
     fn help(&self) -> Option<String> {
         let keyword = self.keyword();
+        if self.without_overlaps {
+            return Some(format!(
+                "a `{keyword} … WITHOUT OVERLAPS` index cannot be built concurrently: declare it with the table, or add it in a quiet period"
+            ));
+        }
+        if self.partitioned {
+            return Some(format!(
+                "build a unique index on each partition `CONCURRENTLY` first: `ADD {keyword}` on the partitioned table then attaches them instead of building"
+            ));
+        }
         Some(if self.on_new_column {
             format!(
                 "add the column first, build the index with `CREATE UNIQUE INDEX CONCURRENTLY`, then `ADD {keyword} USING INDEX`"
@@ -266,6 +282,27 @@ mod tests {
     use crate::rules::test_support::{lines, messages};
 
     const ID: &str = "add-unique-constraint";
+
+    #[test]
+    fn partitioned_tables_and_without_overlaps_get_help_that_works() {
+        let history = "CREATE TABLE m (id bigint, taken date NOT NULL) PARTITION BY RANGE (taken);
+CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');";
+        let report = crate::rules::test_support::lint_after(
+            history,
+            "SET lock_timeout = '2s';\nALTER TABLE m ADD CONSTRAINT m_key UNIQUE (id, taken);",
+        );
+        let finding = report.diagnostics.iter().find(|d| d.rule == ID).expect("flagged");
+        assert!(finding.help.as_deref().is_some_and(|h| h.contains("attaches them")), "{:?}", finding.help);
+        assert!(finding.no_fix.as_deref().is_some_and(|r| r.contains("partitioned")), "{:?}", finding.no_fix);
+        let history = "CREATE TABLE r (id int, during tstzrange);";
+        let report = crate::rules::test_support::lint_after(
+            history,
+            "SET lock_timeout = '2s';\nALTER TABLE r ADD CONSTRAINT r_key UNIQUE (id, during WITHOUT OVERLAPS);",
+        );
+        if let Some(finding) = report.diagnostics.iter().find(|d| d.rule == ID) {
+            assert!(finding.help.as_deref().is_some_and(|h| h.contains("WITHOUT OVERLAPS")), "{:?}", finding.help);
+        }
+    }
 
     #[test]
     fn flags_constraints_that_build_their_index() {

@@ -35,7 +35,8 @@ declare_rule! {
     /// Adds `CONCURRENTLY` and runs it outside any transaction: in place when the statement already runs in autocommit,
     /// after the `COMMIT` of a transaction the file opens, or, when the runner wraps the file in its
     /// transaction, in a new migration right after it in the framework's conventions.
-    /// Offered for a single index without `CASCADE`, which is all `DROP INDEX CONCURRENTLY` accepts.
+    /// Offered for a single index without `CASCADE`, which is all `DROP INDEX CONCURRENTLY` accepts,
+    /// and not for a partitioned table's index, which PostgreSQL cannot drop concurrently.
     ///
     /// ## Fix safety
     /// Unsafe: the drop leaves the migration's transaction, so the rest of the migration no longer
@@ -65,15 +66,20 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let span = cx.find_tokens(&[Token::Drop, Token::Index]).unwrap_or(cx.stmt.span);
     // The lock model keys the lock by the index; the table behind it gets the same mode.
     let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
-    let violation = IndexDrop { mode, index: (*first).clone(), table: cx.file.created_index(first, cx.index).cloned() };
+    let table =
+        cx.file.created_index(first, cx.index).cloned().or_else(|| cx.with_catalog(|c| c.table_of_index(first)));
+    let partitioned = table.as_ref().is_some_and(|t| recipes::is_partitioned(cx, t));
+    let violation = IndexDrop { mode, index: (*first).clone(), table, partitioned };
     out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &names)));
 }
 
 struct IndexDrop {
     mode: LockMode,
     index: RelationName,
-    /// The index's table, where the file created the index.
+    /// The index's table, where the file or the history says it.
     table: Option<RelationName>,
+    /// The table is partitioned, whose index cannot be dropped concurrently.
+    partitioned: bool,
 }
 
 impl Violation for IndexDrop {
@@ -86,7 +92,14 @@ impl Violation for IndexDrop {
     }
 
     fn help(&self) -> Option<String> {
-        Some("use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction".into())
+        Some(
+            if self.partitioned {
+                "drop it in a quiet period: PostgreSQL cannot drop a partitioned table's index concurrently"
+            } else {
+                "use `DROP INDEX CONCURRENTLY`, alone in a migration that runs outside a transaction"
+            }
+            .into(),
+        )
     }
 
     fn objects(&self) -> Objects {
@@ -100,6 +113,9 @@ fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::DropStmt, names: &[RelationName]) ->
     };
     if stmt.behavior() == pg::DropBehavior::DropCascade {
         return Err("`DROP INDEX CONCURRENTLY` cannot `CASCADE`".to_owned());
+    }
+    if cx.with_catalog(|c| c.table_of_index(index)).is_some_and(|t| recipes::is_partitioned(cx, &t)) {
+        return Err("PostgreSQL cannot drop a partitioned table's index concurrently".to_owned());
     }
     recipes::concurrently(cx, &[Token::Index], "drop the index", None, &[index.name.as_str()])
 }

@@ -154,6 +154,16 @@ pub(crate) mod test_support {
             .collect()
     }
 
+    /// The report of `sql` linted after `history`, the migration before it.
+    pub fn lint_after(history: &str, sql: &str) -> crate::FileReport {
+        let settings = Settings::default();
+        let mut catalog = crate::lock_model::Catalog::default();
+        let hints = crate::framework::FileHints::default;
+        crate::prepare("db/1_history.sql", history.as_bytes(), &settings, hints()).fold_into(&mut catalog);
+        catalog.settle();
+        crate::prepare("db/2_change.sql", sql.as_bytes(), &settings, hints()).lint(&settings, &catalog)
+    }
+
     /// The help lines of `rule`'s findings on `sql`, with `settings`.
     pub fn helps_with(sql: &str, rule: &str, settings: &Settings) -> Vec<String> {
         crate::lint_file("test.sql", sql.as_bytes(), settings)
