@@ -34,6 +34,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::prefer_text::RULE,
     &rules::prefer_timestamptz::RULE,
     &rules::refresh_materialized_view_non_concurrently::RULE,
+    &rules::refused_by_postgres::RULE,
     &rules::reindex_non_concurrently::RULE,
     &rules::rename_column::RULE,
     &rules::rename_object::RULE,

@@ -36,6 +36,7 @@ pub mod prefer_bigint;
 pub mod prefer_text;
 pub mod prefer_timestamptz;
 pub mod refresh_materialized_view_non_concurrently;
+pub mod refused_by_postgres;
 pub mod reindex_non_concurrently;
 pub mod rename_column;
 pub mod rename_object;
