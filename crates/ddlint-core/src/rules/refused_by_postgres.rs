@@ -22,12 +22,14 @@ declare_rule! {
     ///
     /// ## Example
     /// ```sql
+    /// CREATE TABLE IF NOT EXISTS measurements (taken date NOT NULL, value int) PARTITION BY RANGE (taken);
     /// CREATE INDEX CONCURRENTLY measurements_value_idx ON measurements (value);
     /// ```
     ///
     /// Use instead:
     /// ```sql
     /// SET lock_timeout = '2s';
+    /// CREATE TABLE IF NOT EXISTS measurements (taken date NOT NULL, value int) PARTITION BY RANGE (taken);
     /// CREATE INDEX measurements_value_idx ON ONLY measurements (value);
     /// ```
     ///
