@@ -5,18 +5,20 @@ use crate::fix::{self, recipes, Needs};
 use crate::lock_model::alter_cmds;
 use crate::names::RelationName;
 use crate::rules::shared::added_not_valid_earlier;
-use crate::violation::{Objects, Violation};
+use crate::violation::{HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 
 declare_rule! {
     /// ## What it does
     /// Flags `VALIDATE CONSTRAINT` in the same transaction as the `ADD CONSTRAINT … NOT VALID`
-    /// it validates.
+    /// it validates, and `VALIDATE CONSTRAINT` in an `ALTER TABLE` whose other subcommands
+    /// take a lock that blocks traffic.
     ///
     /// ## Why is this bad?
     /// `NOT VALID` exists so that the constraint can be added under a brief lock and validated
     /// later under a weaker one. In one transaction, the strong lock taken by `ADD CONSTRAINT`
-    /// is still held while `VALIDATE` scans the table, so nothing is gained.
+    /// is still held while `VALIDATE` scans the table, so nothing is gained; beside another
+    /// subcommand in one statement, the scan runs under that subcommand's lock.
     ///
     /// ## Example
     /// ```sql
@@ -49,14 +51,29 @@ declare_rule! {
 }
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if !cx.state.in_transaction {
-        return;
-    }
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let table = RelationName::from_range_var(rv);
     let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
     let spans = cx.alter_cmd_spans(rv.location, cmds.len());
+    // Another subcommand of the same `ALTER TABLE` takes its stronger lock first, and the
+    // validation then scans under it, in or out of a transaction.
+    let held = cx.lock_on(&table).filter(|m| m.blocks_traffic() && cmds.len() > 1);
+    if let Some(mode) = held.filter(|_| !cx.is_new(&table)) {
+        for (i, cmd) in cmds.iter().enumerate().filter(|(_, c)| c.subtype() == AlterTableType::AtValidateConstraint) {
+            let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+            let violation = ValidateUnderLock { lock: HeldLock::new(mode, &table), constraint: cmd.name.clone() };
+            out.push(
+                cx.report(&RULE, span, &violation).with_fix(Err(
+                    "give `VALIDATE CONSTRAINT` a statement of its own, in a later transaction".to_owned(),
+                )),
+            );
+        }
+        return;
+    }
+    if !cx.state.in_transaction {
+        return;
+    }
     for (i, cmd) in cmds.iter().enumerate() {
         if cmd.subtype() != AlterTableType::AtValidateConstraint {
             continue;
@@ -81,6 +98,29 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 },
             ),
         );
+    }
+}
+
+/// `VALIDATE CONSTRAINT` beside a subcommand that takes a lock blocking traffic.
+struct ValidateUnderLock {
+    lock: HeldLock,
+    constraint: String,
+}
+
+impl Violation for ValidateUnderLock {
+    fn message(&self) -> String {
+        format!(
+            "`VALIDATE CONSTRAINT {}` shares its `ALTER TABLE` with a subcommand that takes {}, which is held through the scan",
+            self.constraint, self.lock
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some("give `VALIDATE CONSTRAINT` a statement of its own, in a later transaction".into())
+    }
+
+    fn objects(&self) -> Objects {
+        Objects::relation(&self.lock.relation).with_constraint(&self.constraint)
     }
 }
 
@@ -115,6 +155,14 @@ mod tests {
 
     const ADD: &str = "ALTER TABLE o ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\n";
     const VALIDATE: &str = "ALTER TABLE o VALIDATE CONSTRAINT c;\n";
+
+    #[test]
+    fn validation_beside_a_stronger_subcommand_is_flagged() {
+        let sql = "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk, ADD COLUMN note text;";
+        assert_eq!(lines(sql, ID), vec![1]);
+        assert!(lines("ALTER TABLE orders VALIDATE CONSTRAINT a, VALIDATE CONSTRAINT b;", ID).is_empty());
+        assert!(lines("ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;", ID).is_empty());
+    }
 
     #[test]
     fn flags_validation_in_the_adding_transaction() {
