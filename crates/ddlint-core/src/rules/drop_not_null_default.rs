@@ -58,7 +58,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         let added = added_in_file(cx, &table, &cmd.name);
         let known = cx.with_catalog(|c| c.column(&table, &cmd.name).map(|column| column.not_null));
         let not_null = known.or_else(|| added.map(declared_not_null));
-        if not_null != Some(true) {
+        if not_null != Some(true) || restored(cx, &table, &cmd.name, &cmds) {
             continue;
         }
         let added_here = added.is_some();
@@ -69,6 +69,26 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             &DroppedDefault { table: table.clone(), column: cmd.name.clone(), added_here },
         ));
     }
+}
+
+/// Whether the migration makes the column safe again: the same statement drops its `NOT NULL`,
+/// or makes it an identity, or a later statement of the section gives it a default again (a
+/// type change often drops the default and sets it anew), an identity, or drops its `NOT NULL`.
+fn restored(cx: &StatementCx<'_, '_>, table: &RelationName, column: &str, cmds: &[&pg::AlterTableCmd]) -> bool {
+    // An identity fills the column as a default does.
+    let makes_safe = |cmd: &pg::AlterTableCmd, later: bool| {
+        cmd.name == column
+            && (matches!(cmd.subtype(), AlterTableType::AtDropNotNull | AlterTableType::AtAddIdentity)
+                || later && cmd.subtype() == AlterTableType::AtColumnDefault && cmd.def.is_some())
+    };
+    if cmds.iter().any(|cmd| makes_safe(cmd, false)) {
+        return true;
+    }
+    let end = cx.file.section_end(cx.index);
+    cx.file.statements[cx.index + 1..end].iter().any(|s| {
+        matches!(&*s.node, N::AlterTableStmt(a) if a.relation.as_ref().is_some_and(|rv| table.is_named_by(rv))
+            && alter_cmds(a).any(|cmd| makes_safe(cmd, true)))
+    })
 }
 
 /// The `ADD COLUMN` of the column in an earlier statement of the file.
