@@ -143,6 +143,8 @@ struct CatalogData {
     /// to such a table is otherwise unknown, but whether `SET NOT NULL` can use a validated
     /// proof only needs these.
     not_null_checks_elsewhere: HashMap<(String, String), Vec<NotNullCheck>>,
+    /// Functions known to return `trigger`.
+    trigger_functions: HashSet<String>,
     /// The types the migrations gave columns of tables the catalog does not know (added, or
     /// changed): what a later type change of the column starts from.
     column_types_elsewhere: HashMap<(String, String), Vec<(String, ColumnType)>>,
@@ -383,6 +385,11 @@ impl Catalog {
         })
     }
 
+    /// Whether the history created `name` as a trigger function: no query calls it by name.
+    pub fn is_trigger_function(&self, name: &str) -> bool {
+        self.data.trigger_functions.contains(name)
+    }
+
     pub fn function_volatility(&self, name: &str) -> Option<Volatility> {
         self.data.functions.get(name).copied()
     }
@@ -481,6 +488,15 @@ impl Catalog {
             }
             N::CreateFunctionStmt(stmt) => {
                 let Some(name) = last_string(&stmt.funcname) else { return };
+                // A trigger function is called by its triggers, which name it by its OID.
+                let returns_trigger = stmt
+                    .return_type
+                    .as_ref()
+                    .and_then(|t| last_string(&t.names))
+                    .is_some_and(|t| t == "trigger" || t == "event_trigger");
+                if returns_trigger {
+                    self.data_mut().trigger_functions.insert(name.clone());
+                }
                 let volatility = stmt
                     .options
                     .iter()

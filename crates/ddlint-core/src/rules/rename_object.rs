@@ -84,6 +84,11 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if renamed.old.is_empty() || created_earlier(cx, &renamed) {
         return;
     }
+    // Triggers call their function by its OID, so its name is no one's to lose.
+    let function = renamed.old.rsplit('.').next().unwrap_or_default();
+    if matches!(renamed.kind, Kind::Function) && cx.with_catalog(|c| c.is_trigger_function(function)) {
+        return;
+    }
     out.push(cx.report(&RULE, cx.stmt.span, &renamed));
 }
 
@@ -229,6 +234,17 @@ ALTER FUNCTION f() RENAME TO g;
 CREATE TABLE t (a int);
 ALTER TABLE t SET SCHEMA archive;";
         assert!(lines(sql, ID).is_empty(), "{:?}", lines(sql, ID));
+        // A trigger function is called by its triggers, by OID.
+        let history = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE FUNCTION total() RETURNS int LANGUAGE sql AS 'SELECT 1';";
+        let report = crate::rules::test_support::lint_after(
+            history,
+            "ALTER FUNCTION touch() RENAME TO touch_row;\nALTER FUNCTION total() RENAME TO sum_of;",
+        );
+        let flagged: Vec<&str> =
+            report.diagnostics.iter().filter(|d| d.rule == ID).map(|d| d.message.as_str()).collect();
+        assert_eq!(flagged.len(), 1, "{flagged:?}");
+        assert!(flagged[0].contains("`total`"), "{flagged:?}");
         // Columns and tables are `rename-column`'s and `rename-table`'s.
         assert!(lines("ALTER TABLE t RENAME TO u;\nALTER TABLE t RENAME COLUMN a TO b;", ID).is_empty());
     }
