@@ -113,17 +113,17 @@ fn created_earlier(cx: &StatementCx<'_, '_>, renamed: &Renamed) -> bool {
     cx.file.statements[start..cx.index].iter().any(|s| match (&*s.node, &renamed.kind) {
         (N::CreateSchemaStmt(c), Kind::Schema) => c.schemaname == renamed.old,
         (N::CreateFunctionStmt(c), Kind::Function) => {
-            c.funcname.iter().filter_map(string_value).last() == Some(&wanted)
+            c.funcname.iter().filter_map(string_value).next_back() == Some(&wanted)
         }
         (N::CreateEnumStmt(c), Kind::Type | Kind::EnumValue(_)) => {
-            let name = c.type_name.iter().filter_map(string_value).last().map(str::to_owned);
+            let name = c.type_name.iter().filter_map(string_value).next_back().map(str::to_owned);
             name == Some(match &renamed.kind {
                 Kind::EnumValue(ty) => last(ty),
                 _ => wanted.clone(),
             })
         }
         (N::CompositeTypeStmt(c), Kind::Type) => c.typevar.as_ref().is_some_and(|rv| rv.relname == wanted),
-        (N::CreateDomainStmt(c), Kind::Domain) => c.domainname.iter().filter_map(string_value).last() == Some(&wanted),
+        (N::CreateDomainStmt(c), Kind::Domain) => c.domainname.iter().filter_map(string_value).next_back() == Some(&wanted),
         (N::ViewStmt(v), Kind::View) => v.view.as_ref().is_some_and(|rv| rv.relname == wanted),
         (N::CreateSeqStmt(c), Kind::Sequence) => c.sequence.as_ref().is_some_and(|rv| rv.relname == wanted),
         _ => false,
