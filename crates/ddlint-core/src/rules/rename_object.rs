@@ -123,7 +123,9 @@ fn created_earlier(cx: &StatementCx<'_, '_>, renamed: &Renamed) -> bool {
             })
         }
         (N::CompositeTypeStmt(c), Kind::Type) => c.typevar.as_ref().is_some_and(|rv| rv.relname == wanted),
-        (N::CreateDomainStmt(c), Kind::Domain) => c.domainname.iter().filter_map(string_value).next_back() == Some(&wanted),
+        (N::CreateDomainStmt(c), Kind::Domain) => {
+            c.domainname.iter().filter_map(string_value).next_back() == Some(&wanted)
+        }
         (N::ViewStmt(v), Kind::View) => v.view.as_ref().is_some_and(|rv| rv.relname == wanted),
         (N::CreateSeqStmt(c), Kind::Sequence) => c.sequence.as_ref().is_some_and(|rv| rv.relname == wanted),
         _ => false,
