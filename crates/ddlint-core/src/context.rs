@@ -430,8 +430,6 @@ struct SessionTracker {
     session: [Timeout; 2],
     /// The session's values when the current transaction began, which a rollback restores.
     at_transaction_start: [Timeout; 2],
-    /// Each timeout as in force now.
-    in_force: [Timeout; 2],
     /// The longest `lock_timeout` that counts, in milliseconds.
     max_lock_timeout: u64,
 }
@@ -439,18 +437,11 @@ struct SessionTracker {
 impl SessionTracker {
     fn new(in_transaction: bool, max_lock_timeout: u64) -> Self {
         let state = StatementState { in_transaction, runner_transaction: in_transaction, ..StatementState::default() };
-        Self {
-            state,
-            session: [Timeout::Off; 2],
-            at_transaction_start: [Timeout::Off; 2],
-            in_force: [Timeout::Off; 2],
-            max_lock_timeout,
-        }
+        Self { state, session: [Timeout::Off; 2], at_transaction_start: [Timeout::Off; 2], max_lock_timeout }
     }
 
     /// Puts `value` in force for `timeout`, and the state that statements see with it.
     fn force(&mut self, timeout: usize, value: Timeout) {
-        self.in_force[timeout] = value;
         let on = value == Timeout::On;
         match timeout {
             0 => {
@@ -614,6 +605,20 @@ impl<'f, 'a> StatementCx<'f, 'a> {
     /// one question rules ask, for tables and indexes alike.
     pub fn is_new(&self, name: &RelationName) -> bool {
         self.file.is_new_relation(name, self.index)
+    }
+
+    /// Whether the schema before this statement has `table` as a partitioned table.
+    pub fn is_partitioned(&self, table: &RelationName) -> bool {
+        self.with_catalog(|c| c.kind(table)) == Some(crate::lock_model::catalog::RelKind::PartitionedTable)
+    }
+
+    /// Statement `index` of the file parsed again in full. The lint tree keeps no values,
+    /// column lists or conditions of data statements; SQL that prints or rebuilds a
+    /// statement reads this instead.
+    pub fn whole_tree(&self, index: usize) -> Option<N> {
+        let stmt = self.file.statements.get(index)?;
+        let text = self.file.text.get(stmt.span.start..stmt.span.end)?;
+        crate::pg_ffi::parse(text).ok()?.stmts.into_iter().next()?.stmt?.node
     }
 
     /// The lock this statement takes on `relation`, from the lock model.

@@ -54,10 +54,6 @@ impl Objects {
         self.constraint = (!name.is_empty()).then(|| name.to_owned());
         self
     }
-
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// A lock the statement holds, as the lock model predicts it; it prints as the phrase the
@@ -220,6 +216,5 @@ mod tests {
         let t = RelationName::new(None, "t");
         assert_eq!(Objects::relation(&t).with_constraint("").constraint, None);
         assert_eq!(Objects::column(&t, "c").with_constraint("t_c_check").constraint.as_deref(), Some("t_c_check"));
-        assert!(Objects::default().is_empty());
     }
 }

@@ -54,6 +54,10 @@ INSERT INTO users (name, email, display_name, bio)
     FROM generate_series(1, {rows}) g;
 INSERT INTO orders (total, note) SELECT g % 1000, 'note ' || g FROM generate_series(1, {rows}) g;
 INSERT INTO legacy (payload) SELECT 'payload ' || g FROM generate_series(1, 100) g;
+-- Rows no workload touches (they write ids 1 to 20000 and new rows): the visibility checks
+-- update these, so that no concurrent write can overwrite what they read back.
+INSERT INTO users (id, name) VALUES (0, 'visibility');
+INSERT INTO orders (id, total) VALUES (0, 0);
 ";
 
 /// One kind of plan: the migration, and what each release runs.
@@ -101,7 +105,7 @@ const CASES: &[Case] = &[
             ),
             (
                 false,
-                "UPDATE users SET full_name = 'updated by new' WHERE id = 5 RETURNING id",
+                "UPDATE users SET full_name = 'updated by new' WHERE id = 0 RETURNING id",
                 "SELECT name FROM users WHERE id = $1",
                 "updated by new",
             ),
@@ -161,7 +165,7 @@ const CASES: &[Case] = &[
             ),
             (
                 false,
-                "UPDATE orders SET total = 777 WHERE id = 9 RETURNING id",
+                "UPDATE orders SET total = 777 WHERE id = 0 RETURNING id",
                 "SELECT total::text FROM orders WHERE id = $1",
                 "777",
             ),
@@ -285,8 +289,8 @@ ALTER TABLE users DROP COLUMN display_name, DROP COLUMN bio;",
             "UPDATE user_profiles SET about = 'n' || $1::bigint WHERE user_id = 1 + $1::bigint * 104723 % 20000",
         ],
         visible: &[
-            (true, "UPDATE users SET display_name = 'seen by new' WHERE id = 7 RETURNING id", "SELECT display_name FROM user_profiles WHERE user_id = $1", "seen by new"),
-            (false, "INSERT INTO user_profiles (user_id, display_name) VALUES (8, 'seen by old') ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name RETURNING user_id", "SELECT display_name FROM users WHERE id = $1", "seen by old"),
+            (true, "UPDATE users SET display_name = 'seen by new' WHERE id = 0 RETURNING id", "SELECT display_name FROM user_profiles WHERE user_id = $1", "seen by new"),
+            (false, "INSERT INTO user_profiles (user_id, display_name) VALUES (0, 'seen by old') ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name RETURNING user_id", "SELECT display_name FROM users WHERE id = $1", "seen by old"),
         ],
     },
     Case {

@@ -2,7 +2,6 @@
 
 use super::{Applicability, Edit, Fix, Needs, Proposal, Step};
 use crate::context::StatementCx;
-use crate::lock_model::catalog::RelKind;
 use crate::names::{default_object_name, quote_ident, string_value, RelationName};
 use crate::source::Span;
 use pg_query::protobuf::{self as pg, node::Node as N, ConstrType, Token};
@@ -43,11 +42,6 @@ pub fn moved(cx: &StatementCx<'_, '_>, needs: Needs, title: &str, slug: &str, na
         proposal = proposal.names(*name);
     }
     cx.fix(proposal)
-}
-
-/// Whether the history knows `table` as partitioned.
-pub fn is_partitioned(cx: &StatementCx<'_, '_>, table: &RelationName) -> bool {
-    cx.with_catalog(|c| c.kind(table)) == Some(RelKind::PartitionedTable)
 }
 
 /// An insertion at `at`.

@@ -342,11 +342,11 @@ fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certain
     };
     let not_null = col.is_not_null || constraints.iter().any(|c| c.contype() == ConstrType::ConstrNotnull);
     let validates = constraints.iter().any(|c| match c.contype() {
-        ConstrType::ConstrCheck => super::column_constraint_checks_rows(col, c),
+        ConstrType::ConstrCheck => super::constraint_checks_rows(Some(col), c),
         ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion => true,
         // A foreign key on a new column is not validated: the column is all NULL (the
         // parser marks it `skip_validation`), unless a default fills it.
-        ConstrType::ConstrForeign => default.is_some() && super::column_constraint_checks_rows(col, c),
+        ConstrType::ConstrForeign => default.is_some() && super::constraint_checks_rows(Some(col), c),
         _ => false,
     });
     let scan = if validates || (not_null && default.is_none()) { Certainty::Yes } else { rewrite };

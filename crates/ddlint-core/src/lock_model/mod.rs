@@ -946,10 +946,11 @@ pub fn column_constraints(col: &pg::ColumnDef) -> impl Iterator<Item = &pg::Cons
     })
 }
 
-/// Whether a constraint of a column definition checks the rows already there: as
-/// [`checks_existing_rows`], with the attributes written after it (`… REFERENCES t NOT
-/// ENFORCED`), which the parser gives as constraints of their own.
-pub fn column_constraint_checks_rows(col: &pg::ColumnDef, c: &pg::Constraint) -> bool {
+/// Whether a constraint checks the rows already there, given the column definition it belongs
+/// to, if any: as [`checks_existing_rows`], with the attributes written after it in the column
+/// (`… REFERENCES t NOT ENFORCED`), which the parser gives as constraints of their own.
+pub fn constraint_checks_rows(column: Option<&pg::ColumnDef>, c: &pg::Constraint) -> bool {
+    let Some(col) = column else { return checks_existing_rows(c) };
     let following = col
         .constraints
         .iter()

@@ -381,14 +381,9 @@ pub(super) fn backfill(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
     let table = input.table()?;
     let key = input.key(&table)?;
     let t = table.to_sql();
-    // The lint tree keeps no literal values of a data statement: the statement is read again
-    // in full.
-    let text = input.cx.file.text.get(input.cx.stmt.span.start..input.cx.stmt.span.end).unwrap_or_default();
-    let parsed = crate::pg_ffi::parse(text).map_err(|e| e.message)?;
-    let Some(node) = parsed.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref()) else {
-        return Err(not_planned());
-    };
-    let (work, title, pending) = match node {
+    // The lint tree keeps no literal values of a data statement.
+    let Some(node) = input.cx.whole_tree(input.cx.index) else { return Err(not_planned()) };
+    let (work, title, pending) = match &node {
         N::UpdateStmt(update) => {
             if !update.from_clause.is_empty()
                 || update.returning_clause.as_ref().is_some_and(|r| !r.exprs.is_empty())
@@ -548,13 +543,9 @@ pub(super) fn move_columns(input: &Input<'_, '_, '_>) -> Option<Result<Draft, St
         if stmt.nested_in.is_some() || !matches!(&*stmt.node, N::InsertStmt(_)) {
             continue;
         }
-        // The lint tree keeps no column lists of an `INSERT`: it is read again in full.
-        let text = file.text.get(stmt.span.start..stmt.span.end).unwrap_or_default();
-        let Ok(parsed) = crate::pg_ffi::parse(text) else { continue };
-        let Some(N::InsertStmt(insert)) = parsed.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref()) else {
-            continue;
-        };
-        let Some(copy) = Copy::read(insert, &table) else { continue };
+        // The lint tree keeps no column lists of an `INSERT`.
+        let Some(N::InsertStmt(insert)) = input.cx.whole_tree(copy_at) else { continue };
+        let Some(copy) = Copy::read(&insert, &table) else { continue };
         if !dropped.iter().all(|d| copy.pairs.iter().any(|(_, source)| source == d)) {
             continue;
         }

@@ -2,9 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::recipes;
-use crate::lock_model::{
-    alter_cmds, checks_existing_rows, column_constraint_checks_rows, column_constraints, column_def_of, constraint_of,
-};
+use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_checks_rows, constraint_of};
 use crate::names::RelationName;
 use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
@@ -71,12 +69,10 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             _ => continue,
         };
         let column = column_def_of(cmd);
-        let checks_rows = |c: &pg::Constraint| match column {
-            Some(column) => column_constraint_checks_rows(column, c),
-            None => checks_existing_rows(c),
-        };
-        let checks: Vec<&pg::Constraint> =
-            checks.into_iter().filter(|c| c.contype() == ConstrType::ConstrCheck && checks_rows(c)).collect();
+        let checks: Vec<&pg::Constraint> = checks
+            .into_iter()
+            .filter(|c| c.contype() == ConstrType::ConstrCheck && constraint_checks_rows(column, c))
+            .collect();
         if checks.is_empty() {
             continue;
         }

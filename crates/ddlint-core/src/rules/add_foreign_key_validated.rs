@@ -2,9 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{recipes, Fix};
-use crate::lock_model::{
-    alter_cmds, checks_existing_rows, column_constraint_checks_rows, column_constraints, column_def_of, constraint_of,
-};
+use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_checks_rows, constraint_of};
 use crate::locks::LockMode;
 use crate::names::RelationName;
 use crate::violation::{HeldLock, Objects, Violation};
@@ -77,11 +75,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let column = column_def_of(cmd);
         for fk in foreign_keys {
-            let checks = match column {
-                Some(column) => column_constraint_checks_rows(column, fk),
-                None => checks_existing_rows(fk),
-            };
-            if fk.contype() != ConstrType::ConstrForeign || !checks {
+            if fk.contype() != ConstrType::ConstrForeign || !constraint_checks_rows(column, fk) {
                 continue;
             }
             let violation = ValidatedForeignKey {

@@ -1,7 +1,7 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::fix::{self, recipes, Applicability, Fix, Needs, Proposal, Step};
+use crate::fix::{self, Applicability, Fix, Needs, Proposal, Step};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_of};
 use crate::names::{default_object_name, quote_ident, string_value, RelationName};
 use crate::violation::{HeldLock, Objects, Violation};
@@ -98,7 +98,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 primary_key: c.contype() == ConstrType::ConstrPrimary,
                 constraint: c.conname.clone(),
                 on_new_column,
-                partitioned: recipes::is_partitioned(cx, &table),
+                partitioned: cx.is_partitioned(&table),
                 without_overlaps: c.without_overlaps,
             };
             out.push(cx.report(&RULE, cx.item_span_at(c.location), &violation).with_fix(if on_new_column {
@@ -227,7 +227,7 @@ fn fix(
     if stmt.cmds.len() != 1 {
         return Err("the `ALTER TABLE` has other subcommands; give the constraint a statement of its own".to_owned());
     }
-    if recipes::is_partitioned(cx, table) {
+    if cx.is_partitioned(table) {
         return Err(format!("`{table}` is partitioned, where `ADD CONSTRAINT … USING INDEX` is refused"));
     }
     let columns: Vec<&str> = c.keys.iter().filter_map(string_value).collect();

@@ -76,7 +76,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let violation = IndexBuild {
         lock: HeldLock::new(cx.lock_on(&table).unwrap_or(LockMode::Share), &table),
         unique: stmt.unique,
-        partitioned: recipes::is_partitioned(cx, &table),
+        partitioned: cx.is_partitioned(&table),
         index: (!stmt.idxname.is_empty()).then(|| RelationName::new(table.schema.as_deref(), &stmt.idxname)),
     };
     out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &table)));
@@ -122,7 +122,7 @@ impl Violation for IndexBuild {
 }
 
 fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::IndexStmt, table: &RelationName) -> Result<Fix, String> {
-    if recipes::is_partitioned(cx, table) {
+    if cx.is_partitioned(table) {
         return partitioned_fix(cx, table);
     }
     let undo = (!stmt.idxname.is_empty()).then(|| {
@@ -142,13 +142,12 @@ fn partitioned_fix(cx: &StatementCx<'_, '_>, table: &RelationName) -> Result<Fix
         .with_catalog(|c| c.children(table))
         .filter(|p| !p.is_empty())
         .ok_or_else(|| format!("the history does not list the partitions of `{table}`"))?;
-    if let Some(nested) = partitions.iter().find(|p| recipes::is_partitioned(cx, p)) {
+    if let Some(nested) = partitions.iter().find(|p| cx.is_partitioned(p)) {
         return Err(format!("`{nested}` is partitioned too; build its partitions' indexes first"));
     }
-    // The lint tree is enough to move `CONCURRENTLY`, not to rebuild the statement: it is
-    // read again in full, and printed by PostgreSQL's deparser.
-    let parsed = crate::pg_ffi::parse(cx.text(cx.stmt.span)).map_err(|e| e.message)?;
-    let Some(N::IndexStmt(index)) = parsed.stmts.first().and_then(|s| s.stmt.as_ref()?.node.as_ref()) else {
+    // The lint tree is enough to move `CONCURRENTLY`, not to rebuild the statement, which
+    // PostgreSQL's deparser prints from the whole tree.
+    let Some(N::IndexStmt(index)) = cx.whole_tree(cx.index) else {
         return Err("ddlint could not read the statement again".to_owned());
     };
     // The names PostgreSQL gives the indexes it would have built itself: the table's (or
@@ -170,7 +169,7 @@ fn partitioned_fix(cx: &StatementCx<'_, '_>, table: &RelationName) -> Result<Fix
         N::IndexStmt(Box::new(stmt)).deparse(pg_query::DeparseOptions::default()).map_err(|e| e.to_string())
     };
     let parent_index = RelationName::new(table.schema.as_deref(), &name);
-    let mut on_only = (**index).clone();
+    let mut on_only = (*index).clone();
     on_only.idxname.clone_from(&name);
     on_only.concurrent = false;
     if let Some(rv) = on_only.relation.as_mut() {
@@ -189,7 +188,7 @@ fn partitioned_fix(cx: &StatementCx<'_, '_>, table: &RelationName) -> Result<Fix
     for partition in &partitions {
         let own = default_object_name(&partition.name, &columns, "idx");
         let own_index = RelationName::new(partition.schema.as_deref(), &own);
-        let mut build = (**index).clone();
+        let mut build = (*index).clone();
         build.idxname.clone_from(&own);
         build.concurrent = true;
         build.relation = Some(pg::RangeVar {

@@ -68,7 +68,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let mode = cx.lock_on(first).unwrap_or(LockMode::AccessExclusive);
     let table =
         cx.file.created_index(first, cx.index).cloned().or_else(|| cx.with_catalog(|c| c.table_of_index(first)));
-    let partitioned = table.as_ref().is_some_and(|t| recipes::is_partitioned(cx, t));
+    let partitioned = table.as_ref().is_some_and(|t| cx.is_partitioned(t));
     let violation = IndexDrop { mode, index: (*first).clone(), table, partitioned };
     out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, stmt, &names)));
 }
@@ -114,7 +114,7 @@ fn fix(cx: &StatementCx<'_, '_>, stmt: &pg::DropStmt, names: &[RelationName]) ->
     if stmt.behavior() == pg::DropBehavior::DropCascade {
         return Err("`DROP INDEX CONCURRENTLY` cannot `CASCADE`".to_owned());
     }
-    if cx.with_catalog(|c| c.table_of_index(index)).is_some_and(|t| recipes::is_partitioned(cx, &t)) {
+    if cx.with_catalog(|c| c.table_of_index(index)).is_some_and(|t| cx.is_partitioned(&t)) {
         return Err("PostgreSQL cannot drop a partitioned table's index concurrently".to_owned());
     }
     recipes::concurrently(cx, &[Token::Index], "drop the index", None, &[index.name.as_str()])

@@ -1,7 +1,6 @@
 use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
-use crate::fix::recipes;
 use crate::lock_model::{alter_cmds, constraint_of};
 use crate::names::RelationName;
 use crate::violation::{Objects, Violation};
@@ -45,7 +44,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let refused = match cx.node() {
         N::IndexStmt(stmt) if stmt.concurrent => {
             let Some(table) = stmt.relation.as_ref().map(RelationName::from_range_var) else { return };
-            partitioned(cx, &table).then_some(Refused { table, what: What::ConcurrentIndex })
+            cx.is_partitioned(&table).then_some(Refused { table, what: What::ConcurrentIndex })
         }
         // PostgreSQL 14 rebuilds a partitioned table's indexes concurrently, one partition at
         // a time.
@@ -58,7 +57,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     None => return,
                 },
             };
-            partitioned(cx, &table).then_some(Refused { table, what: What::ConcurrentReindex })
+            cx.is_partitioned(&table).then_some(Refused { table, what: What::ConcurrentReindex })
         }
         N::DropStmt(stmt) if stmt.concurrent && stmt.remove_type() == ObjectType::ObjectIndex => {
             let index = stmt.objects.iter().find_map(|o| match &o.node {
@@ -66,11 +65,11 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                 _ => None,
             });
             let Some(table) = index.and_then(|i| cx.with_catalog(|c| c.table_of_index(&i))) else { return };
-            partitioned(cx, &table).then_some(Refused { table, what: What::ConcurrentDrop })
+            cx.is_partitioned(&table).then_some(Refused { table, what: What::ConcurrentDrop })
         }
         N::AlterTableStmt(stmt) => {
             let Some(table) = stmt.relation.as_ref().map(RelationName::from_range_var) else { return };
-            if !partitioned(cx, &table) {
+            if !cx.is_partitioned(&table) {
                 return;
             }
             alter_cmds(stmt).filter(|cmd| cmd.subtype() == AlterTableType::AtAddConstraint).find_map(|cmd| {
@@ -88,12 +87,6 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     if let Some(refused) = refused {
         out.push(cx.report(&RULE, cx.stmt.span, &refused));
     }
-}
-
-/// Whether the history or the file made `table` a partitioned table: PostgreSQL's refusal
-/// holds for a new one too.
-fn partitioned(cx: &StatementCx<'_, '_>, table: &RelationName) -> bool {
-    recipes::is_partitioned(cx, table)
 }
 
 enum What {
