@@ -320,6 +320,24 @@ impl<'a> FileContext<'a> {
         self.text.get(..offset).map_or(0, |before| before.matches('\n').count()) + 1
     }
 
+    /// Whether statement `index` is part of a down migration that removes `name`, which its
+    /// own up migration created: the up part of the same file, or the up file that the
+    /// history pairs with this down file. The release that runs after the rollback never
+    /// used it; only the locks of removing it matter.
+    pub fn undoes_creation(&self, name: &RelationName, index: usize) -> bool {
+        if self.section_of(index).is_none_or(|s| s.direction != Direction::Down) {
+            return false;
+        }
+        self.history.undoes_creation(name)
+            || self.created_tables.get(name.name.as_str()).is_some_and(|created| {
+                created.iter().any(|(table, at)| {
+                    table.same_as(name)
+                        && *at < index
+                        && self.section_of(*at).is_some_and(|s| s.direction == Direction::Up)
+                })
+            })
+    }
+
     /// Whether the relation is new in this deploy, so empty and unread by the running
     /// release: a table created earlier in the same section of the file, or by an earlier
     /// file of the change set (the catalog's ledger), or an index on such a table. This is the
@@ -605,6 +623,21 @@ impl<'f, 'a> StatementCx<'f, 'a> {
     /// one question rules ask, for tables and indexes alike.
     pub fn is_new(&self, name: &RelationName) -> bool {
         self.file.is_new_relation(name, self.index)
+    }
+
+    /// Whether this statement belongs to a down migration that removes what its own up
+    /// migration created (see [`FileContext::undoes_creation`]).
+    pub fn undoes_creation(&self, name: &RelationName) -> bool {
+        self.file.undoes_creation(name, self.index)
+    }
+
+    /// Whether this statement belongs to a down migration that drops a column its own up
+    /// migration added (see [`FileContext::undoes_creation`]). A column the same file added
+    /// earlier is the rules' own concern: dropping it is no change from before the file.
+    pub fn undoes_added_column(&self, table: &RelationName, column: &str) -> bool {
+        self.undoes_creation(table)
+            || self.file.section_of(self.index).is_some_and(|s| s.direction == Direction::Down)
+                && self.file.history.undoes_added_column(table, column)
     }
 
     /// Whether the schema before this statement has `table` as a partitioned table.

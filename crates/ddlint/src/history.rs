@@ -48,6 +48,21 @@ pub struct Job {
     /// for standard input, under `--no-history`, and where the path does not fit its
     /// framework's layout (a sqitch script outside `deploy/`, `revert/` and `verify/`).
     pub with_history: bool,
+    /// Where the file stands in an up/down pair of one migration version.
+    pub pair: Pair,
+}
+
+/// An up migration and the down migration that undoes it, as their directory pairs them:
+/// `1_a.up.sql` and `1_a.down.sql`, diesel's `up.sql` and `down.sql`, Flyway's `V1__` and
+/// `U1__`, sqitch's `deploy/` and `revert/` scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pair {
+    /// No other file of its version undoes it, or it is not an up or a down migration.
+    Alone,
+    /// An up migration whose down migration comes later in the plan.
+    Up,
+    /// The down migration of the up migration before it in the plan.
+    Down,
 }
 
 /// Orders the linted files and the history they need. `framework` is the one the run was
@@ -74,7 +89,14 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         let Some(group) = group else {
             // Standard input and runs without history: the file alone, in a group of its own.
             let in_change_set = is_new(&input);
-            jobs.push(Job { input, group: jobs.len(), report: true, in_change_set, with_history: false });
+            jobs.push(Job {
+                input,
+                group: jobs.len(),
+                report: true,
+                in_change_set,
+                with_history: false,
+                pair: Pair::Alone,
+            });
             continue;
         };
         // Discovery lists a directory's files together: most files join the previous one's
@@ -131,11 +153,13 @@ pub fn plan(inputs: Vec<Input>, scope: &Scope, framework: Option<Framework>, fil
         members.sort_by(|a, b| (&a.0, &a.1.shown).cmp(&(&b.0, &b.1.shown)));
         // Files after the last linted one are not needed.
         let needed = members.iter().rposition(|m| m.2).map_or(0, |last| last + 1);
-        for (_, input, report) in members.into_iter().take(needed) {
+        members.truncate(needed);
+        let pairs = group.pairs(members.iter().map(|m| &m.0));
+        for ((_, input, report), pair) in members.into_iter().zip(pairs) {
             // Without a change set, the files linted together are the deploy: the history
             // before them ran earlier (this matters to a runner that wraps a whole upgrade).
             let in_change_set = if scope.change_set.is_some() { is_new(&input) } else { report };
-            jobs.push(Job { input, group: offset + index, report, in_change_set, with_history: true });
+            jobs.push(Job { input, group: offset + index, report, in_change_set, with_history: true, pair });
         }
     }
     jobs
@@ -363,6 +387,23 @@ impl Group {
         order
     }
 
+    /// Pairs each down migration with the up migration of its version, given the members'
+    /// keys in plan order.
+    fn pairs<'k>(&self, keys: impl Iterator<Item = &'k OrderKey>) -> Vec<Pair> {
+        // A sqitch change's verify script sits between its deploy and revert scripts.
+        let undo = if self.layout == Layout::Sqitch { 2 } else { 1 };
+        let keys: Vec<&OrderKey> = keys.collect();
+        let mut pairs = vec![Pair::Alone; keys.len()];
+        for (i, key) in keys.iter().enumerate().filter(|(_, k)| k.after == undo) {
+            let up = keys[..i].iter().rposition(|k| k.same_version(key) && k.after == 0);
+            if let Some(up) = up {
+                pairs[up] = Pair::Up;
+                pairs[i] = Pair::Down;
+            }
+        }
+        pairs
+    }
+
     fn order_key(&self, path: &Path, plan: &HashMap<String, usize>) -> OrderKey {
         let file = path.file_name().and_then(OsStr::to_str).unwrap_or("");
         // `001_init.sql.postgres` is ordered as `001_init.sql`.
@@ -432,6 +473,11 @@ struct OrderKey {
 }
 
 impl OrderKey {
+    /// Whether both files belong to one migration version (its up, verify or down file).
+    fn same_version(&self, other: &Self) -> bool {
+        self.folder == other.folder && self.class == other.class && self.version == other.version
+    }
+
     fn last() -> Self {
         Self { folder: Vec::new(), class: u8::MAX, version: Vec::new(), after: 0 }
     }

@@ -5,8 +5,9 @@
 //! worker a snapshot of the schema before it, and keeps only a bounded window of parsed
 //! files in memory. Catalog snapshots share their relations, so taking one is cheap.
 
-use crate::history::Job;
+use crate::history::{Job, Pair};
 use ddlint_core::explain::FileExplanation;
+use ddlint_core::lock_model::catalog::ChangeLedger;
 use ddlint_core::lock_model::Catalog;
 use ddlint_core::{FileReport, PreparedFile, Settings};
 use std::collections::BTreeMap;
@@ -160,6 +161,8 @@ struct Replay {
     change_set: bool,
     /// A file of the change set was folded into this group's catalog.
     change_started: bool,
+    /// What the last up migration with a down migration after it created.
+    up: ChangeLedger,
 }
 
 enum Step {
@@ -173,7 +176,14 @@ enum Step {
 
 impl Replay {
     fn new(change_set: bool, schema: &Catalog) -> Self {
-        Self { catalog: schema.clone(), schema: schema.clone(), group: None, change_set, change_started: false }
+        Self {
+            catalog: schema.clone(),
+            schema: schema.clone(),
+            group: None,
+            change_set,
+            change_started: false,
+            up: ChangeLedger::default(),
+        }
     }
 
     fn next(&mut self, job: &Job, prepared: Result<PreparedFile, String>) -> Step {
@@ -182,17 +192,30 @@ impl Replay {
             self.catalog = self.schema.clone();
             self.change_started = false;
         }
+        let up = match job.pair {
+            Pair::Up | Pair::Down => std::mem::take(&mut self.up),
+            Pair::Alone => ChangeLedger::default(),
+        };
         let prepared = match prepared {
             Ok(prepared) => prepared,
             // A history file that cannot be read leaves a gap in the history, nothing worse.
             Err(message) => return if job.report { Step::Failed(message) } else { Step::Done },
         };
-        let history = job.report.then(|| self.catalog.clone());
+        let history = job.report.then(|| {
+            let mut history = self.catalog.clone();
+            if job.pair == Pair::Down {
+                history.undo(up);
+            }
+            history
+        });
         prepared.fold_into(&mut self.catalog);
         // Outside a change set each file is its own deploy; in one, what the change set
         // creates stays new until the end, and only the history before it is settled.
         if !self.change_set || (!job.in_change_set && !self.change_started) {
-            self.catalog.settle();
+            let created = self.catalog.settle();
+            if job.pair == Pair::Up {
+                self.up = created;
+            }
         }
         self.change_started |= self.change_set && job.in_change_set;
         match history {

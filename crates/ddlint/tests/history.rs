@@ -194,6 +194,53 @@ fn a_down_migration_runs_against_its_up_migration() {
 }
 
 #[test]
+fn a_down_migration_may_drop_what_its_own_up_migration_created() {
+    let project = Project::new();
+    let up = "SET lock_timeout = '2s';\nCREATE TABLE audit (id bigint);\nALTER TABLE users ADD COLUMN nickname text;\n";
+    let down = "SET lock_timeout = '2s';\nDROP TABLE audit;\nALTER TABLE users DROP COLUMN nickname;\n\
+                ALTER TABLE users DROP COLUMN email;\nDROP TABLE users;\n";
+    project
+        .file("gm/001_users.up.sql", CREATE_USERS)
+        .file("gm/002_audit.up.sql", up)
+        .file("gm/002_audit.down.sql", down)
+        .file("diesel/2024-01-01_users/up.sql", CREATE_USERS)
+        .file("diesel/2024-01-02_audit/up.sql", up)
+        .file("diesel/2024-01-02_audit/down.sql", down)
+        .file("flyway/V1__users.sql", CREATE_USERS)
+        .file("flyway/V2__audit.sql", up)
+        .file("flyway/U2__audit.sql", down)
+        .file(
+            "sqitch/sqitch.plan",
+            "%project=x\nusers 2024-01-01T00:00:00Z a <a@b>\naudit 2024-01-02T00:00:00Z a <a@b>\n",
+        )
+        .file("sqitch/deploy/users.sql", CREATE_USERS)
+        .file("sqitch/deploy/audit.sql", up)
+        .file("sqitch/verify/audit.sql", "SELECT 1;\n")
+        .file("sqitch/revert/audit.sql", down)
+        .file(
+            "goose/001_users.sql",
+            &format!("-- +goose Up\n{CREATE_USERS}-- +goose Down\nSET lock_timeout = '2s';\nDROP TABLE users;\n"),
+        )
+        .file("goose/002_audit.sql", &format!("-- +goose Up\n{up}-- +goose Down\n{down}"));
+    let run = project.check(&["gm", "diesel", "flyway", "sqitch", "goose"]);
+    // What the up migration created goes without a finding; what existed before it does not.
+    for down in
+        ["gm/002_audit.down.sql", "diesel/2024-01-02_audit/down.sql", "flyway/U2__audit.sql", "sqitch/revert/audit.sql"]
+    {
+        assert_eq!(run.lines_of(down, "drop-table"), [5], "{down}: {}", run.stdout);
+        assert_eq!(run.lines_of(down, "drop-column"), [4], "{down}: {}", run.stdout);
+    }
+    assert_eq!(run.lines_of("goose/002_audit.sql", "drop-table"), [10], "{}", run.stdout);
+    assert_eq!(run.lines_of("goose/002_audit.sql", "drop-column"), [9], "{}", run.stdout);
+    assert!(run.lines_of("goose/001_users.sql", "drop-table").is_empty(), "{}", run.stdout);
+
+    // An up file paired with no down file is not undone by the next file's down.
+    project.file("gm/003_other.down.sql", "SET lock_timeout = '2s';\nDROP TABLE audit;\n");
+    let run = project.check(&["gm/003_other.down.sql"]);
+    assert_eq!(run.lines_of("gm/003_other.down.sql", "drop-table"), [2], "{}", run.stdout);
+}
+
+#[test]
 fn explain_replays_the_history_of_the_file() {
     let project = Project::new();
     project.file("db/001_users.sql", CREATE_USERS).file("db/002_widen.sql", WIDEN_NAME);

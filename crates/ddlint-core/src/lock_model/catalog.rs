@@ -128,6 +128,9 @@ struct CatalogData {
     next_created: u64,
     /// What the current change set did; see [`ChangeLedger`].
     change: ChangeLedger,
+    /// What the up migration that the linted down migration undoes created: dropping it
+    /// again takes locks, but breaks no release (see [`Catalog::undo`]).
+    undone: Arc<ChangeLedger>,
     functions: HashMap<String, Volatility>,
     /// Domains by name, with whether they carry constraints.
     domains: HashMap<String, bool>,
@@ -190,12 +193,37 @@ impl Catalog {
     }
 
     /// Ends the current change set: everything created so far is now old schema, which may
-    /// hold rows and be read by the running application.
-    pub fn settle(&mut self) {
+    /// hold rows and be read by the running application. Returns what the change set
+    /// created, for the down migration that undoes it (see [`Catalog::undo`]).
+    pub fn settle(&mut self) -> ChangeLedger {
         // A file that created nothing leaves nothing to settle, and shared contents uncopied.
-        if !self.data.change.is_empty() {
-            self.data_mut().change = ChangeLedger::default();
+        if self.data.change.is_empty() {
+            return ChangeLedger::default();
         }
+        std::mem::take(&mut self.data_mut().change)
+    }
+
+    /// Marks what `up` (a settled up migration) created as undone by the migration linted
+    /// next, its down migration. The release that runs after a rollback is the one from
+    /// before `up`: it never used what `up` created, so dropping it breaks nothing, though
+    /// the drop still takes its locks.
+    pub fn undo(&mut self, up: ChangeLedger) {
+        if !(up.is_empty() && self.data.undone.is_empty()) {
+            self.data_mut().undone = Arc::new(up);
+        }
+    }
+
+    /// Whether the down migration being linted undoes the up migration that created the
+    /// relation.
+    pub fn undoes_creation(&self, name: &RelationName) -> bool {
+        self.data.undone.created.contains(&name.key())
+    }
+
+    /// Whether the down migration being linted undoes the up migration that added the
+    /// column (or created its table).
+    pub fn undoes_added_column(&self, table: &RelationName, column: &str) -> bool {
+        self.undoes_creation(table)
+            || self.data.undone.added_columns.get(&table.key()).is_some_and(|a| a.iter().any(|c| c.name == column))
     }
 
     /// Whether the relation was created in the current change set.

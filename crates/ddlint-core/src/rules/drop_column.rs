@@ -10,7 +10,8 @@ use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 declare_rule! {
     /// ## What it does
     /// Flags `ALTER TABLE … DROP COLUMN` on a table that this migration did not create, unless the
-    /// column was added earlier in the same file.
+    /// column was added earlier in the same file, or the drop is in a down migration that undoes
+    /// the up migration that added it (the release that runs after the rollback never used it).
     ///
     /// ## Why is this bad?
     /// Dropping a column is the contract step of a schema change: it is only safe once no deployed
@@ -47,13 +48,16 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let N::AlterTableStmt(stmt) = cx.node() else { return };
     let Some(rv) = &stmt.relation else { return };
     let table = RelationName::from_range_var(rv);
-    if cx.is_new(&table) {
+    if cx.is_new(&table) || cx.undoes_creation(&table) {
         return;
     }
     let cmds: Vec<&pg::AlterTableCmd> = alter_cmds(stmt).collect();
     let spans = cx.alter_cmd_spans(rv.location, cmds.len());
     for (i, cmd) in cmds.iter().enumerate() {
-        if cmd.subtype() != AlterTableType::AtDropColumn || added_earlier(cx, &table, &cmd.name) {
+        if cmd.subtype() != AlterTableType::AtDropColumn
+            || added_earlier(cx, &table, &cmd.name)
+            || cx.undoes_added_column(&table, &cmd.name)
+        {
             continue;
         }
         // Added by an earlier file of the change set: no deployed code knows of it either.

@@ -31,7 +31,9 @@ declare_rule! {
     ///
     /// First deploy code that no longer uses the table, then drop it in a later migration and
     /// allow the rule there, saying why it is safe. Tables created earlier in the same file are not
-    /// flagged.
+    /// flagged, nor, in a down migration, tables that its own up migration created: the release
+    /// that runs after the rollback never used them (`missing-lock-timeout` still guards the
+    /// drop's lock).
     ///
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table, and on the tables its foreign keys point at.
@@ -53,7 +55,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Some(N::List(list)) => RelationName::from_name_list(&list.items),
             _ => None,
         })
-        .filter(|t| !cx.is_new(t))
+        .filter(|t| !cx.is_new(t) && !cx.undoes_creation(t))
         .collect();
     let span = cx.find_tokens(&[Token::Drop, Token::Table]).unwrap_or(cx.stmt.span);
     for table in &existing {

@@ -49,6 +49,11 @@ impl Run {
             .collect()
     }
 
+    /// The lines of `path` where `rule` reported, in order.
+    pub fn lines_of(&self, path: &str, rule: &str) -> Vec<u64> {
+        self.findings_with_lines().into_iter().filter(|(p, _, r)| p == path && r == rule).map(|(_, l, _)| l).collect()
+    }
+
     pub fn has(&self, path: &str, rule: &str) -> bool {
         self.findings().contains(&(path.to_owned(), rule.to_owned()))
     }
