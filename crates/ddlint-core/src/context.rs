@@ -338,6 +338,35 @@ impl<'a> FileContext<'a> {
             })
     }
 
+    /// The `TRUNCATE` earlier in statement `index`'s transaction that emptied `table`, when
+    /// no statement since put rows back. Until the commit the truncation's `ACCESS
+    /// EXCLUSIVE` lock keeps every other session out, so the table stays empty: adding a
+    /// `NOT NULL` column or scanning it costs nothing. Outside a transaction the table may
+    /// fill again between statements.
+    pub fn emptied_in_transaction(&self, table: &RelationName, index: usize) -> Option<usize> {
+        let state = self.states.get(index)?;
+        if !state.in_transaction {
+            return None;
+        }
+        let names = |rv: &Option<pg::RangeVar>| rv.as_ref().is_some_and(|rv| table.is_named_by(rv));
+        let mut emptied = None;
+        for i in state.transaction_start.min(index)..index {
+            match &*self.statements[i].node {
+                N::TruncateStmt(s)
+                    if s.relations
+                        .iter()
+                        .any(|r| matches!(&r.node, Some(N::RangeVar(rv)) if table.is_named_by(rv))) =>
+                {
+                    emptied = Some(i);
+                }
+                N::InsertStmt(s) if names(&s.relation) => emptied = None,
+                N::CopyStmt(s) if s.is_from && names(&s.relation) => emptied = None,
+                _ => {}
+            }
+        }
+        emptied
+    }
+
     /// Whether the relation is new in this deploy, so empty and unread by the running
     /// release: a table created earlier in the same section of the file, or by an earlier
     /// file of the change set (the catalog's ledger), or an index on such a table. This is the
@@ -638,6 +667,12 @@ impl<'f, 'a> StatementCx<'f, 'a> {
         self.undoes_creation(table)
             || self.file.section_of(self.index).is_some_and(|s| s.direction == Direction::Down)
                 && self.file.history.undoes_added_column(table, column)
+    }
+
+    /// Whether `table` is empty for this statement because a `TRUNCATE` earlier in its
+    /// transaction emptied it (see [`FileContext::emptied_in_transaction`]).
+    pub fn emptied_in_transaction(&self, table: &RelationName) -> bool {
+        self.file.emptied_in_transaction(table, self.index).is_some()
     }
 
     /// Whether the schema before this statement has `table` as a partitioned table.

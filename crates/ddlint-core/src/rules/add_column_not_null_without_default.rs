@@ -9,7 +9,9 @@ use pg_query::protobuf::{node::Node as N, AlterTableType, ColumnDef, ConstrType}
 declare_rule! {
     /// ## What it does
     /// Flags `ALTER TABLE … ADD COLUMN … NOT NULL` (or `PRIMARY KEY`) without a `DEFAULT`
-    /// on a table that this migration did not create.
+    /// on a table that this migration did not create, or did create and then filled. A table
+    /// that a `TRUNCATE` earlier in the same transaction emptied stays empty until the commit,
+    /// and is not flagged.
     ///
     /// ## Why is this bad?
     /// Every existing row gets `NULL` in the new column, which the constraint forbids, so the
@@ -47,6 +49,8 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             Some(at) => Some(at),
             None => return,
         }
+    } else if cx.emptied_in_transaction(&table) {
+        return;
     } else {
         None
     };

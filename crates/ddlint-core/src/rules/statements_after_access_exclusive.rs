@@ -218,7 +218,8 @@ fn reported_elsewhere(cx: &StatementCx<'_, '_>) -> bool {
 /// cancels itself when it is in the way.)
 fn slow_because(cx: &StatementCx<'_, '_>, held: &[(RelationName, LockMode)]) -> Option<(String, RelationName)> {
     let effects = cx.effects();
-    let existing = |r: &&RelationName| !cx.is_new(r);
+    // A new table, or one this transaction emptied, is scanned or rewritten at once.
+    let existing = |r: &&RelationName| !cx.is_new(r) && !cx.emptied_in_transaction(r);
     let work = [
         ("rewrites", &effects.rewrites),
         ("scans", &effects.scans),
@@ -270,6 +271,16 @@ mod tests {
         assert_eq!(lines(&in_tx(&format!("{ADD}SET LOCAL work_mem = '1GB';\n{fix_up}")), ID), vec![4]);
         let assumed = Settings { assume_in_transaction: true, ..Settings::default() };
         assert_eq!(lines_with(&format!("{ADD}{index}"), ID, &assumed), vec![2]);
+    }
+
+    #[test]
+    fn a_table_this_transaction_emptied_is_quick_to_scan() {
+        let emptied = "TRUNCATE orders;\nALTER TABLE orders ADD COLUMN region text NOT NULL;\n";
+        assert!(lines(&in_tx(emptied), ID).is_empty());
+        // Rows put back make the scan slow again.
+        let refilled = "TRUNCATE orders;\nINSERT INTO orders SELECT * FROM old_orders;\n\
+                        ALTER TABLE orders ADD COLUMN region text NOT NULL;\n";
+        assert_eq!(lines(&in_tx(refilled), ID), vec![3]);
     }
 
     #[test]
