@@ -109,8 +109,7 @@ impl<'a> FileContext<'a> {
         let mut states: Vec<StatementState> = Vec::with_capacity(statements.len());
         let mut created_tables = HashMap::new();
         let mut created_indexes = HashMap::new();
-        let max_lock_timeout = settings.max_lock_timeout_ms;
-        let mut tracker = SessionTracker::new(false, max_lock_timeout);
+        let mut tracker = SessionTracker::new(false, settings);
         for (index, stmt) in statements.iter().enumerate() {
             let section = section_of[index];
             let continues = index > 0 && sections.get(section).is_some_and(|s| s.continues_session);
@@ -127,7 +126,7 @@ impl<'a> FileContext<'a> {
                         Transaction::None => false,
                         Transaction::AsConfigured => settings.assume_in_transaction,
                     };
-                tracker = SessionTracker::new(wrapped, max_lock_timeout);
+                tracker = SessionTracker::new(wrapped, settings);
                 tracker.state.transaction_start = index;
             }
             let mut state = tracker.state;
@@ -479,12 +478,31 @@ struct SessionTracker {
     at_transaction_start: [Timeout; 2],
     /// The longest `lock_timeout` that counts, in milliseconds.
     max_lock_timeout: u64,
+    /// What each session starts with, which `RESET` returns to: the timeouts the runner or
+    /// the database role sets, if the configuration says so.
+    defaults: [Timeout; 2],
 }
 
 impl SessionTracker {
-    fn new(in_transaction: bool, max_lock_timeout: u64) -> Self {
+    fn new(in_transaction: bool, settings: &Settings) -> Self {
         let state = StatementState { in_transaction, runner_transaction: in_transaction, ..StatementState::default() };
-        Self { state, session: [Timeout::Off; 2], at_transaction_start: [Timeout::Off; 2], max_lock_timeout }
+        let mut tracker = Self {
+            state,
+            session: [Timeout::Off; 2],
+            at_transaction_start: [Timeout::Off; 2],
+            max_lock_timeout: settings.max_lock_timeout_ms,
+            defaults: [Timeout::Off; 2],
+        };
+        let runner = [&settings.runner_lock_timeout, &settings.runner_statement_timeout];
+        for (timeout, value) in runner.into_iter().enumerate() {
+            if let Some(value) = value {
+                let value = tracker.timeout_of(timeout, Some(value));
+                tracker.defaults[timeout] = value;
+                tracker.set(timeout, value, false);
+            }
+        }
+        tracker.at_transaction_start = tracker.session;
+        tracker
     }
 
     /// Puts `value` in force for `timeout`, and the state that statements see with it.
@@ -502,9 +520,10 @@ impl SessionTracker {
         }
     }
 
-    /// What setting `timeout` to `value` (as written) leaves.
+    /// What setting `timeout` to `value` (as written) leaves; `None` (`RESET`, `DEFAULT`)
+    /// returns to what the session started with.
     fn timeout_of(&self, timeout: usize, value: Option<&str>) -> Timeout {
-        let Some(value) = value else { return Timeout::Off };
+        let Some(value) = value else { return self.defaults[timeout] };
         if is_zero_text(value) {
             return Timeout::Off;
         }

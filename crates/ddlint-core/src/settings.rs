@@ -40,6 +40,11 @@ pub struct Settings {
     pub fix_lock_timeout: String,
     /// A longer `lock_timeout` than this, in milliseconds, counts as none.
     pub max_lock_timeout_ms: u64,
+    /// The `lock_timeout` every migration's session starts with, where the runner or the
+    /// database role sets one (`5s`); `None` when sessions start without one.
+    pub runner_lock_timeout: Option<String>,
+    /// The same for `statement_timeout`.
+    pub runner_statement_timeout: Option<String>,
     /// The runner wraps a whole upgrade in one transaction (`transaction = "per-upgrade"`),
     /// so every section runs inside it, whatever its framework would do alone.
     pub upgrade_in_one_transaction: bool,
@@ -58,6 +63,8 @@ impl Default for Settings {
             placeholders: Vec::new(),
             fix_lock_timeout: DEFAULT_FIX_LOCK_TIMEOUT.to_owned(),
             max_lock_timeout_ms: timeout_ms(DEFAULT_MAX_LOCK_TIMEOUT).unwrap_or(10_000),
+            runner_lock_timeout: None,
+            runner_statement_timeout: None,
             upgrade_in_one_transaction: false,
         }
     }

@@ -57,6 +57,9 @@ pub struct Config {
     /// What the fixes write.
     #[serde(default)]
     pub fix: FixConfig,
+    /// What the migration runner (or the database role) sets for every migration's session.
+    #[serde(default)]
+    pub runner: RunnerConfig,
     /// Schema snapshots every migration history starts from (`pg_dump --schema-only`,
     /// `structure.sql`), relative to the config file.
     #[serde(default)]
@@ -69,6 +72,17 @@ pub struct Config {
 pub struct FixConfig {
     /// The `lock_timeout` fixes set, as PostgreSQL reads it: `2s`, `500ms`, `1min`.
     pub lock_timeout: Option<String>,
+}
+
+/// The `[runner]` table: timeouts every migration's session starts with because the runner
+/// sets them (a `SET` before each migration) or the database role does (`ALTER ROLE … SET`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunnerConfig {
+    /// The `lock_timeout` in force from the first statement: `5s`.
+    pub lock_timeout: Option<String>,
+    /// The `statement_timeout` in force from the first statement.
+    pub statement_timeout: Option<String>,
 }
 
 /// Every key of [`Config`], as the file spells it, for suggesting one when a key is misspelt.
@@ -90,6 +104,7 @@ const KEYS: &[&str] = &[
     "placeholders",
     "rules",
     "fix",
+    "runner",
     "schema",
 ];
 
@@ -287,6 +302,14 @@ pub fn resolve(args: &CheckArgs, loaded: Option<&Loaded>, cwd: &Path) -> Result<
             }
             None => Settings::default().max_lock_timeout_ms,
         },
+        runner_lock_timeout: match &config.runner.lock_timeout {
+            Some(value) => Some(checked_timeout("[runner] lock-timeout", value)?),
+            None => None,
+        },
+        runner_statement_timeout: match &config.runner.statement_timeout {
+            Some(value) => Some(checked_timeout("[runner] statement-timeout", value)?),
+            None => None,
+        },
     };
     // The upgrade's transaction wraps every file, unless the command line says files run
     // outside a transaction.
@@ -369,6 +392,10 @@ missing-lock-timeout = "off"
 
 [fix]
 lock-timeout = "500ms"
+
+[runner]
+lock-timeout = "3s"
+statement-timeout = "1h"
 "#,
         );
         let config = config.unwrap_or_default();
@@ -385,6 +412,8 @@ lock-timeout = "500ms"
         let patterns: Vec<String> = config.placeholders.iter().map(ToString::to_string).collect();
         assert_eq!(patterns, ["$%*%$", "{{*}}"]);
         assert_eq!(config.fix.lock_timeout.as_deref(), Some("500ms"));
+        assert_eq!(config.runner.lock_timeout.as_deref(), Some("3s"));
+        assert_eq!(config.runner.statement_timeout.as_deref(), Some("1h"));
     }
 
     #[test]

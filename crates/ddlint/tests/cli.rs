@@ -446,6 +446,21 @@ fn config_is_discovered_from_parent_directories() {
     assert!(run.stdout.contains("warning[rename-column]"), "{}", run.stdout);
 }
 
+#[test]
+fn a_runner_that_sets_lock_timeout_is_configured_once() {
+    let project = Project::new();
+    project.file("db/001.sql", "ALTER TABLE users ADD COLUMN nickname text;\n");
+    let run = project.run(&["check", "db"]);
+    assert!(run.stdout.contains("warning[missing-lock-timeout]"), "{}", run.stdout);
+    project.file("ddlint.toml", "[runner]\nlock-timeout = \"5s\"\n");
+    let run = project.run(&["check", "db"]);
+    assert_status(&run, 0);
+    // A runner's value longer than the maximum is no guard.
+    project.file("ddlint.toml", "[runner]\nlock-timeout = \"5min\"\n");
+    let run = project.run(&["check", "db"]);
+    assert!(run.stdout.contains("with `lock_timeout` at 5min, longer than the maximum of 10s"), "{}", run.stdout);
+}
+
 /// The `(level, rule)` of each GitHub annotation printed.
 fn annotations(run: &Run) -> Vec<(String, String)> {
     run.stdout

@@ -29,9 +29,12 @@ declare_rule! {
     /// ```
     ///
     /// `SET LOCAL lock_timeout` lasts until the end of the current transaction; a plain `SET`
-    /// lasts for the session. `RESET lock_timeout` and a timeout of `0` turn it off again.
-    /// A timeout longer than `max-lock-timeout` in `ddlint.toml` (10 seconds unless set) is
-    /// no timeout: traffic queues behind the wait for all that time.
+    /// lasts for the session. A timeout of `0` turns it off again, and `RESET lock_timeout`
+    /// returns to what the session started with. A timeout longer than `max-lock-timeout` in
+    /// `ddlint.toml` (10 seconds unless set) is no timeout: traffic queues behind the wait for
+    /// all that time. Where the migration runner or the database role sets `lock_timeout`
+    /// for every migration, `[runner] lock-timeout` in `ddlint.toml` says so, and each
+    /// session starts guarded.
     ///
     /// ## Fix
     /// Inserts `SET lock_timeout = '2s'` before the statement, and before the first statement
@@ -163,6 +166,21 @@ mod tests {
             .is_empty());
         let settings = Settings { max_lock_timeout_ms: 60_000, ..Settings::default() };
         assert!(lines_with("SET lock_timeout = '1min';\nALTER TABLE t ADD COLUMN a int;", ID, &settings).is_empty());
+    }
+
+    #[test]
+    fn a_runner_that_sets_lock_timeout_guards_every_statement() {
+        let add = "ALTER TABLE t ADD COLUMN a int;";
+        let runner = |value: &str| Settings { runner_lock_timeout: Some(value.into()), ..Settings::default() };
+        assert!(lines_with(add, ID, &runner("5s")).is_empty());
+        // In every section and after a commit, too.
+        assert!(lines_with(&format!("BEGIN;\n{add}\nCOMMIT;\n{add}"), ID, &runner("5s")).is_empty());
+        // A runner's timeout longer than the maximum is none; the file can still set its own.
+        assert_eq!(lines_with(add, ID, &runner("5min")), vec![1]);
+        assert!(lines_with(&format!("SET lock_timeout = '2s';\n{add}"), ID, &runner("5min")).is_empty());
+        // The file can switch it off; RESET returns to the runner's value.
+        assert_eq!(lines_with(&format!("SET lock_timeout = 0;\n{add}"), ID, &runner("5s")), vec![2]);
+        assert!(lines_with(&format!("SET lock_timeout = 0;\nRESET lock_timeout;\n{add}"), ID, &runner("5s")).is_empty());
     }
 
     #[test]
