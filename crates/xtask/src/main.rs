@@ -1,7 +1,9 @@
 //! Project chores: `cargo xtask codegen` regenerates the rule pages and the README's rules table;
-//! `cargo xtask corpus-report` counts findings over the corpus of real migrations;
+//! `cargo xtask builtin-functions` regenerates the volatility of PostgreSQL's built-in functions
+//! from running servers; `cargo xtask corpus-report` counts findings over the corpus of real migrations;
 //! `cargo xtask vendor-libpg-query` refreshes ddlint-core's copy of libpg_query's sources.
 
+mod builtin_functions;
 mod corpus_report;
 mod vendor_libpg_query;
 
@@ -12,12 +14,19 @@ use std::process::ExitCode;
 use std::{env, fs, io};
 
 const USAGE: &str = "usage: cargo xtask codegen
+       cargo xtask builtin-functions [--check]
        cargo xtask corpus-report [CORPUS] [--sample N]
        cargo xtask vendor-libpg-query
 
 commands:
   codegen        write rules/<id>.md for every rule, delete pages of removed rules, and refresh the
                  rules table between the README's `<!-- rules:start -->` and `<!-- rules:end -->`
+  builtin-functions
+                 write crates/ddlint-core/src/lock_model/builtin_functions.rs, the volatility of
+                 every function in pg_catalog on each server of DDLINT_PG_CLUSTERS
+                 (`14=host=/tmp/ddlint-pg/14 port=54314 user=postgres dbname=postgres,15=…`, as
+                 verify/start-clusters.sh prints it), queried with psql (or the client named by
+                 PSQL); with --check, write nothing and fail when the file's table differs
   corpus-report  lint CORPUS (default ../shared/corpus) with a release build three ways: as plain
                  files, with framework conventions, and with migration history too; print findings
                  per rule as a Markdown table and a sample of N (default 20) findings added and
@@ -37,6 +46,15 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        ["builtin-functions", flags @ ..] if matches!(flags, [] | ["--check"]) => {
+            match builtin_functions::run(&repo_root(), !flags.is_empty()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         ["corpus-report", rest @ ..] => {
             let mut corpus = repo_root().join("../shared/corpus");
             let mut sample = 20;
