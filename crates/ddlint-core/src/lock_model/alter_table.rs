@@ -324,7 +324,7 @@ fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certain
     };
     let volatile_default = match default {
         None => Certainty::No,
-        Some(expr) => match exprs::volatility(expr, cat) {
+        Some(expr) => match exprs::volatility(expr, cat, v) {
             Some(super::catalog::Volatility::Volatile) => Certainty::Yes,
             Some(_) => Certainty::No,
             None => Certainty::Maybe,

@@ -1,7 +1,9 @@
 //! What the model can tell from expressions and type names alone: the volatility of a
 //! column default, and whether a column type change keeps the stored bytes.
 
+use super::builtin_functions;
 use super::catalog::{Catalog, ColumnType, Volatility};
+use crate::names::string_value;
 use pg_query::protobuf::{self as pg, node::Node as N};
 
 /// A yes/no answer the model may not be able to give without the schema.
@@ -22,83 +24,28 @@ impl Certainty {
     }
 }
 
-/// Built-in functions that are volatile: a default calling one is evaluated per row, so
-/// `ADD COLUMN … DEFAULT` rewrites the table.
-const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random",
-    "random_normal",
-    "gen_random_uuid",
-    "uuidv4",
-    "uuidv7",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "setval",
-    "txid_current",
-    "pg_current_xact_id",
-    "gen_random_bytes",
-];
-
-/// Built-in functions that are immutable or stable: evaluated once for `ADD COLUMN … DEFAULT`.
-const NON_VOLATILE_FUNCTIONS: &[&str] = &[
-    "now",
-    "statement_timestamp",
-    "transaction_timestamp",
-    "current_setting",
-    "lower",
-    "upper",
-    "length",
-    "coalesce",
-    "nullif",
-    "greatest",
-    "least",
-    "concat",
-    "concat_ws",
-    "to_char",
-    "to_timestamp",
-    "to_date",
-    "make_date",
-    "make_interval",
-    "jsonb_build_object",
-    "json_build_object",
-    "jsonb_build_array",
-    "json_build_array",
-    "array_fill",
-    "md5",
-    "abs",
-    "round",
-    "trim",
-    "btrim",
-    "replace",
-    "substr",
-    "substring",
-    "format",
-    "date_trunc",
-    "timezone",
-];
-
-/// The volatility of an expression, or `None` when it calls a function the model does not know.
-pub fn volatility(expr: &pg::Node, catalog: &Catalog) -> Option<Volatility> {
-    volatility_at(expr, catalog, 0)
+/// The volatility of an expression on PostgreSQL `pg_version`, or `None` when it calls a
+/// function the model does not know.
+pub fn volatility(expr: &pg::Node, catalog: &Catalog, pg_version: u32) -> Option<Volatility> {
+    volatility_at(expr, catalog, pg_version, 0)
 }
 
 /// Deeper expressions than this are not judged (and so unknown), which keeps the recursion
 /// well inside the stack on machine-made SQL.
 const MAX_DEPTH: usize = 64;
 
-fn volatility_at(expr: &pg::Node, catalog: &Catalog, depth: usize) -> Option<Volatility> {
+fn volatility_at(expr: &pg::Node, catalog: &Catalog, pg_version: u32, depth: usize) -> Option<Volatility> {
     if depth > MAX_DEPTH {
         return None;
     }
     let Some(node) = &expr.node else { return Some(Volatility::Immutable) };
     let all = |nodes: &[pg::Node]| -> Option<Volatility> {
-        nodes.iter().try_fold(Volatility::Immutable, |acc, n| Some(max(acc, volatility_at(n, catalog, depth + 1)?)))
+        nodes
+            .iter()
+            .try_fold(Volatility::Immutable, |acc, n| Some(max(acc, volatility_at(n, catalog, pg_version, depth + 1)?)))
     };
     let one = |n: &Option<Box<pg::Node>>| {
-        n.as_deref().map_or(Some(Volatility::Immutable), |n| volatility_at(n, catalog, depth + 1))
+        n.as_deref().map_or(Some(Volatility::Immutable), |n| volatility_at(n, catalog, pg_version, depth + 1))
     };
     match node {
         N::AConst(_) | N::ParamRef(_) => Some(Volatility::Immutable),
@@ -119,23 +66,62 @@ fn volatility_at(expr: &pg::Node, catalog: &Catalog, depth: usize) -> Option<Vol
             })?;
             Some(max(whens, max(one(&e.arg)?, one(&e.defresult)?)))
         }
-        N::FuncCall(call) => {
-            let name = call.funcname.iter().rev().find_map(|n| match &n.node {
-                Some(N::String(s)) => Some(s.sval.as_str()),
-                _ => None,
-            })?;
-            let own = if VOLATILE_FUNCTIONS.contains(&name) {
-                Volatility::Volatile
-            } else if NON_VOLATILE_FUNCTIONS.contains(&name) {
-                Volatility::Stable
-            } else {
-                catalog.function_volatility(name)?
-            };
-            Some(max(own, all(&call.args)?))
-        }
+        N::FuncCall(call) => Some(max(function_volatility(&call.funcname, catalog, pg_version)?, all(&call.args)?)),
         _ => None,
     }
 }
+
+/// The volatility of the function a call names, its arguments aside.
+///
+/// PostgreSQL looks a name up in `pg_catalog` before the search path, so a built-in wins over
+/// a function of the same name that the migrations created; a call qualified with another
+/// schema never reaches a built-in.
+fn function_volatility(funcname: &[pg::Node], catalog: &Catalog, pg_version: u32) -> Option<Volatility> {
+    let mut parts = funcname.iter().rev().filter_map(string_value);
+    let name = parts.next()?;
+    let schema = parts.next();
+    if schema.is_none_or(|s| s == "pg_catalog") {
+        if let Some(builtin) = builtin_volatility(name, pg_version) {
+            return builtin;
+        }
+    }
+    if let Some(own) = catalog.function_volatility(name) {
+        return Some(own);
+    }
+    EXTENSION_FUNCTIONS.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// The volatility of the function `name` in `pg_catalog` on `pg_version`: `None` when there is
+/// none, `Some(None)` when its overloads differ in whether they are volatile (which one a call
+/// picks depends on the argument types, which the model does not know).
+///
+/// Versions older than the table's first, which no server checks, are judged by the first.
+fn builtin_volatility(name: &str, pg_version: u32) -> Option<Option<Volatility>> {
+    let column = builtin_functions::VERSIONS.iter().rposition(|&v| v <= pg_version).unwrap_or(0);
+    let index = builtin_functions::FUNCTIONS.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+    match builtin_functions::FUNCTIONS[index].1[column] {
+        b'i' => Some(Some(Volatility::Immutable)),
+        b's' => Some(Some(Volatility::Stable)),
+        b'v' => Some(Some(Volatility::Volatile)),
+        b'?' => Some(None),
+        _ => None,
+    }
+}
+
+/// Functions of common extensions, which live outside `pg_catalog` and so outside the
+/// generated table, but turn up in column defaults often enough to be worth knowing:
+/// uuid-ossp's UUID generators and pgcrypto's random bytes. pgcrypto brings its own
+/// `gen_random_uuid`, called with its schema where the extension lives in one of its own
+/// (`extensions.gen_random_uuid()`).
+const EXTENSION_FUNCTIONS: &[(&str, Volatility)] = &[
+    ("uuid_generate_v1", Volatility::Volatile),
+    ("uuid_generate_v1mc", Volatility::Volatile),
+    ("uuid_generate_v3", Volatility::Immutable),
+    ("uuid_generate_v4", Volatility::Volatile),
+    ("uuid_generate_v5", Volatility::Immutable),
+    ("gen_random_bytes", Volatility::Volatile),
+    ("gen_random_uuid", Volatility::Volatile),
+];
 
 fn max(a: Volatility, b: Volatility) -> Volatility {
     let rank = |v| match v {

@@ -21,6 +21,7 @@
 //! those into definite answers.
 
 mod alter_table;
+pub mod builtin_functions;
 pub mod catalog;
 pub mod exprs;
 #[cfg(test)]

@@ -124,11 +124,11 @@ enum Cause {
 
 impl Cause {
     fn of(default: &pg::Node, catalog: &Catalog, pg_version: u32) -> Option<Self> {
-        match exprs::volatility(default, catalog) {
+        match exprs::volatility(default, catalog, pg_version) {
             Some(Volatility::Volatile) => {
-                Some(Cause::Volatile(first_call(default, catalog, Some(Volatility::Volatile))?))
+                Some(Cause::Volatile(first_call(default, catalog, pg_version, Some(Volatility::Volatile))?))
             }
-            None => Some(Cause::Unknown(first_call(default, catalog, None))),
+            None => Some(Cause::Unknown(first_call(default, catalog, pg_version, None))),
             Some(_) if pg_version < 11 => Some(Cause::BeforeFastDefaults),
             Some(_) => None,
         }
@@ -146,7 +146,7 @@ fn default_of(col: &pg::ColumnDef) -> Option<&pg::Node> {
 
 /// The first function call in `expr` whose own volatility (its arguments aside) is
 /// `wanted`, or unknown for `None`, as `name()` or `name(…)`.
-fn first_call(expr: &pg::Node, catalog: &Catalog, wanted: Option<Volatility>) -> Option<String> {
+fn first_call(expr: &pg::Node, catalog: &Catalog, pg_version: u32, wanted: Option<Volatility>) -> Option<String> {
     // Bounded, so that machine-made expressions cannot make this slow.
     const MAX_NODES: usize = 1000;
     let mut stack = vec![expr];
@@ -162,7 +162,7 @@ fn first_call(expr: &pg::Node, catalog: &Catalog, wanted: Option<Volatility>) ->
                 let bare = pg::Node {
                     node: Some(N::FuncCall(Box::new(pg::FuncCall { args: Vec::new(), ..(**call).clone() }))),
                 };
-                if exprs::volatility(&bare, catalog) == wanted {
+                if exprs::volatility(&bare, catalog, pg_version) == wanted {
                     let name = call.funcname.iter().rev().find_map(string_value)?;
                     let args = if call.args.is_empty() { "" } else { "…" };
                     return Some(format!("{name}({args})"));
