@@ -38,6 +38,11 @@ declare_rule! {
     /// writes go on. From PostgreSQL 12, `SET NOT NULL` then uses the validated constraint
     /// instead of scanning.
     ///
+    /// Where the file validates a constraint whose definition neither the history nor the file
+    /// holds (it was added outside the migrations ddlint reads), that constraint may be the
+    /// proof: the finding then says the statement may scan, names the constraint, and is a
+    /// note.
+    ///
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table, held during a full scan.
     ///
@@ -89,14 +94,50 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
+        let unknown_proof = if cx.pg_version() >= 12 { validated_unknown_constraint(cx, &table) } else { None };
         let violation = NotNullScan {
             lock: HeldLock::new(alter_table_cmd_lock(cmd, cx.pg_version()), &table),
             column: cmd.name.clone(),
             change: NotNullChange::SetNotNull { not_valid_not_null: cx.pg_version() >= 18 },
-            scan: Certainty::Certain,
+            scan: if unknown_proof.is_some() { Certainty::Possible } else { Certainty::Certain },
+            unknown_proof,
         };
-        out.push(cx.report(&RULE, span, &violation).with_fix(fix(cx, &table, &cmd.name, cmds.len())));
+        let mut diagnostic = cx.report(&RULE, span, &violation);
+        if violation.unknown_proof.is_some() {
+            // Whether it scans depends on a definition ddlint cannot see: a lower severity.
+            diagnostic.severity = diagnostic.severity.min(crate::diagnostic::Severity::Note);
+        }
+        out.push(diagnostic.with_fix(fix(cx, &table, &cmd.name, cmds.len())));
     }
+}
+
+/// A constraint of `table` that an earlier statement of the file validates, whose definition
+/// neither the history nor the file holds: a `CHECK (column IS NOT NULL)` among them would
+/// spare `SET NOT NULL` its scan. Its name and the 1-based line of the validation.
+fn validated_unknown_constraint(cx: &StatementCx<'_, '_>, table: &RelationName) -> Option<(String, usize)> {
+    let named_here = |stmt: &pg::AlterTableStmt| stmt.relation.as_ref().is_some_and(|rv| table.is_named_by(rv));
+    let defined_in_file = |name: &str| {
+        cx.file.statements[..cx.index].iter().any(|s| match &*s.node {
+            N::AlterTableStmt(stmt) if named_here(stmt) => {
+                alter_cmds(stmt).filter_map(constraint_of).any(|c| c.conname == name)
+            }
+            _ => false,
+        })
+    };
+    let known = |name: &str| {
+        cx.with_catalog(|c| c.relation(table).is_some_and(|r| r.constraints.iter().any(|k| k.name == name)))
+    };
+    cx.file.statements[..cx.index].iter().rev().find_map(|s| {
+        let N::AlterTableStmt(stmt) = &*s.node else { return None };
+        if !named_here(stmt) {
+            return None;
+        }
+        let name = alter_cmds(stmt)
+            .filter(|c| c.subtype() == AlterTableType::AtValidateConstraint)
+            .map(|c| c.name.as_str())
+            .find(|name| !known(name) && !defined_in_file(name))?;
+        Some((name.to_owned(), cx.file.line_of(s.span.start)))
+    })
 }
 
 /// PostgreSQL 18's `ADD CONSTRAINT … NOT NULL column` without `NOT VALID`, which scans the
@@ -123,6 +164,7 @@ fn check_not_null_constraint(
         column: column.unwrap_or("?").to_owned(),
         change: NotNullChange::AddConstraint(c.conname.clone()),
         scan: if effects.scans.is_empty() { Certainty::Possible } else { Certainty::Certain },
+        unknown_proof: None,
     };
     out.push(cx.report(&RULE, span, &violation).with_fix(recipes::not_valid_then_validate(cx, stmt, table, c)));
 }
@@ -140,6 +182,9 @@ struct NotNullScan {
     column: String,
     change: NotNullChange,
     scan: Certainty,
+    /// A constraint validated earlier in the file, of a definition ddlint cannot see, that
+    /// may prove the column: its name and the line of the validation.
+    unknown_proof: Option<(String, usize)>,
 }
 
 impl Violation for NotNullScan {
@@ -148,9 +193,14 @@ impl Violation for NotNullScan {
         let table = &lock.relation;
         let scans = self.scan.verb("scans", "may scan");
         match self.change {
-            NotNullChange::SetNotNull { .. } => {
-                format!("`SET NOT NULL` on `{column}` {scans} `{table}` while holding {lock}")
-            }
+            NotNullChange::SetNotNull { .. } => match &self.unknown_proof {
+                Some((name, line)) => format!(
+                    "`SET NOT NULL` on `{column}` {scans} `{table}` while holding {lock}: it does not if `{name}`, \
+                     validated on line {line}, is `CHECK ({column} IS NOT NULL)`, but neither the history nor the file \
+                     holds its definition"
+                ),
+                None => format!("`SET NOT NULL` on `{column}` {scans} `{table}` while holding {lock}"),
+            },
             NotNullChange::AddConstraint(_) => {
                 format!("adding the `NOT NULL` constraint on `{column}` {scans} `{table}` while holding {lock}")
             }
@@ -242,6 +292,34 @@ mod tests {
             on(17),
             vec!["add `CHECK (email IS NOT NULL) NOT VALID`, validate it in a later migration, then set `NOT NULL`"]
         );
+    }
+
+    #[test]
+    fn a_validated_constraint_of_unknown_definition_may_prove_the_column() {
+        use crate::diagnostic::Severity;
+        let sql = "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_nn;\n\
+                   ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;";
+        let report = crate::lint_file("test.sql", sql.as_bytes(), &crate::Settings::default());
+        let found: Vec<_> = report.diagnostics.iter().filter(|d| d.rule == ID).collect();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Note);
+        assert!(found[0].message.contains("may scan `orders`"), "{}", found[0].message);
+        assert!(found[0].message.contains("`orders_user_id_nn`, validated on line 1"), "{}", found[0].message);
+        // A constraint whose definition the history holds is judged on it: this one proves nothing.
+        let history = "CREATE TABLE orders (id int, user_id int, CONSTRAINT positive CHECK (id > 0) NOT VALID);";
+        let sql = "ALTER TABLE orders VALIDATE CONSTRAINT positive;\n\
+                   ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;";
+        let report = crate::rules::test_support::lint_after(history, sql);
+        let found: Vec<_> = report.diagnostics.iter().filter(|d| d.rule == ID).collect();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(found[0].message.contains("` scans `orders`"), "{}", found[0].message);
+        // So is one the file adds.
+        let sql = "ALTER TABLE orders ADD CONSTRAINT positive CHECK (id > 0) NOT VALID;\n\
+                   ALTER TABLE orders VALIDATE CONSTRAINT positive;\n\
+                   ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;";
+        let report = crate::lint_file("test.sql", sql.as_bytes(), &crate::Settings::default());
+        assert!(report.diagnostics.iter().any(|d| d.rule == ID && d.severity == Severity::Warning));
     }
 
     #[test]
