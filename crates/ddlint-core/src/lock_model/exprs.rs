@@ -258,3 +258,93 @@ pub fn type_change_rewrites(old: &ColumnType, new: &ColumnType, pg_version: u32)
         _ => Certainty::Yes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Volatility::{Immutable, Stable, Volatile};
+
+    /// The volatility of the expression `expr` on `pg_version`, with the statements of `setup`
+    /// fed to the catalog first.
+    fn judge(setup: &str, expr: &str, pg_version: u32) -> Option<Volatility> {
+        let mut catalog = Catalog::default();
+        for stmt in crate::pg_ffi::parse(setup).unwrap().stmts {
+            catalog.apply(&stmt.stmt.unwrap().node.unwrap());
+        }
+        let tree = crate::pg_ffi::parse(&format!("SELECT {expr}")).unwrap();
+        let Some(N::SelectStmt(select)) = tree.stmts[0].stmt.as_ref().unwrap().node.as_ref() else { panic!("{expr}") };
+        let Some(N::ResTarget(target)) = select.target_list[0].node.as_ref() else { panic!("{expr}") };
+        volatility(target.val.as_deref().unwrap(), &catalog, pg_version)
+    }
+
+    /// Each case: an expression, then its volatility on PostgreSQL 14, 15, 16, 17 and 18.
+    #[test]
+    fn built_in_functions_by_version() {
+        let cases: &[(&str, [Option<Volatility>; 5])] = &[
+            ("tstzrange(now(), NULL)", [Some(Stable); 5]),
+            ("pg_catalog.now()", [Some(Stable); 5]),
+            ("lower('A') || md5('x')", [Some(Immutable); 5]),
+            ("random()", [Some(Volatile); 5]),
+            ("clock_timestamp()", [Some(Volatile); 5]),
+            ("gen_random_uuid()", [Some(Volatile); 5]),
+            ("nextval('s'::regclass)", [Some(Volatile); 5]),
+            ("random_normal()", [None, None, Some(Volatile), Some(Volatile), Some(Volatile)]),
+            ("uuidv7()", [None, None, None, None, Some(Volatile)]),
+            // The current transaction's id does not change from row to row.
+            ("txid_current()", [Some(Stable); 5]),
+            // On 14, `timezone(text, timetz)` is volatile and the other overloads are not: which
+            // one `AT TIME ZONE` calls depends on the operand's type.
+            ("now() AT TIME ZONE 'UTC'", [None, Some(Stable), Some(Stable), Some(Stable), Some(Stable)]),
+            // Schema-qualified to another schema: not the built-in.
+            ("myschema.now()", [None; 5]),
+            ("no_such_function()", [None; 5]),
+            // A volatile argument makes the call volatile.
+            ("lower(random()::text)", [Some(Volatile); 5]),
+        ];
+        for (expr, expected) in cases {
+            for (version, expected) in (14..=18).zip(expected) {
+                assert_eq!(judge("", expr, version), *expected, "{expr} on PostgreSQL {version}");
+            }
+        }
+    }
+
+    #[test]
+    fn versions_outside_the_table_take_the_nearest_column() {
+        assert_eq!(judge("", "uuidv7()", 11), None);
+        assert_eq!(judge("", "random()", 11), Some(Volatile));
+        assert_eq!(judge("", "uuidv7()", 19), Some(Volatile));
+    }
+
+    #[test]
+    fn extension_functions_in_any_schema() {
+        for expr in ["uuid_generate_v4()", "extensions.uuid_generate_v1mc()", "public.gen_random_bytes(16)"] {
+            assert_eq!(judge("", expr, 17), Some(Volatile), "{expr}");
+        }
+        assert_eq!(judge("", "extensions.gen_random_uuid()", 17), Some(Volatile));
+        assert_eq!(judge("", "uuid_generate_v5(uuid_ns_url(), 'x')", 17), None, "uuid_ns_url is not listed");
+    }
+
+    #[test]
+    fn functions_the_migrations_created() {
+        let stable = "CREATE FUNCTION region() RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 'eu'; END $$";
+        assert_eq!(judge(stable, "region()", 17), Some(Stable));
+        assert_eq!(judge(stable, "myschema.region()", 17), Some(Stable));
+        let volatile = "CREATE FUNCTION region() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'eu'; END $$";
+        assert_eq!(judge(volatile, "region()", 17), Some(Volatile));
+        // `pg_catalog` comes first: an unqualified `now()` is still the built-in.
+        let now = "CREATE FUNCTION now() RETURNS timestamptz LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$";
+        assert_eq!(judge(now, "now()", 17), Some(Stable));
+        assert_eq!(judge(now, "myschema.now()", 17), Some(Volatile));
+    }
+
+    #[test]
+    fn the_generated_table_is_sorted_and_well_formed() {
+        let functions = builtin_functions::FUNCTIONS;
+        assert!(functions.windows(2).all(|w| w[0].0 < w[1].0), "FUNCTIONS must be sorted by name, without repeats");
+        for (name, column) in functions {
+            assert!(column.iter().all(|b| b"isv?-".contains(b)), "{name}: {column:?}");
+            assert!(column.iter().any(|&b| b != b'-'), "{name} is in no version");
+        }
+        assert!(builtin_functions::VERSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+}
