@@ -16,6 +16,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::backfill_without_where::RULE,
     &rules::cluster::RULE,
     &rules::concurrently_in_transaction::RULE,
+    &rules::copy_and_swap::RULE,
     &rules::create_index_non_concurrently::RULE,
     &rules::detach_partition_non_concurrently::RULE,
     &rules::disable_triggers::RULE,

@@ -628,20 +628,25 @@ impl Catalog {
                     | ObjectType::ObjectIndex
                     | ObjectType::ObjectView
                     | ObjectType::ObjectMatview => {
+                        let new_name = RelationName::new(old.schema.as_deref(), &stmt.newname);
+                        // Copies follow the rename even of a table the catalog does not know:
+                        // the table copied from is often older than the history.
+                        if self.data.change.copies.iter().any(|(to, from)| to.same_as(&old) || from.same_as(&old)) {
+                            for (to, from) in &mut self.data_mut().change.copies {
+                                for name in [to, from] {
+                                    if name.same_as(&old) {
+                                        name.clone_from(&new_name);
+                                    }
+                                }
+                            }
+                        }
                         let Some(info) = self.relation(&old) else { return };
                         // A rename under the same name keeps the entry; other tables' foreign
                         // keys would still name the old one, so only unreferenced tables move.
                         let mut info = info.clone();
-                        info.name = RelationName::new(old.schema.as_deref(), &stmt.newname);
+                        info.name = new_name;
                         let was_new = self.is_new(&old);
                         let added = self.data_mut().change.added_columns.remove(&old.key());
-                        for (to, from) in &mut self.data_mut().change.copies {
-                            for name in [to, from] {
-                                if name.same_as(&old) {
-                                    name.clone_from(&info.name);
-                                }
-                            }
-                        }
                         self.data_mut().relations.remove(&old.key());
                         let key = Key::new(info.name.key());
                         self.data_mut().relations.insert(key.clone(), Arc::new(info));

@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::locks::LockMode;
 use crate::names::RelationName;
+use crate::rules::shared::{renamed_into_place, swapped_for_copy, swapped_out_earlier};
 use crate::violation::{HeldLock, Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, ObjectType, Token};
 
@@ -33,7 +34,8 @@ declare_rule! {
     /// allow the rule there, saying why it is safe. Tables created earlier in the same file are not
     /// flagged, nor, in a down migration, tables that its own up migration created: the release
     /// that runs after the rollback never used them (`missing-lock-timeout` still guards the
-    /// drop's lock).
+    /// drop's lock). Nor is a table that another takes the place of, renamed to its name in the
+    /// same transaction (a copy made in the same file is `copy-and-swap`'s).
     ///
     /// ## Locks
     /// `ACCESS EXCLUSIVE` on the table, and on the tables its foreign keys point at.
@@ -56,6 +58,8 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             _ => None,
         })
         .filter(|t| !cx.is_new(t) && !cx.undoes_creation(t))
+        // A table swapped for another keeps its name; a copy's swap is `copy-and-swap`'s.
+        .filter(|t| swapped_for_copy(cx, t).is_none() && !swapped_out_earlier(cx, t) && !renamed_into_place(cx, t))
         .collect();
     let span = cx.find_tokens(&[Token::Drop, Token::Table]).unwrap_or(cx.stmt.span);
     for table in &existing {

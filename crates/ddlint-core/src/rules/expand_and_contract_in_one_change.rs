@@ -3,6 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
 use crate::names::RelationName;
+use crate::rules::shared::{swapped_for_copy, swapped_out_earlier};
 use crate::violation::{Objects, PhasedChange, Violation};
 use pg_query::protobuf::{node::Node as N, AlterTableType, ObjectType, Token};
 
@@ -80,6 +81,10 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             for object in &stmt.objects {
                 let Some(N::List(list)) = &object.node else { continue };
                 let Some(old) = RelationName::from_name_list(&list.items) else { continue };
+                // A table swapped for a copy of itself keeps its name (`copy-and-swap`).
+                if swapped_for_copy(cx, &old).is_some() || swapped_out_earlier(cx, &old) {
+                    continue;
+                }
                 let copy = cx.with_catalog(|catalog| catalog.copies_of(&old).first().map(|new| (*new).clone()));
                 let Some(new) = copy else { continue };
                 out.push(cx.report(&RULE, span, &Contracted::Table { old, new }));

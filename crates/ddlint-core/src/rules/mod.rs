@@ -17,6 +17,7 @@ pub mod attach_partition_without_check;
 pub mod backfill_without_where;
 pub mod cluster;
 pub mod concurrently_in_transaction;
+pub mod copy_and_swap;
 pub mod create_index_non_concurrently;
 pub mod detach_partition_non_concurrently;
 pub mod disable_triggers;
