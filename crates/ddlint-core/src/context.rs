@@ -371,7 +371,8 @@ impl<'a> FileContext<'a> {
     /// file of the change set (the catalog's ledger), or an index on such a table. This is the
     /// one place that decides it.
     pub fn is_new_relation(&self, name: &RelationName, before: usize) -> bool {
-        self.is_new_table(name, before)
+        self.creates(name, before)
+            || self.is_new_table(name, before)
             || self.created_index(name, before).is_some_and(|t| self.is_new_table(t, before))
             || self.history.has_change_set()
                 && self.history.table_of_index(name).is_some_and(|t| self.history.is_new(&t))
@@ -408,6 +409,13 @@ impl<'a> FileContext<'a> {
                 created.iter().find(|(index, _, at)| index.same_as(name) && self.same_section(*at, before))
             })
             .map(|(_, table, _)| table)
+    }
+
+    /// Whether statement `index` itself creates the table `name` (and so holds its lock).
+    fn creates(&self, name: &RelationName, index: usize) -> bool {
+        self.created_tables
+            .get(name.name.as_str())
+            .is_some_and(|created| created.iter().any(|(table, at)| *at == index && table.same_as(name)))
     }
 
     /// Whether statement `at` comes before `before` in the same section.

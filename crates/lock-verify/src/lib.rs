@@ -252,6 +252,14 @@ pub fn compare(case: &str, version: u32, prediction: &Prediction, server: &Obser
         }
     }
 
+    // A table the statement creates is locked by it until the commit; the model names it.
+    for (relation, observed) in &server.created {
+        let predicted = model.locks.iter().find(|l| &l.relation == relation).map_or("-", |l| l.mode);
+        if predicted != observed {
+            out.push(mismatch("lock (created)", relation, predicted.to_owned(), observed.clone()));
+        }
+    }
+
     let mut check = |aspect, sure: &[String], may: &[String], observed: &[String]| {
         let observed: Vec<&String> = observed.iter().filter(|r| compared(r)).collect();
         for relation in sure.iter().filter(|r| server.existed(r)) {

@@ -39,6 +39,9 @@ pub struct Observation {
     pub existing_objects: Vec<String>,
     /// The relations whose lock the statement was still waiting for (blocked cases).
     pub waiting: Vec<String>,
+    /// The tables, partitioned tables and materialized views the statement created, with
+    /// the strongest mode it holds on each (`-` for none).
+    pub created: BTreeMap<String, String>,
 }
 
 impl Observation {
@@ -327,13 +330,25 @@ fn strongest(entry: &mut String, mode: LockMode) {
     }
 }
 
+/// Tables, partitioned tables and materialized views: the relations whose creation locks
+/// are compared.
+fn is_table_like(kind: &str) -> bool {
+    matches!(kind, "r" | "p" | "m")
+}
+
 fn observation(before: &[Relation], objects: &[Object], after: &[Relation], held: &[Lock]) -> Observation {
     let mut out = Observation::default();
     for lock in held {
         let Some(mode) = LockMode::from_pg_locks_name(&lock.mode) else { continue };
         if lock.class == "relation" {
-            // Relations the statement created are invisible to everyone else: left out.
-            let Some(rel) = before.iter().find(|r| r.oid == lock.oid) else { continue };
+            // Relations the statement created are invisible to everyone else: kept apart.
+            let Some(rel) = before.iter().find(|r| r.oid == lock.oid) else {
+                if let Some(new) = after.iter().find(|r| r.oid == lock.oid && is_table_like(&r.kind)) {
+                    let entry = out.created.entry(new.name.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
+                    strongest(entry, mode);
+                }
+                continue;
+            };
             let entry = out.locks.entry(rel.name.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
             strongest(entry, mode);
             if !lock.granted && !out.waiting.contains(&rel.name) {
@@ -343,6 +358,9 @@ fn observation(before: &[Relation], objects: &[Object], after: &[Relation], held
             let entry = out.objects.entry(object.key.clone()).or_insert_with(|| mode.pg_locks_name().to_owned());
             strongest(entry, mode);
         }
+    }
+    for new in after.iter().filter(|a| is_table_like(&a.kind) && !before.iter().any(|b| b.oid == a.oid)) {
+        out.created.entry(new.name.clone()).or_insert_with(|| "-".to_owned());
     }
     out.existing_objects = objects.iter().map(|o| o.key.clone()).collect();
     for rel in before {

@@ -223,6 +223,40 @@ fn subcommand(e: &mut Effects, table: &RelationName, cmd: &pg::AlterTableCmd, v:
                 e.scan_if(&parent, Certainty::Maybe);
             }
         }
+        // PostgreSQL 18: a foreign key's triggers live on both tables. `NOT ENFORCED` drops
+        // them, which locks the referenced table as a drop does; `ENFORCED` creates them and
+        // validates the rows of both tables, as `VALIDATE CONSTRAINT` does, under the
+        // statement's `ACCESS EXCLUSIVE` lock.
+        At::AtAlterConstraint if v >= 18 => {
+            let Some(N::AtalterConstraint(alter)) = def else { return };
+            if !alter.alter_enforceability {
+                return;
+            }
+            let known = cat.constraint(table, &alter.conname);
+            let Some(constraint) = known.flatten() else {
+                if alter.is_enforced && storage {
+                    e.scan_if(table, Certainty::Maybe);
+                }
+                return;
+            };
+            if constraint.enforced == alter.is_enforced {
+                return;
+            }
+            let parent = constraint.references.clone();
+            if !alter.is_enforced {
+                if let Some(parent) = parent {
+                    e.lock(&parent, AccessExclusive);
+                }
+                return;
+            }
+            if storage {
+                e.scan_if(table, Certainty::Yes);
+            }
+            if let Some(parent) = parent {
+                e.lock(&parent, ShareRowExclusive);
+                e.scan_if(&parent, Certainty::Maybe);
+            }
+        }
         At::AtDropConstraint => {
             // Dropping a foreign key drops its triggers on the referenced table too.
             if let Some(parent) = cat.constraint(table, &cmd.name).flatten().and_then(|c| c.references.clone()) {

@@ -80,7 +80,10 @@ pub struct ConstraintInfo {
     /// For a `CHECK` that implies `col IS NOT NULL` (alone, or as a conjunct of an `AND`):
     /// the columns it proves not null.
     pub proves_not_null: Vec<String>,
+    /// Validated and enforced: the rows there satisfy it.
     pub valid: bool,
+    /// Not `NOT ENFORCED` (PostgreSQL 18): new rows are checked.
+    pub enforced: bool,
     /// The columns of a primary key, unique or foreign key constraint (its own side).
     pub columns: Vec<String>,
 }
@@ -777,6 +780,16 @@ impl Catalog {
                         c.valid = true;
                     }
                 }
+                // PostgreSQL 18: `ENFORCED` validates the constraint, `NOT ENFORCED` leaves it
+                // unchecked and not valid.
+                (At::AtAlterConstraint, Some(N::AtalterConstraint(alter))) if alter.alter_enforceability => {
+                    if let Some(c) = info.constraints.iter_mut().find(|c| c.name == alter.conname) {
+                        if alter.is_enforced != c.enforced {
+                            c.enforced = alter.is_enforced;
+                            c.valid = alter.is_enforced;
+                        }
+                    }
+                }
                 (At::AtSetNotNull, _) => {
                     if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
                         c.not_null = true;
@@ -1043,6 +1056,7 @@ fn add_constraint(info: &mut RelationInfo, c: &pg::Constraint, table: &RelationN
         references: super::foreign_table(c),
         proves_not_null,
         valid: super::checks_existing_rows(c),
+        enforced: c.is_enforced || !matches!(kind, ConstrType::ConstrCheck | ConstrType::ConstrForeign),
         columns: c.fk_attrs.iter().chain(&c.keys).filter_map(crate::names::string_value).map(str::to_owned).collect(),
     });
 }

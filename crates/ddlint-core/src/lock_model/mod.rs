@@ -301,6 +301,10 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
         N::ReindexStmt(stmt) => reindex(e, stmt, cat),
         N::CreateStmt(stmt) => create_table(e, stmt, cat),
         N::CreateTableAsStmt(stmt) => {
+            // The new table (or materialized view) is locked by the statement that creates it.
+            if let Some(rv) = stmt.into.as_ref().and_then(|i| i.rel.as_ref()) {
+                e.lock(&RelationName::from_range_var(rv), AccessExclusive);
+            }
             let skip = stmt.into.as_ref().is_some_and(|i| i.skip_data);
             if let Some(query) = stmt.query.as_deref().and_then(|q| q.node.as_ref()) {
                 read_query(e, query, if skip { Certainty::No } else { Certainty::Maybe });
@@ -639,6 +643,11 @@ fn truncate(e: &mut Effects, stmt: &pg::TruncateStmt, cat: &Catalog) {
 fn create_table(e: &mut Effects, stmt: &pg::CreateStmt, cat: &Catalog) {
     use LockMode::*;
     let own = stmt.relation.as_ref().map(RelationName::from_range_var);
+    // The new table is locked by the statement that creates it, until the commit. With `IF
+    // NOT EXISTS` the table may be there already, and then nothing is created or locked.
+    if let Some(own) = own.as_ref().filter(|_| !stmt.if_not_exists) {
+        e.lock(own, AccessExclusive);
+    }
     let is_own = |r: &RelationName| own.as_ref().is_some_and(|o| o.same_as(r));
     for elt in stmt.table_elts.iter().chain(&stmt.constraints) {
         match &elt.node {

@@ -5,13 +5,15 @@ use crate::fix::{recipes, Fix};
 use crate::lock_model::{alter_cmds, column_constraints, column_def_of, constraint_checks_rows, constraint_of};
 use crate::locks::LockMode;
 use crate::names::RelationName;
-use crate::violation::{HeldLock, Objects, Violation};
+use crate::violation::{Certainty, HeldLock, Objects, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType, ConstrType};
 
 declare_rule! {
     /// ## What it does
     /// Flags a `FOREIGN KEY` added to an existing table without `NOT VALID`, including the
-    /// `ADD COLUMN … REFERENCES` form.
+    /// `ADD COLUMN … REFERENCES` form, and, on PostgreSQL 18, `ALTER CONSTRAINT … ENFORCED` of a
+    /// foreign key that was `NOT ENFORCED`, which validates it under an `ACCESS EXCLUSIVE` lock
+    /// ("may" when the history does not hold the constraint).
     ///
     /// ## Why is this bad?
     /// Adding the constraint validates every existing row while holding `SHARE ROW EXCLUSIVE`
@@ -58,6 +60,10 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     for cmd in alter_cmds(stmt) {
+        if cmd.subtype() == AlterTableType::AtAlterConstraint {
+            check_enforced(cx, &table, cmd, out);
+            continue;
+        }
         let foreign_keys: Vec<&pg::Constraint> = match cmd.subtype() {
             AlterTableType::AtAddConstraint => constraint_of(cmd).into_iter().collect(),
             AlterTableType::AtAddColumn => {
@@ -84,6 +90,7 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
                     HeldLock::new(cx.lock_on(&referenced).unwrap_or(LockMode::ShareRowExclusive), &referenced)
                 }),
                 constraint: fk.conname.clone(),
+                enforced_again: None,
             };
             out.push(
                 cx.report(&RULE, cx.item_span_at(fk.location), &violation).with_fix(fix(cx, stmt, &table, cmd, fk)),
@@ -92,11 +99,33 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// PostgreSQL 18's `ALTER CONSTRAINT … ENFORCED` of a foreign key that was `NOT ENFORCED`:
+/// it validates the rows of both tables under the statement's `ACCESS EXCLUSIVE` lock.
+fn check_enforced(cx: &StatementCx<'_, '_>, table: &RelationName, cmd: &pg::AlterTableCmd, out: &mut Vec<Diagnostic>) {
+    let Some(N::AtalterConstraint(alter)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
+    if !alter.alter_enforceability || !alter.is_enforced {
+        return;
+    }
+    let effects = cx.alter_cmd_effects(cmd);
+    let Some(scan) = Certainty::of(&effects.scans, &effects.may_scan) else { return };
+    let referenced = effects.locks.iter().find(|l| !l.relation.same_as(table)).map(|l| l.relation.clone());
+    let violation = ValidatedForeignKey {
+        lock: HeldLock::new(cx.lock_on(table).unwrap_or(LockMode::AccessExclusive), table),
+        referenced_lock: referenced.map(|r| HeldLock::new(cx.lock_on(&r).unwrap_or(LockMode::ShareRowExclusive), &r)),
+        constraint: alter.conname.clone(),
+        enforced_again: Some(scan),
+    };
+    out.push(cx.report(&RULE, cx.stmt.span, &violation));
+}
+
 struct ValidatedForeignKey {
     lock: HeldLock,
     referenced_lock: Option<HeldLock>,
     /// Empty when unnamed.
     constraint: String,
+    /// `ALTER CONSTRAINT … ENFORCED` rather than `ADD`: whether it certainly scans (the
+    /// history knows the constraint was not enforced) or may.
+    enforced_again: Option<Certainty>,
 }
 
 impl Violation for ValidatedForeignKey {
@@ -105,14 +134,30 @@ impl Violation for ValidatedForeignKey {
             Some(lock) => lock.to_string(),
             None => "a lock on the referenced table".to_owned(),
         };
-        format!(
-            "adding a validated foreign key scans `{}` while holding {}, and {referenced}",
-            self.lock.relation, self.lock
-        )
+        match self.enforced_again {
+            None => format!(
+                "adding a validated foreign key scans `{}` while holding {}, and {referenced}",
+                self.lock.relation, self.lock
+            ),
+            Some(scan) => format!(
+                "enforcing `{}` validates the foreign key: it {} `{}` while holding {}, and {referenced}",
+                self.constraint,
+                scan.verb("scans", "may scan"),
+                self.lock.relation,
+                self.lock
+            ),
+        }
     }
 
     fn help(&self) -> Option<String> {
-        Some("add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction".into())
+        Some(match self.enforced_again {
+            None => "add the foreign key with `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction".into(),
+            Some(_) => format!(
+                "drop `{}` and add it again with `NOT VALID` (enforced for new rows), then `VALIDATE CONSTRAINT` in a \
+                 separate transaction",
+                self.constraint
+            ),
+        })
     }
 
     fn objects(&self) -> Objects {
@@ -150,6 +195,30 @@ mod tests {
 
     /// The lock model (and the server) say a new column without a default is not read: it
     /// holds only NULLs, which a foreign key does not check.
+    #[test]
+    fn enforcing_an_unenforced_foreign_key_validates_it_on_18() {
+        let history = "CREATE TABLE users (id int PRIMARY KEY);\nCREATE TABLE o (id int, u int);\n\
+                       ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id) NOT ENFORCED;";
+        let settings = crate::Settings { pg_version: 18, ..crate::Settings::default() };
+        let messages = |sql: &str| -> Vec<String> {
+            let mut catalog = crate::lock_model::Catalog::default();
+            let hints = crate::framework::FileHints::default;
+            crate::prepare("1.sql", history.as_bytes(), &settings, hints()).fold_into(&mut catalog);
+            catalog.settle();
+            let report = crate::prepare("2.sql", sql.as_bytes(), &settings, hints()).lint(&settings, &catalog);
+            report.diagnostics.into_iter().filter(|d| d.rule == ID).map(|d| d.message).collect()
+        };
+        let enforce = "ALTER TABLE o ALTER CONSTRAINT f ENFORCED;";
+        let found = messages(enforce);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("enforcing `f` validates the foreign key: it scans `o`"), "{}", found[0]);
+        assert!(found[0].contains("`SHARE ROW EXCLUSIVE` lock on `users`"), "{}", found[0]);
+        assert!(messages("ALTER TABLE o ALTER CONSTRAINT f NOT ENFORCED;").is_empty());
+        assert!(messages("ALTER TABLE o ALTER CONSTRAINT f DEFERRABLE;").is_empty());
+        // An enforced constraint is enforced already: nothing to validate.
+        assert!(messages(&format!("ALTER TABLE o ALTER CONSTRAINT f ENFORCED;\n{enforce}"))[1..].is_empty());
+    }
+
     #[test]
     fn a_new_column_of_nulls_is_not_scanned() {
         assert!(lines("ALTER TABLE o ADD COLUMN u bigint REFERENCES users (id);", ID).is_empty());
