@@ -98,7 +98,10 @@ pub fn free_constraint_name(cx: &StatementCx<'_, '_>, table: &RelationName, base
     let named_earlier = |name: &str| {
         earlier.iter().any(|stmt| {
             let N::AlterTableStmt(alter) = &*stmt.node else { return false };
-            crate::lock_model::alter_cmds(alter).filter_map(crate::lock_model::constraint_of).any(|c| c.conname == name)
+            // Added, or named by a subcommand (`VALIDATE`, `DROP`, `ALTER CONSTRAINT`) of a
+            // constraint whose definition is elsewhere: either way the name is in use.
+            crate::lock_model::alter_cmds(alter)
+                .any(|cmd| cmd.name == name || crate::lock_model::constraint_of(cmd).is_some_and(|c| c.conname == name))
         })
     };
     let taken = |name: &str| {

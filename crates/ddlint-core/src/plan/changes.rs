@@ -40,11 +40,7 @@ pub(super) fn rename_column(input: &Input<'_, '_, '_>) -> Result<Draft, String> 
     let default = column.default_sql();
 
     let mut expand_down = drop_sync.clone();
-    expand_down.push(input.undo_own(
-        "drop-column",
-        "the column this phase added, unused by any release yet",
-        &format!("ALTER TABLE {t} DROP COLUMN {n}"),
-    ));
+    expand_down.push(format!("ALTER TABLE {t} DROP COLUMN {n}"));
     let mut contract_up = drop_sync.clone();
     contract_up.push(ignored(
         "drop-column",
@@ -135,14 +131,9 @@ pub(super) fn rename_table(input: &Input<'_, '_, '_>) -> Result<Draft, String> {
                 ),
                 view.clone(),
             ],
-            vec![
-                format!("DROP VIEW {t}"),
-                ignored(
-                    "rename-table",
-                    "a rollback gives the table its old name back",
-                    &format!("ALTER TABLE {n} RENAME TO {}", quote_ident(&table.name)),
-                ),
-            ],
+            // The table takes the place of the view in one transaction: its name never goes
+            // missing, and nothing is reported.
+            vec![format!("DROP VIEW {t}"), format!("ALTER TABLE {n} RENAME TO {}", quote_ident(&table.name))],
             input,
         )
         .released(format!("deploy the release that uses `{}`; the view serves the release still running", new.name)),
@@ -236,11 +227,7 @@ pub(super) fn change_column_type(input: &Input<'_, '_, '_>) -> Result<Draft, Str
             [vec![format!("ALTER TABLE {t} ADD COLUMN {s} {ty}")], create_sync.clone()].concat(),
             [
                 drop_sync,
-                vec![input.undo_own(
-                    "drop-column",
-                    "the column this phase added, unused by any release",
-                    &format!("ALTER TABLE {t} DROP COLUMN {s}"),
-                )],
+                vec![format!("ALTER TABLE {t} DROP COLUMN {s}")],
             ]
             .concat(),
             input,
@@ -294,15 +281,7 @@ pub(super) fn add_not_null_column(input: &Input<'_, '_, '_>) -> Result<Draft, St
             format!("add_{name}"),
             format!("add `{name}` nullable, filled with `{fill}` by a trigger where a write leaves it empty"),
             [vec![format!("ALTER TABLE {t} ADD COLUMN {c} {ty}")], create_fill.clone()].concat(),
-            [
-                drop_fill.clone(),
-                vec![input.undo_own(
-                    "drop-column",
-                    "the column this phase added",
-                    &format!("ALTER TABLE {t} DROP COLUMN {c}"),
-                )],
-            ]
-            .concat(),
+            [drop_fill.clone(), vec![format!("ALTER TABLE {t} DROP COLUMN {c}")]].concat(),
             input,
         )
         .released(format!("deploy the release that writes `{name}`")),
@@ -671,7 +650,8 @@ fn build_move(
 
     // Dropping the table drops its trigger; the function goes after it.
     let expand_down = vec![
-        ignored("drop-table", "the table this phase created, unused by any release yet", &format!("DROP TABLE {n}")),
+        // What the phase's own up created: its down drops it without a finding.
+        format!("DROP TABLE {n}"),
         sql::drop_function(&backward),
     ];
     let columns = format!("{nk}, {}", news.join(", "));

@@ -342,16 +342,6 @@ impl Input<'_, '_, '_> {
         }
     }
 
-    /// A down statement that undoes what the phase's up added. Where the framework keeps
-    /// both directions in one file, the up shows the object is new and nothing is reported;
-    /// a down file of its own (golang-migrate, diesel) needs the `ddlint-ignore`.
-    fn undo_own(&self, rule: &str, reason: &str, sql: &str) -> String {
-        match self.cx.file.framework {
-            Some(Framework::GolangMigrate | Framework::Diesel) => changes::ignored(rule, reason, sql),
-            _ => sql.to_owned(),
-        }
-    }
-
     /// The top-level statements of the file's down sections.
     fn down_statements(&self) -> Vec<(usize, &N)> {
         let file = self.cx.file;
