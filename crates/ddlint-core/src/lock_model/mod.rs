@@ -276,9 +276,10 @@ fn effects(e: &mut Effects, node: &N, v: u32, cat: &Catalog) {
             let table = RelationName::from_range_var(rv);
             e.lock(&table, AccessExclusive);
             e.rewrite_if(&table, Certainty::Yes);
-            // The rows are read in index order: by a sort after a sequential scan, or by an
-            // index scan, as the planner finds cheaper.
-            e.scan_if(&table, Certainty::Maybe);
+            // Every row is read, in index order: by a sort after a sequential scan, or by an
+            // index scan where the planner finds that cheaper. Either way the whole table is
+            // read under the lock (the servers chose the sort on every version).
+            e.scan_if(&table, Certainty::Yes);
         }
         N::RefreshMatViewStmt(stmt) => {
             let Some(rv) = &stmt.relation else { return };

@@ -46,7 +46,8 @@ declare_rule! {
     ///
     /// ## PostgreSQL versions
     /// Generated columns exist from PostgreSQL 12; from 18 they are virtual unless declared
-    /// `STORED`, and a virtual one is not flagged.
+    /// `STORED`, and a virtual one is not flagged, unless it is `NOT NULL`: then every row's
+    /// value is computed to check it, under the `ACCESS EXCLUSIVE` lock.
     ///
     /// ## References
     /// - [Generated Columns](https://www.postgresql.org/docs/current/ddl-generated-columns.html)
@@ -68,7 +69,12 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         let Some(col) = column_def_of(cmd) else { continue };
         let Some(kind) = Kind::of(col, cx.pg_version()) else { continue };
         let effects = cx.alter_cmd_effects(cmd);
-        let Some(rewrite) = Certainty::of(&effects.rewrites, &effects.may_rewrite) else { continue };
+        // A virtual column stores nothing, but its `NOT NULL` is checked row by row.
+        let work = match kind {
+            Kind::VirtualNotNull => Certainty::of(&effects.scans, &effects.may_scan),
+            _ => Certainty::of(&effects.rewrites, &effects.may_rewrite),
+        };
+        let Some(rewrite) = work else { continue };
         let violation = ValuedColumn {
             lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
             column: col.colname.clone(),
@@ -95,6 +101,14 @@ impl Violation for ValuedColumn {
             Kind::Serial(ty) => format!("the `{ty}` column"),
             Kind::Identity => "the identity column".to_owned(),
             Kind::Stored => "the stored generated column".to_owned(),
+            Kind::VirtualNotNull => {
+                let scans = self.rewrite.verb("scans", "may scan");
+                return format!(
+                    "adding the virtual generated column `{}` as `NOT NULL` {scans} `{}` to compute it for every row \
+                     while holding {}",
+                    self.column, self.lock.relation, self.lock
+                );
+            }
         };
         let rewrites = self.rewrite.verb("rewrites", "may rewrite");
         format!("adding {what} `{}` {rewrites} `{}` while holding {}", self.column, self.lock.relation, self.lock)
@@ -112,6 +126,10 @@ impl Violation for ValuedColumn {
                 "drop `STORED` to add a virtual generated column, or add a plain column and backfill it in batches"
             }
             Kind::Stored => "add a plain column kept current by a trigger, then backfill existing rows in batches",
+            Kind::VirtualNotNull => {
+                "add the column without `NOT NULL`, then prove it with a `CHECK (… IS NOT NULL) NOT VALID` validated in a \
+                 later transaction"
+            }
         }
         .into())
     }
@@ -128,6 +146,9 @@ enum Kind {
     Identity,
     /// A stored generated column (every generated column before PostgreSQL 18).
     Stored,
+    /// A virtual generated column (PostgreSQL 18) declared `NOT NULL`: nothing is stored,
+    /// but every row's value is computed and checked.
+    VirtualNotNull,
 }
 
 impl Kind {
@@ -142,7 +163,12 @@ impl Kind {
         let stored = constraints
             .iter()
             .any(|c| c.contype() == ConstrType::ConstrGenerated && (c.generated_kind != "v" || pg_version < 18));
-        stored.then_some(Kind::Stored)
+        if stored {
+            return Some(Kind::Stored);
+        }
+        let generated = constraints.iter().any(|c| c.contype() == ConstrType::ConstrGenerated);
+        let not_null = col.is_not_null || constraints.iter().any(|c| c.contype() == ConstrType::ConstrNotnull);
+        (generated && not_null).then_some(Kind::VirtualNotNull)
     }
 }
 
@@ -178,6 +204,11 @@ mod tests {
             lines_with("ALTER TABLE o ADD COLUMN t int GENERATED ALWAYS AS (a * b) STORED;", ID, &pg18),
             vec![1]
         );
+        // Unless it is NOT NULL: every row's value is computed and checked.
+        let not_null = "ALTER TABLE o ADD COLUMN t int GENERATED ALWAYS AS (a * b) VIRTUAL NOT NULL;";
+        assert_eq!(lines_with(not_null, ID, &pg18), vec![1]);
+        let message = &crate::rules::test_support::helps_with(not_null, ID, &pg18)[0];
+        assert!(message.contains("`CHECK (… IS NOT NULL) NOT VALID`"), "{message}");
     }
 
     #[test]
