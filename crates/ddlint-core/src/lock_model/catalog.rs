@@ -149,6 +149,9 @@ struct CatalogData {
     /// to such a table is otherwise unknown, but whether `SET NOT NULL` can use a validated
     /// proof only needs these.
     not_null_checks_elsewhere: HashMap<(String, String), Vec<NotNullCheck>>,
+    /// Columns that migrations added `NOT NULL` to tables the catalog does not know, or set
+    /// `NOT NULL` there: `SET NOT NULL` on them has nothing to check.
+    not_null_columns_elsewhere: HashMap<(String, String), HashSet<String>>,
     /// Functions known to return `trigger`.
     trigger_functions: HashSet<String>,
     /// The types the migrations gave columns of tables the catalog does not know (added, or
@@ -397,7 +400,11 @@ impl Catalog {
     /// the table is unknown and no such proof was seen for it.
     pub fn not_null_proven(&self, table: &RelationName, column: &str) -> Option<bool> {
         let Some(info) = self.relation(table) else {
-            let checks = self.data.not_null_checks_elsewhere.get(&table.key())?;
+            let key = table.key();
+            if self.data.not_null_columns_elsewhere.get(&key).is_some_and(|c| c.contains(column)) {
+                return Some(true);
+            }
+            let checks = self.data.not_null_checks_elsewhere.get(&key)?;
             return checks.iter().any(|c| c.valid && c.column == column).then_some(true);
         };
         Some(info.constraints.iter().any(|c| c.valid && c.proves_not_null.iter().any(|p| p == column)))
@@ -817,9 +824,26 @@ impl Catalog {
 }
 
 impl Catalog {
-    /// Follows the `CHECK (column IS NOT NULL)` constraints of a table the catalog does not know.
+    /// Follows what proves columns of a table the catalog does not know `NOT NULL`: `CHECK
+    /// (column IS NOT NULL)` constraints, and columns added or set `NOT NULL`.
     fn note_not_null_check(&mut self, table: &RelationName, cmd: &pg::AlterTableCmd, def: Option<&N>) {
         let key = table.key();
+        let column = match (cmd.subtype(), def) {
+            (At::AtAddColumn, Some(N::ColumnDef(col))) => Some((col.colname.clone(), declares_not_null(col))),
+            (At::AtSetNotNull, _) => Some((cmd.name.clone(), true)),
+            (At::AtDropNotNull | At::AtDropColumn, _) => Some((cmd.name.clone(), false)),
+            _ => None,
+        };
+        if let Some((column, not_null)) = column {
+            let known = self.data.not_null_columns_elsewhere.get(&key).is_some_and(|c| c.contains(&column));
+            if not_null && !known {
+                self.data_mut().not_null_columns_elsewhere.entry(key.clone()).or_default().insert(column);
+            } else if !not_null && known {
+                if let Some(columns) = self.data_mut().not_null_columns_elsewhere.get_mut(&key) {
+                    columns.remove(&column);
+                }
+            }
+        }
         match (cmd.subtype(), def) {
             (At::AtAddConstraint, Some(N::Constraint(c))) => {
                 let columns = proves_not_null(c);
@@ -946,6 +970,13 @@ fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> R
         partition_key: None,
         created: 0,
     }
+}
+
+/// Whether a column definition makes the column `NOT NULL` (directly, or as a primary key).
+fn declares_not_null(col: &pg::ColumnDef) -> bool {
+    col.is_not_null
+        || super::column_constraints(col)
+            .any(|c| matches!(c.contype(), ConstrType::ConstrNotnull | ConstrType::ConstrPrimary))
 }
 
 fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {

@@ -444,3 +444,22 @@ fn a_validated_not_null_constraint_proves_the_column() {
         "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID; ALTER TABLE t ALTER COLUMN a SET NOT NULL";
     assert!(!effects_after(unvalidated, 18).scans.is_empty() || !effects_after(unvalidated, 18).may_scan.is_empty());
 }
+
+#[test]
+fn a_column_made_not_null_on_an_unknown_table_needs_no_scan_to_be_set_so() {
+    let set = "ALTER TABLE t ALTER COLUMN c SET NOT NULL";
+    let may_scan = |sql: &str| names(&effects_after(sql, 16).may_scan);
+    let scans = |sql: &str| names(&effects_after(sql, 16).scans);
+    assert_eq!(may_scan(set), ["t"]);
+    for before in ["ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0", "ALTER TABLE t ADD COLUMN c int PRIMARY KEY"] {
+        let sql = format!("{before};\n{set}");
+        assert!(may_scan(&sql).is_empty() && scans(&sql).is_empty(), "{before}");
+    }
+    assert!(may_scan(&format!("{set};\n{set}")).is_empty());
+    // Dropped again, or dropped with its column, it needs the check again.
+    assert_eq!(may_scan(&format!("{set};\nALTER TABLE t ALTER COLUMN c DROP NOT NULL;\n{set}")), ["t"]);
+    assert_eq!(
+        may_scan(&format!("{set};\nALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c int;\n{set}")),
+        ["t"]
+    );
+}

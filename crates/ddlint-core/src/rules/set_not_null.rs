@@ -99,7 +99,12 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             lock: HeldLock::new(alter_table_cmd_lock(cmd, cx.pg_version()), &table),
             column: cmd.name.clone(),
             change: NotNullChange::SetNotNull { not_valid_not_null: cx.pg_version() >= 18 },
-            scan: if unknown_proof.is_some() { Certainty::Possible } else { Certainty::Certain },
+            // The lock model's word, unless a constraint the file validates may prove it.
+            scan: if unknown_proof.is_some() {
+                Certainty::Possible
+            } else {
+                Certainty::of(&effects.scans, &effects.may_scan).unwrap_or(Certainty::Certain)
+            },
             unknown_proof,
         };
         let mut diagnostic = cx.report(&RULE, span, &violation);
