@@ -352,7 +352,7 @@ fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certain
     let identity = constraints.iter().any(|c| c.contype() == ConstrType::ConstrIdentity) || !col.identity.is_empty();
     let serial = ty.as_ref().is_some_and(exprs::is_serial);
     let domain = match &ty {
-        Some(t) if exprs::is_builtin(t) || exprs::is_serial(t) || cat.is_known_type(&t.name) => Some(false),
+        Some(t) if exprs::is_base_type(t) || exprs::is_serial(t) || cat.is_known_type(&t.name) => Some(false),
         Some(t) => cat.domain_has_constraints(&t.name),
         None => None,
     };

@@ -185,13 +185,72 @@ const BUILTIN_TYPES: &[&str] = &[
     "tsrange",
     "tstzrange",
     "daterange",
+    "int4multirange",
+    "int8multirange",
+    "nummultirange",
+    "tsmultirange",
+    "tstzmultirange",
+    "datemultirange",
+    "jsonpath",
+    "pg_lsn",
+    "xid",
+    "xid8",
+    "cid",
+    "tid",
+    "txid_snapshot",
+    "pg_snapshot",
     "regclass",
+    "regproc",
+    "regprocedure",
+    "regoper",
+    "regoperator",
+    "regtype",
+    "regrole",
+    "regnamespace",
+    "regconfig",
+    "regdictionary",
+    "regcollation",
 ];
 
 const SERIAL_TYPES: &[&str] = &["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
 
+/// Base types of widely used extensions (citext, hstore, ltree, PostGIS, pgvector, cube, seg,
+/// isn): a column of one is never a domain, so adding it without a default never rewrites,
+/// even when the history never saw the extension created.
+const EXTENSION_TYPES: &[&str] = &[
+    "citext",
+    "hstore",
+    "ltree",
+    "lquery",
+    "ltxtquery",
+    "geometry",
+    "geography",
+    "raster",
+    "box2d",
+    "box3d",
+    "vector",
+    "halfvec",
+    "sparsevec",
+    "cube",
+    "earth",
+    "seg",
+    "isbn",
+    "isbn13",
+    "issn",
+    "issn13",
+    "ismn",
+    "ismn13",
+    "ean13",
+    "upc",
+];
+
 pub fn is_builtin(ty: &ColumnType) -> bool {
     BUILTIN_TYPES.contains(&ty.name.as_str())
+}
+
+/// Whether a type is certainly no domain: built in, or a common extension's base type.
+pub fn is_base_type(ty: &ColumnType) -> bool {
+    is_builtin(ty) || EXTENSION_TYPES.contains(&ty.name.as_str())
 }
 
 pub fn is_serial(ty: &ColumnType) -> bool {

@@ -12,9 +12,11 @@ declare_rule! {
     /// Flags `ALTER TABLE` subcommands that copy an existing table into new storage:
     /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE` and `SET ACCESS METHOD`, `SET EXPRESSION`
     /// on a stored generated column (PostgreSQL 17 and later), and `ADD COLUMN` of a domain
-    /// type with constraints, which PostgreSQL checks by rewriting every row. (A column's
-    /// default or stored expression has rules of its own: `add-column-volatile-default` and
-    /// `add-generated-column`.)
+    /// type with constraints, which PostgreSQL checks by rewriting every row, with a default or
+    /// without (a type the history does not know may be such a domain: "may rewrite"; built-in
+    /// types and the base types of common extensions such as `citext`, PostGIS and pgvector
+    /// are not). A column's volatile default, and serial, identity and stored generated columns,
+    /// have rules of their own: `add-column-volatile-default` and `add-generated-column`.
     ///
     /// ## Why is this bad?
     /// Each of them writes the whole table while holding an `ACCESS EXCLUSIVE` lock, which blocks
@@ -65,16 +67,22 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
             At::AtSetTableSpace => ("SET TABLESPACE", "move it online with `pg_repack`, or in a maintenance window"),
             At::AtSetAccessMethod => ("SET ACCESS METHOD", COPY_AND_SWAP),
             At::AtSetExpression => ("SET EXPRESSION", NEW_GENERATED_COLUMN),
-            At::AtAddColumn if adds_plain_column(cmd) => ("ADD COLUMN", DOMAIN_COLUMN),
+            At::AtAddColumn => ("ADD COLUMN", DOMAIN_COLUMN),
             _ => continue,
         };
         // Other subcommands of the statement may rewrite too; this one is judged on its own.
         let own;
-        let effects = if matches!(cmd.subtype(), At::AtAddColumn | At::AtSetExpression) {
-            own = cx.alter_cmd_effects(cmd);
-            &own
-        } else {
-            cx.effects()
+        let effects = match cmd.subtype() {
+            At::AtAddColumn => {
+                let Some(bare) = type_of_added_column(cmd) else { continue };
+                own = cx.alter_cmd_effects(&bare);
+                &own
+            }
+            At::AtSetExpression => {
+                own = cx.alter_cmd_effects(cmd);
+                &own
+            }
+            _ => cx.effects(),
         };
         let certain = effects.rewrites.iter().any(|r| r.same_as(&table));
         let maybe = effects.may_rewrite.iter().any(|r| r.same_as(&table));
@@ -117,20 +125,30 @@ const NEW_GENERATED_COLUMN: &str =
     "add a new generated column with the new expression, move the readers to it, then drop the old one";
 const DOMAIN_COLUMN: &str = "add the column with the domain's base type, add its check as a `CHECK … NOT VALID` constraint, validate it in a later transaction, and change the type in a quiet period";
 
-/// An `ADD COLUMN` of a type that is not built in, with no default and no generated
-/// expression: a rewrite then comes from its type alone (a domain with constraints).
-fn adds_plain_column(cmd: &pg::AlterTableCmd) -> bool {
+/// An `ADD COLUMN` whose type may itself rewrite the table (a domain with constraints, or a
+/// type the history does not know), with the subcommand as the lock model should judge the
+/// type alone: without its default, which `add-column-volatile-default` judges. Serial,
+/// identity and generated columns are `add-generated-column`'s.
+fn type_of_added_column(cmd: &pg::AlterTableCmd) -> Option<pg::AlterTableCmd> {
+    use crate::lock_model::{catalog::column_type, column_constraints, column_def_of, exprs};
     use pg_query::protobuf::ConstrType;
-    let Some(column) = crate::lock_model::column_def_of(cmd) else { return false };
-    let built_in = column
-        .type_name
-        .as_ref()
-        .is_some_and(|t| crate::lock_model::exprs::is_builtin(&crate::lock_model::catalog::column_type(t)));
-    !built_in
-        && column.raw_default.is_none()
-        && !crate::lock_model::column_constraints(column).any(|c| {
-            matches!(c.contype(), ConstrType::ConstrDefault | ConstrType::ConstrGenerated | ConstrType::ConstrIdentity)
-        })
+    let column = column_def_of(cmd)?;
+    let ty = column.type_name.as_ref().map(column_type)?;
+    if exprs::is_base_type(&ty) || exprs::is_serial(&ty) {
+        return None;
+    }
+    if column_constraints(column)
+        .any(|c| matches!(c.contype(), ConstrType::ConstrGenerated | ConstrType::ConstrIdentity))
+        || !column.identity.is_empty()
+    {
+        return None;
+    }
+    let mut bare = column.clone();
+    bare.raw_default = None;
+    bare.constraints.retain(|c| !matches!(&c.node, Some(N::Constraint(c)) if c.contype() == ConstrType::ConstrDefault));
+    let mut cmd = cmd.clone();
+    cmd.def = Some(Box::new(pg::Node { node: Some(N::ColumnDef(Box::new(bare))) }));
+    Some(cmd)
 }
 
 #[cfg(test)]
@@ -138,6 +156,15 @@ mod tests {
     use crate::rules::test_support::{lines, messages};
 
     const ID: &str = "table-rewrite";
+
+    #[test]
+    fn a_serial_column_is_add_generated_columns_and_a_default_spares_no_domain() {
+        assert!(lines("ALTER TABLE t ADD COLUMN id serial;", ID).is_empty());
+        assert!(lines("ALTER TABLE t ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY;", ID).is_empty());
+        let domain = "CREATE DOMAIN posint AS int CHECK (VALUE > 0);\n";
+        assert_eq!(lines(&format!("{domain}ALTER TABLE t ADD COLUMN x posint DEFAULT 1;"), ID), vec![2]);
+        assert!(lines("ALTER TABLE t ADD COLUMN c citext DEFAULT 'x';", ID).is_empty());
+    }
 
     #[test]
     fn flags_each_rewriting_subcommand() {
