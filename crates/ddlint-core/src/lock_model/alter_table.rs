@@ -190,6 +190,11 @@ fn subcommand(e: &mut Effects, table: &RelationName, cmd: &pg::AlterTableCmd, v:
                 e.rewrite_if(table, rewrite);
                 e.scan_if(table, rewrite);
             }
+            // A new collation without new storage still rebuilds every index on the column,
+            // each built by reading the whole table under the statement's lock.
+            if rewrite != Certainty::Yes && storage {
+                e.scan_if(table, collation_rebuild(table, &cmd.name, col, cat));
+            }
         }
         At::AtSetNotNull => {
             let known = cat.column(table, &cmd.name);
@@ -341,6 +346,30 @@ fn is_column(node: Option<&pg::Node>, column: &str) -> bool {
 }
 
 /// Whether `ADD COLUMN` rewrites and whether it scans the table.
+/// Whether `ALTER COLUMN … TYPE … COLLATE` rebuilds indexes: when the collation changes and
+/// an index covers the column. `Maybe` where the catalog does not know the column or its
+/// indexes.
+fn collation_rebuild(table: &RelationName, column: &str, col: &pg::ColumnDef, cat: &Catalog) -> Certainty {
+    let Some(new) = super::catalog::collation_of(col) else { return Certainty::No };
+    let Some(known) = cat.column(table, column) else { return Certainty::Maybe };
+    if known.collation.as_deref() == Some(new.as_str()) {
+        return Certainty::No;
+    }
+    let indexed = cat
+        .indexes_of(table)
+        .unwrap_or_default()
+        .iter()
+        .any(|index| cat.relation(index).is_some_and(|i| i.index_columns.iter().any(|c| c == column)));
+    // Constraint indexes (keys, unique) are not listed as indexes of their own.
+    let keyed = cat.relation(table).is_some_and(|t| {
+        t.constraints.iter().any(|c| {
+            matches!(c.kind, ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion)
+                && c.columns.iter().any(|c| c == column)
+        })
+    });
+    Certainty::from_bool(indexed || keyed)
+}
+
 fn add_column(col: &pg::ColumnDef, v: u32, cat: &Catalog) -> (Certainty, Certainty) {
     let ty = col.type_name.as_ref().map(column_type);
     let constraints: Vec<&pg::Constraint> = column_constraints(col).collect();

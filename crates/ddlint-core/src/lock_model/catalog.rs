@@ -50,6 +50,8 @@ pub struct ColumnType {
 pub struct Column {
     pub name: String,
     pub ty: Option<ColumnType>,
+    /// The `COLLATE` the column was declared with; `None` for its type's default.
+    pub collation: Option<String>,
     pub not_null: bool,
     /// The default expression's tree, shared so that cloning the catalog stays cheap; see
     /// [`Column::default_sql`].
@@ -810,6 +812,7 @@ impl Catalog {
                 (At::AtAlterColumnType, Some(N::ColumnDef(col))) => {
                     if let Some(c) = info.columns.iter_mut().find(|c| c.name == cmd.name) {
                         c.ty = col.type_name.as_ref().map(column_type);
+                        c.collation = collation_of(col);
                     }
                 }
                 (At::AtColumnDefault, _) => {
@@ -972,6 +975,11 @@ fn relation(name: RelationName, kind: RelKind, table: Option<RelationName>) -> R
     }
 }
 
+/// The collation a column definition names (`COLLATE "C"`), by its last name part.
+pub fn collation_of(col: &pg::ColumnDef) -> Option<String> {
+    col.coll_clause.as_ref().and_then(|c| last_string(&c.collname))
+}
+
 /// Whether a column definition makes the column `NOT NULL` (directly, or as a primary key).
 fn declares_not_null(col: &pg::ColumnDef) -> bool {
     col.is_not_null
@@ -994,7 +1002,12 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
                 c.keys = vec![pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) }];
                 primary_key = Some(c);
             }
-            ConstrType::ConstrUnique => info.has_constraint_index = true,
+            ConstrType::ConstrUnique => {
+                info.has_constraint_index = true;
+                let mut c = c.clone();
+                c.keys = vec![pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) }];
+                add_constraint(info, &c, &info.name.clone());
+            }
             ConstrType::ConstrForeign | ConstrType::ConstrCheck => {
                 let mut c = c.clone();
                 if c.keys.is_empty() && c.fk_attrs.is_empty() {
@@ -1008,6 +1021,7 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
     info.columns.push(Column {
         name: col.colname.clone(),
         ty: col.type_name.as_ref().map(column_type),
+        collation: collation_of(col),
         not_null,
         default: default.map(|d| std::sync::Arc::new(d.clone())),
     });

@@ -2,7 +2,7 @@ use crate::context::StatementCx;
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lock_model::alter_cmds;
-use crate::lock_model::catalog::{column_type, ColumnType};
+use crate::lock_model::catalog::{collation_of, column_type, ColumnType};
 use crate::names::RelationName;
 use crate::violation::{HeldLock, Objects, PhasedChange, TableEffect, Violation};
 use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
@@ -10,7 +10,8 @@ use pg_query::protobuf::{self as pg, node::Node as N, AlterTableType};
 declare_rule! {
     /// ## What it does
     /// Flags `ALTER TABLE … ALTER COLUMN … TYPE` that rewrites or scans a table that this
-    /// migration did not create.
+    /// migration did not create, including a new `COLLATE` for the same type, which keeps the
+    /// table but rebuilds every index on the column.
     ///
     /// ## Why is this bad?
     /// Most type changes convert every stored value: PostgreSQL rewrites the whole table and
@@ -65,16 +66,19 @@ fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         let effects = cx.alter_cmd_effects(cmd);
         let Some(effect) = TableEffect::of(&effects) else { continue };
-        let new = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
-            Some(N::ColumnDef(col)) => col.type_name.as_ref().map(column_type),
-            _ => None,
+        let (new, collation) = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+            Some(N::ColumnDef(col)) => (col.type_name.as_ref().map(column_type), collation_of(col)),
+            _ => (None, None),
         };
         let old = cx.with_catalog(|catalog| catalog.column_type_of(&table, &cmd.name));
+        // The same type in a new collation: only the column's indexes are rebuilt.
+        let collation = collation.filter(|_| old.is_some() && old == new);
         let violation = TypeChange {
             lock: HeldLock::new(cx.cmd_lock_on(&table, cmd), &table),
             column: cmd.name.clone(),
             old,
             new,
+            collation,
             effect,
         };
         let span = spans.as_ref().map_or(cx.stmt.span, |s| s[i]);
@@ -88,12 +92,22 @@ struct TypeChange {
     /// The type the history records, where it does.
     old: Option<ColumnType>,
     new: Option<ColumnType>,
+    /// A new collation for the same type, which rebuilds the column's indexes.
+    collation: Option<String>,
     effect: TableEffect,
 }
 
 impl Violation for TypeChange {
     fn message(&self) -> String {
         let column = &self.column;
+        if let Some(collation) = &self.collation {
+            return format!(
+                "changing the collation of `{column}` to `{collation}` rebuilds its indexes, which {} `{}` while holding {}",
+                self.effect.verb(),
+                self.lock.relation,
+                self.lock
+            );
+        }
         let change = match (&self.old, &self.new) {
             (Some(old), Some(new)) => format!("changing `{column}` from `{}` to `{}`", show(old), show(new)),
             (None, Some(new)) => format!("changing `{column}` to `{}`", show(new)),
@@ -103,6 +117,13 @@ impl Violation for TypeChange {
     }
 
     fn help(&self) -> Option<String> {
+        if self.collation.is_some() {
+            return Some(
+                "if only queries need the collation, build an index on `(column COLLATE …)` `CONCURRENTLY` instead; \
+                 otherwise add a column in the new collation, backfill and index it concurrently, then switch over"
+                    .into(),
+            );
+        }
         Some(if self.effect.is_certain() {
             "add a column of the new type, backfill it in batches, switch readers over, then drop the old column later"
         } else {
@@ -116,7 +137,8 @@ impl Violation for TypeChange {
     }
 
     fn phased(&self) -> Option<PhasedChange> {
-        Some(PhasedChange::ChangeColumnType)
+        // The plan's type change writes no collation.
+        self.collation.is_none().then_some(PhasedChange::ChangeColumnType)
     }
 }
 
@@ -144,6 +166,25 @@ mod tests {
     use crate::settings::Settings;
 
     const ID: &str = "alter-column-type";
+
+    #[test]
+    fn a_new_collation_rebuilds_the_columns_indexes() {
+        use crate::rules::test_support::lint_after;
+        let history = "CREATE TABLE users (id int PRIMARY KEY, name text, nick text, code text UNIQUE);\n\
+                       CREATE INDEX users_name_idx ON users (name);";
+        let found = |sql: &str| -> Vec<String> {
+            lint_after(history, sql).diagnostics.into_iter().filter(|d| d.rule == ID).map(|d| d.message).collect()
+        };
+        let indexed = found("ALTER TABLE users ALTER COLUMN name TYPE text COLLATE \"C\";");
+        assert_eq!(indexed.len(), 1);
+        assert!(indexed[0].starts_with("changing the collation of `name` to `C` rebuilds its indexes, which scans"));
+        assert_eq!(found("ALTER TABLE users ALTER COLUMN code TYPE text COLLATE \"C\";").len(), 1);
+        assert!(found("ALTER TABLE users ALTER COLUMN nick TYPE text COLLATE \"C\";").is_empty());
+        // The collation it has already changes nothing.
+        let twice = "ALTER TABLE users ALTER COLUMN name TYPE text COLLATE \"C\";\n\
+                     ALTER TABLE users ALTER COLUMN name TYPE text COLLATE \"C\";";
+        assert_eq!(found(twice).len(), 1);
+    }
 
     #[test]
     fn unknown_old_type_may_rewrite() {
