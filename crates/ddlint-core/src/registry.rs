@@ -48,6 +48,7 @@ static RULES: &[&RuleMeta] = &[
     &rules::statements_after_access_exclusive::RULE,
     &rules::table_rewrite::RULE,
     &rules::truncate::RULE,
+    &rules::unclosed_transaction::RULE,
     &rules::vacuum_full::RULE,
     &rules::validate_in_same_transaction::RULE,
     &rules::engine::SYNTAX_ERROR,

@@ -51,6 +51,7 @@ pub mod shared;
 pub mod statements_after_access_exclusive;
 pub mod table_rewrite;
 pub mod truncate;
+pub mod unclosed_transaction;
 pub mod vacuum_full;
 pub mod validate_in_same_transaction;
 
