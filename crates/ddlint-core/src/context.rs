@@ -63,6 +63,8 @@ pub struct FileContext<'a> {
     /// The sections the framework runs the file in, and the index of each statement's.
     sections: Vec<Section>,
     section_of: Vec<usize>,
+    /// How many statements of each section are not nested in a `DO` block.
+    top_level_per_section: Vec<usize>,
     /// The schema the earlier migrations built, with what the current change set created.
     history: &'a Catalog,
     /// The catalog of the statements before the given index, advanced as rules ask for later
@@ -106,6 +108,13 @@ impl<'a> FileContext<'a> {
             .iter()
             .map(|s| sections.iter().rposition(|sec| sec.span.start <= s.span.start).unwrap_or(0))
             .collect();
+        // Statements not nested in a `DO` block, per section: counted once, asked per statement.
+        let mut top_level_per_section = vec![0; sections.len().max(1)];
+        for (&section, stmt) in section_of.iter().zip(&statements) {
+            if stmt.nested_in.is_none() {
+                top_level_per_section[section] += 1;
+            }
+        }
         let mut states: Vec<StatementState> = Vec::with_capacity(statements.len());
         let mut created_tables = HashMap::new();
         let mut created_indexes = HashMap::new();
@@ -114,11 +123,7 @@ impl<'a> FileContext<'a> {
             let section = section_of[index];
             let continues = index > 0 && sections.get(section).is_some_and(|s| s.continues_session);
             if (index == 0 || section_of[index - 1] != section) && !continues {
-                let in_section = section_of
-                    .iter()
-                    .zip(&statements)
-                    .filter(|(&s, stmt)| s == section && stmt.nested_in.is_none())
-                    .count();
+                let in_section = top_level_per_section[section];
                 let wrapped = settings.upgrade_in_one_transaction
                     || match sections.get(section).map_or(Transaction::AsConfigured, |s| s.transaction) {
                         Transaction::Wrapped => true,
@@ -172,6 +177,7 @@ impl<'a> FileContext<'a> {
             section_start,
             sections: sections.to_vec(),
             section_of,
+            top_level_per_section,
             history,
             catalog_cursor: std::cell::RefCell::new((0, history.clone())),
             alter_tables_by_table: std::cell::OnceCell::new(),
@@ -307,11 +313,7 @@ impl<'a> FileContext<'a> {
     /// How many statements of statement `index`'s section are not nested in a `DO` block.
     pub fn top_level_in_section(&self, index: usize) -> usize {
         let Some(&section) = self.section_of.get(index) else { return 0 };
-        self.section_of
-            .iter()
-            .zip(&self.statements)
-            .filter(|(&s, stmt)| s == section && stmt.nested_in.is_none())
-            .count()
+        self.top_level_per_section.get(section).copied().unwrap_or(0)
     }
 
     /// The 1-based line of a byte offset.

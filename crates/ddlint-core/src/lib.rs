@@ -255,7 +255,7 @@ fn lint(
     // A finding that only phases make safe says so when `ddlint plan` can write them.
     let mut planned = Vec::new();
     if diagnostics.iter().any(|d| d.phased.is_some()) {
-        let defaults = plan::Options::new(&settings.fix_lock_timeout);
+        let defaults = plan::Options::hint(&settings.fix_lock_timeout);
         planned = plan::plan_findings(&file, &diagnostics, plan_options.unwrap_or(&defaults));
         for diagnostic in &mut diagnostics {
             let Some(planned) = planned.iter().find(|p| p.rule == diagnostic.rule && p.span == diagnostic.span) else {

@@ -519,7 +519,12 @@ pub(super) fn move_columns(input: &Input<'_, '_, '_>) -> Option<Result<Draft, St
     let start = file.section_start_of(input.cx.index);
     for copy_at in (start..input.cx.index).rev() {
         let stmt = file.statements[copy_at];
-        if stmt.nested_in.is_some() || !matches!(&*stmt.node, N::InsertStmt(_)) {
+        // Only an insert into a table this section created can be the copy; the lint tree
+        // names the target, so the few candidates alone are parsed again in full.
+        let N::InsertStmt(lint) = &*stmt.node else { continue };
+        let into_new =
+            lint.relation.as_ref().is_some_and(|rv| file.is_new_relation(&RelationName::from_range_var(rv), copy_at));
+        if stmt.nested_in.is_some() || !into_new {
             continue;
         }
         // The lint tree keeps no column lists of an `INSERT`.

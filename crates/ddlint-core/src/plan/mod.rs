@@ -35,11 +35,19 @@ pub struct Options {
     pub lock_timeout: String,
     /// The value existing rows get, by column: `("currency", "'EUR'")`.
     pub fills: Vec<(String, String)>,
+    /// Work out what each phase locks, for `PLAN.md` and `plan.json`. A finding's hint only
+    /// needs to know whether a plan can be written, and skips it.
+    pub lock_facts: bool,
 }
 
 impl Options {
     pub fn new(lock_timeout: &str) -> Self {
-        Self { batch_size: 1000, lock_timeout: lock_timeout.to_owned(), fills: Vec::new() }
+        Self { batch_size: 1000, lock_timeout: lock_timeout.to_owned(), fills: Vec::new(), lock_facts: true }
+    }
+
+    /// The options of a finding's hint, which says whether `ddlint plan` can write a plan.
+    pub fn hint(lock_timeout: &str) -> Self {
+        Self { lock_facts: false, ..Self::new(lock_timeout) }
     }
 }
 
@@ -126,15 +134,16 @@ pub struct Planned {
 pub(crate) fn plan_findings(file: &FileContext<'_>, diagnostics: &[Diagnostic], options: &Options) -> Vec<Planned> {
     let mut planned: Vec<Planned> = Vec::new();
     let mut seen: Vec<(Span, PhasedChange)> = Vec::new();
+    // Top-level statements by span, looked up once per finding.
+    let top_level: std::collections::HashMap<Span, usize> =
+        file.statements.iter().enumerate().filter(|(_, s)| s.nested_in.is_none()).map(|(i, s)| (s.span, i)).collect();
     for diagnostic in diagnostics {
         let (Some(change), Some(statement)) = (diagnostic.phased, diagnostic.statement) else { continue };
         if seen.contains(&(statement, change)) {
             continue;
         }
         seen.push((statement, change));
-        let Some(index) = file.statements.iter().position(|s| s.span == statement && s.nested_in.is_none()) else {
-            continue;
-        };
+        let Some(&index) = top_level.get(&statement) else { continue };
         // A down migration undoes the up, whose plan takes the undo out with the statement.
         if file.section_of(index).is_some_and(|s| s.direction == Direction::Down) {
             continue;
@@ -186,13 +195,18 @@ fn build(input: &Input<'_, '_, '_>, change: PhasedChange) -> Result<Plan, String
     let mut edits = vec![crate::fix::placement::remove_statement(cx, cx.index)];
     edits.extend(draft.removed.iter().map(|&i| crate::fix::placement::remove_statement(cx, i)));
     edits.sort_by_key(|e| e.span.start);
-    let mut catalog = input.catalog.clone();
+    // Folding the phases into a copy of the schema costs a copy of the catalog per plan.
+    let mut catalog = input.options.lock_facts.then(|| input.catalog.clone());
     let phases = draft
         .phases
         .into_iter()
         .map(|mut p| {
-            let locks =
-                p.up.iter().flat_map(|sql| step_locks(sql, &draft.table, cx.pg_version(), &mut catalog)).collect();
+            let locks = match &mut catalog {
+                Some(catalog) => {
+                    p.up.iter().flat_map(|sql| step_locks(sql, &draft.table, cx.pg_version(), catalog)).collect()
+                }
+                None => Vec::new(),
+            };
             let (up, down) = (std::mem::take(&mut p.up), std::mem::take(&mut p.down));
             let (up, down) = (p.guarded(up), p.guarded(down));
             Phase {
