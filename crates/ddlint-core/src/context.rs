@@ -339,29 +339,26 @@ impl<'a> FileContext<'a> {
             })
     }
 
-    /// The `TRUNCATE` earlier in statement `index`'s transaction that emptied `table`, when
+    /// Whether a `TRUNCATE` earlier in statement `index`'s transaction emptied `table`, and
     /// no statement since put rows back. Until the commit the truncation's `ACCESS
     /// EXCLUSIVE` lock keeps every other session out, so the table stays empty: adding a
     /// `NOT NULL` column or scanning it costs nothing. Outside a transaction the table may
     /// fill again between statements.
-    pub fn emptied_in_transaction(&self, table: &RelationName, index: usize) -> Option<usize> {
-        let state = self.states.get(index)?;
-        if !state.in_transaction {
-            return None;
-        }
+    pub fn emptied_in_transaction(&self, table: &RelationName, index: usize) -> bool {
+        let Some(state) = self.states.get(index).filter(|s| s.in_transaction) else { return false };
         let names = |rv: &Option<pg::RangeVar>| rv.as_ref().is_some_and(|rv| table.is_named_by(rv));
-        let mut emptied = None;
-        for i in state.transaction_start.min(index)..index {
-            match &*self.statements[i].node {
+        let mut emptied = false;
+        for stmt in &self.statements[state.transaction_start.min(index)..index] {
+            match &*stmt.node {
                 N::TruncateStmt(s)
                     if s.relations
                         .iter()
                         .any(|r| matches!(&r.node, Some(N::RangeVar(rv)) if table.is_named_by(rv))) =>
                 {
-                    emptied = Some(i);
+                    emptied = true;
                 }
-                N::InsertStmt(s) if names(&s.relation) => emptied = None,
-                N::CopyStmt(s) if s.is_from && names(&s.relation) => emptied = None,
+                N::InsertStmt(s) if names(&s.relation) => emptied = false,
+                N::CopyStmt(s) if s.is_from && names(&s.relation) => emptied = false,
                 _ => {}
             }
         }
@@ -701,7 +698,7 @@ impl<'f, 'a> StatementCx<'f, 'a> {
     /// Whether `table` is empty for this statement because a `TRUNCATE` earlier in its
     /// transaction emptied it (see [`FileContext::emptied_in_transaction`]).
     pub fn emptied_in_transaction(&self, table: &RelationName) -> bool {
-        self.file.emptied_in_transaction(table, self.index).is_some()
+        self.file.emptied_in_transaction(table, self.index)
     }
 
     /// Whether the schema before this statement has `table` as a partitioned table.

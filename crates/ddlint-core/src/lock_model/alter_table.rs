@@ -355,11 +355,7 @@ fn collation_rebuild(table: &RelationName, column: &str, col: &pg::ColumnDef, ca
     if known.collation.as_deref() == Some(new.as_str()) {
         return Certainty::No;
     }
-    let indexed = cat
-        .indexes_of(table)
-        .unwrap_or_default()
-        .iter()
-        .any(|index| cat.relation(index).is_some_and(|i| i.index_columns.iter().any(|c| c == column)));
+    let indexed = cat.index_on_column(table, column).is_some();
     // Constraint indexes (keys, unique) are not listed as indexes of their own.
     let keyed = cat.relation(table).is_some_and(|t| {
         t.constraints.iter().any(|c| {

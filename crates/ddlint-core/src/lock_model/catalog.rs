@@ -314,6 +314,13 @@ impl Catalog {
         Some(self.select(|r| r.kind == RelKind::Index && r.table.as_ref().is_some_and(|t| t.same_as(table))))
     }
 
+    /// An index of a known table (from `CREATE INDEX`) that covers `column`.
+    pub fn index_on_column(&self, table: &RelationName, column: &str) -> Option<RelationName> {
+        self.indexes_of(table)?
+            .into_iter()
+            .find(|i| self.relation(i).is_some_and(|r| r.index_columns.iter().any(|c| c == column)))
+    }
+
     /// Whether a known table has any index: rebuilt, with a scan of the new storage,
     /// whenever the table gets new storage.
     pub fn has_indexes(&self, table: &RelationName) -> Option<bool> {
@@ -988,30 +995,23 @@ fn declares_not_null(col: &pg::ColumnDef) -> bool {
 }
 
 fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
-    let mut not_null = col.is_not_null;
     let mut default = col.raw_default.as_deref();
-    let mut primary_key = None;
+    // The column's primary key and unique constraints, added once the column is there.
+    let mut keys = Vec::new();
+    let column_name = || pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) };
     for c in super::column_constraints(col) {
         match c.contype() {
-            ConstrType::ConstrNotnull => not_null = true,
             ConstrType::ConstrDefault => default = c.raw_expr.as_deref().or(default),
-            ConstrType::ConstrPrimary => {
-                not_null = true;
+            ConstrType::ConstrPrimary | ConstrType::ConstrUnique => {
                 info.has_constraint_index = true;
                 let mut c = c.clone();
-                c.keys = vec![pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) }];
-                primary_key = Some(c);
-            }
-            ConstrType::ConstrUnique => {
-                info.has_constraint_index = true;
-                let mut c = c.clone();
-                c.keys = vec![pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) }];
-                add_constraint(info, &c, &info.name.clone());
+                c.keys = vec![column_name()];
+                keys.push(c);
             }
             ConstrType::ConstrForeign | ConstrType::ConstrCheck => {
                 let mut c = c.clone();
                 if c.keys.is_empty() && c.fk_attrs.is_empty() {
-                    c.fk_attrs.push(pg::Node { node: Some(N::String(pg::String { sval: col.colname.clone() })) });
+                    c.fk_attrs.push(column_name());
                 }
                 add_constraint(info, &c, &info.name.clone());
             }
@@ -1022,10 +1022,10 @@ fn add_column(info: &mut RelationInfo, col: &pg::ColumnDef) {
         name: col.colname.clone(),
         ty: col.type_name.as_ref().map(column_type),
         collation: collation_of(col),
-        not_null,
+        not_null: declares_not_null(col),
         default: default.map(|d| std::sync::Arc::new(d.clone())),
     });
-    if let Some(c) = primary_key {
+    for c in keys {
         add_constraint(info, &c, &info.name.clone());
     }
 }

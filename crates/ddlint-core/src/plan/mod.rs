@@ -334,11 +334,7 @@ impl Input<'_, '_, '_> {
         if let Some(c) = info.constraints.iter().find(|c| c.columns.iter().any(|k| k == column)) {
             return Err(format!("`{column}` is in the constraint `{}`, which the plan does not move", c.name));
         }
-        let indexes = self.catalog.indexes_of(table).unwrap_or_default();
-        if let Some(index) = indexes
-            .iter()
-            .find(|i| self.catalog.relation(i).is_some_and(|r| r.index_columns.iter().any(|k| k == column)))
-        {
+        if let Some(index) = self.catalog.index_on_column(table, column) {
             return Err(format!("`{column}` is in the index `{index}`, which the plan does not move"));
         }
         Ok(())

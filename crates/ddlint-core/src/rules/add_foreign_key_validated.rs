@@ -193,19 +193,13 @@ mod tests {
         assert_eq!(lines("ALTER TABLE o\n  ADD COLUMN u bigint DEFAULT 1 REFERENCES users (id);", ID), vec![2]);
     }
 
-    /// The lock model (and the server) say a new column without a default is not read: it
-    /// holds only NULLs, which a foreign key does not check.
     #[test]
     fn enforcing_an_unenforced_foreign_key_validates_it_on_18() {
         let history = "CREATE TABLE users (id int PRIMARY KEY);\nCREATE TABLE o (id int, u int);\n\
                        ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id) NOT ENFORCED;";
         let settings = crate::Settings { pg_version: 18, ..crate::Settings::default() };
         let messages = |sql: &str| -> Vec<String> {
-            let mut catalog = crate::lock_model::Catalog::default();
-            let hints = crate::framework::FileHints::default;
-            crate::prepare("1.sql", history.as_bytes(), &settings, hints()).fold_into(&mut catalog);
-            catalog.settle();
-            let report = crate::prepare("2.sql", sql.as_bytes(), &settings, hints()).lint(&settings, &catalog);
+            let report = crate::rules::test_support::lint_after_with(history, sql, &settings);
             report.diagnostics.into_iter().filter(|d| d.rule == ID).map(|d| d.message).collect()
         };
         let enforce = "ALTER TABLE o ALTER CONSTRAINT f ENFORCED;";
@@ -219,6 +213,8 @@ mod tests {
         assert!(messages(&format!("ALTER TABLE o ALTER CONSTRAINT f ENFORCED;\n{enforce}"))[1..].is_empty());
     }
 
+    /// The lock model (and the server) say a new column without a default is not read: it
+    /// holds only NULLs, which a foreign key does not check.
     #[test]
     fn a_new_column_of_nulls_is_not_scanned() {
         assert!(lines("ALTER TABLE o ADD COLUMN u bigint REFERENCES users (id);", ID).is_empty());

@@ -3,7 +3,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::locks::LockMode;
 use crate::names::RelationName;
-use crate::rules::shared::swapped_for_copy;
+use crate::rules::shared::{dropped_by, swapped_for_copy};
 use crate::violation::{Objects, Violation};
 use pg_query::protobuf::{node::Node as N, ObjectType};
 
@@ -60,20 +60,14 @@ declare_rule! {
 
 fn check(cx: &StatementCx<'_, '_>, out: &mut Vec<Diagnostic>) {
     let (replaced, how) = match cx.node() {
-        N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectTable => {
-            let tables = stmt.objects.iter().filter_map(|o| match &o.node {
-                Some(N::List(list)) => RelationName::from_name_list(&list.items),
-                _ => None,
-            });
-            (tables.collect::<Vec<_>>(), "drops")
-        }
+        N::DropStmt(stmt) if stmt.remove_type() == ObjectType::ObjectTable => (dropped_by(cx.node()), "drops"),
         N::RenameStmt(stmt) if stmt.rename_type() == ObjectType::ObjectTable => {
             (stmt.relation.iter().map(RelationName::from_range_var).collect(), "renames")
         }
         _ => return,
     };
     for old in replaced.iter().filter(|t| !cx.is_new(t)) {
-        let Some((copy, _)) = swapped_for_copy(cx, old) else { continue };
+        let Some(copy) = swapped_for_copy(cx, old) else { continue };
         let copies = copy_statements(cx, &copy);
         let (Some(&copied_at), Some(&last_copy)) = (copies.first(), copies.last()) else { continue };
         let locked_at = write_lock_through(cx, old, last_copy);

@@ -150,7 +150,11 @@ pub(crate) mod test_support {
     }
 
     pub fn lines_with(sql: &str, rule: &str, settings: &Settings) -> Vec<usize> {
-        let report = crate::lint_file("test.sql", sql.as_bytes(), settings);
+        rule_lines(&crate::lint_file("test.sql", sql.as_bytes(), settings), rule)
+    }
+
+    /// The 1-based lines of `rule`'s findings in `report`.
+    pub fn rule_lines(report: &crate::FileReport, rule: &str) -> Vec<usize> {
         report
             .diagnostics
             .iter()
@@ -161,12 +165,16 @@ pub(crate) mod test_support {
 
     /// The report of `sql` linted after `history`, the migration before it.
     pub fn lint_after(history: &str, sql: &str) -> crate::FileReport {
-        let settings = Settings::default();
+        lint_after_with(history, sql, &Settings::default())
+    }
+
+    /// [`lint_after`], with `settings`.
+    pub fn lint_after_with(history: &str, sql: &str, settings: &Settings) -> crate::FileReport {
         let mut catalog = crate::lock_model::Catalog::default();
         let hints = crate::framework::FileHints::default;
-        crate::prepare("db/1_history.sql", history.as_bytes(), &settings, hints()).fold_into(&mut catalog);
+        crate::prepare("db/1_history.sql", history.as_bytes(), settings, hints()).fold_into(&mut catalog);
         catalog.settle();
-        crate::prepare("db/2_change.sql", sql.as_bytes(), &settings, hints()).lint(&settings, &catalog)
+        crate::prepare("db/2_change.sql", sql.as_bytes(), settings, hints()).lint(settings, &catalog)
     }
 
     /// The help lines of `rule`'s findings on `sql`, with `settings`.

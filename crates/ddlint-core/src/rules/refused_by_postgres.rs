@@ -139,7 +139,7 @@ impl Violation for Refused {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::test_support::lint_after;
+    use crate::rules::test_support::{lint_after, rule_lines};
 
     const ID: &str = "refused-by-postgres";
     const HISTORY: &str =
@@ -149,13 +149,7 @@ CREATE INDEX m_v_idx ON m (v);
 CREATE TABLE users (id bigint PRIMARY KEY);";
 
     fn lines(sql: &str) -> Vec<usize> {
-        let report = lint_after(HISTORY, sql);
-        report
-            .diagnostics
-            .iter()
-            .filter(|d| d.rule == ID)
-            .map(|d| report.line_index.position(&report.text, d.span.start).line)
-            .collect()
+        rule_lines(&lint_after(HISTORY, sql), ID)
     }
 
     #[test]

@@ -99,23 +99,28 @@ pub fn earlier_alter_tables<'a>(cx: &StatementCx<'_, 'a>, table: &RelationName) 
     cx.file.alter_tables_before(table, cx.index).iter().map(|&i| cx.file.statements[i]).collect()
 }
 
+/// The table a statement renames to `name` (`ALTER TABLE t RENAME TO name`), by its old name.
+fn table_renamed_to(node: &N, name: &str) -> Option<RelationName> {
+    let N::RenameStmt(rename) = node else { return None };
+    if rename.rename_type() != ObjectType::ObjectTable || rename.newname != name {
+        return None;
+    }
+    rename.relation.as_ref().map(RelationName::from_range_var)
+}
+
 /// A copy-and-swap: the table `old`, which this statement drops or renames away, is replaced
 /// by a copy the file made of its rows (`CREATE TABLE t_new …; INSERT INTO t_new SELECT … FROM
 /// t`) that a later statement renames to `old`'s name. The table keeps its name, so this is
 /// no contract step: its hazard is the rows written to `old` during the copy. Returns the
-/// copy's name and the index of the statement that renames it.
-pub fn swapped_for_copy(cx: &StatementCx<'_, '_>, old: &RelationName) -> Option<(RelationName, usize)> {
+/// copy's name.
+pub fn swapped_for_copy(cx: &StatementCx<'_, '_>, old: &RelationName) -> Option<RelationName> {
     let copies: Vec<RelationName> = cx.with_catalog(|c| c.copies_of(old).into_iter().cloned().collect());
     if copies.is_empty() {
         return None;
     }
-    cx.file.statements.iter().enumerate().skip(cx.index + 1).find_map(|(i, s)| {
-        let N::RenameStmt(rename) = &*s.node else { return None };
-        if rename.rename_type() != ObjectType::ObjectTable || rename.newname != old.name {
-            return None;
-        }
-        let from = RelationName::from_range_var(rename.relation.as_ref()?);
-        copies.iter().find(|c| c.same_as(&from)).map(|c| (c.clone(), i))
+    cx.file.statements[cx.index + 1..].iter().find_map(|s| {
+        let from = table_renamed_to(&s.node, &old.name)?;
+        copies.iter().find(|c| c.same_as(&from)).cloned()
     })
 }
 
@@ -124,12 +129,10 @@ pub fn swapped_for_copy(cx: &StatementCx<'_, '_>, old: &RelationName) -> Option<
 pub fn swapped_out_earlier(cx: &StatementCx<'_, '_>, table: &RelationName) -> bool {
     let copies: Vec<RelationName> = cx.with_catalog(|c| c.copies_of(table).into_iter().cloned().collect());
     !copies.is_empty()
-        && cx.file.statements[..cx.index].iter().any(|s| {
-            let N::RenameStmt(rename) = &*s.node else { return false };
-            rename.rename_type() == ObjectType::ObjectTable
-                && rename.newname == table.name
-                && rename.relation.as_ref().is_some_and(|rv| copies.iter().any(|c| c.is_named_by(rv)))
-        })
+        && cx.file.statements[..cx.index]
+            .iter()
+            .filter_map(|s| table_renamed_to(&s.node, &table.name))
+            .any(|from| copies.iter().any(|c| c.same_as(&from)))
 }
 
 /// Whether a later statement of this statement's transaction renames another table to
@@ -140,13 +143,8 @@ pub fn renamed_into_place(cx: &StatementCx<'_, '_>, dropped: &RelationName) -> b
         return false;
     }
     let transaction = cx.file.transaction_from(cx.state.transaction_start.min(cx.index));
-    cx.file.statements[cx.index + 1..transaction.end.max(cx.index + 1)].iter().any(|s| {
-        let N::RenameStmt(rename) = &*s.node else { return false };
-        rename.rename_type() == ObjectType::ObjectTable
-            && rename.newname == dropped.name
-            && rename
-                .relation
-                .as_ref()
-                .is_some_and(|rv| RelationName::from_range_var(rv).resolved_schema() == dropped.resolved_schema())
-    })
+    cx.file.statements[cx.index + 1..transaction.end.max(cx.index + 1)]
+        .iter()
+        .filter_map(|s| table_renamed_to(&s.node, &dropped.name))
+        .any(|from| from.resolved_schema() == dropped.resolved_schema())
 }
